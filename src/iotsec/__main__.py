@@ -1,0 +1,3 @@
+from iotsec.cli.main import main
+
+main()

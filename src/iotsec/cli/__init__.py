@@ -1,0 +1,1 @@
+"""The ``iotsec`` command line: one sub-command group per part (see ``main.GROUPS``)."""

@@ -1,0 +1,244 @@
+"""Deterministic CBOR encoding and strict decoding (RFC 8949).
+
+* :func:`dumps` encodes with the core deterministic encoding requirements of RFC 8949 §4.2.1:
+  preferred (shortest) argument encoding, definite lengths, and map keys sorted in the bytewise
+  lexicographic order of their deterministic encodings.
+* :func:`loads` decodes one data item and refuses, with :class:`~iotsec.errors.DecodeError`:
+  truncated input, trailing bytes (§5.3.1 "well-formed" is per data item; we want exactly one),
+  reserved additional-information values (§3), invalid simple values (§3.3), stray ``break``,
+  nesting deeper than ``max_depth``, input larger than ``max_size`` and duplicate map keys
+  (§5.6, compared on their encoded bytes).
+
+The well-formedness walk runs in Python but jumps over byte and text strings, so its cost grows
+with the number of items, not with payload size; the decode itself is cbor2's C extension.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from typing import Any
+
+import cbor2
+import cbor_diag
+from cbor2 import CBORTag
+
+from iotsec.errors import DecodeError, ValidationError
+
+DEFAULT_MAX_DEPTH = 64
+DEFAULT_MAX_SIZE = 64 * 1024 * 1024
+
+
+def _head(data: bytes, pos: int, end: int) -> tuple[int, int, int | None, int]:
+    """Read an initial byte and its argument. Returns (major, info, argument, new_pos).
+
+    ``argument`` is None for indefinite length (info 31).
+    """
+    if pos >= end:
+        raise DecodeError("CBOR input is truncated", reason="cbor.truncated")
+    ib = data[pos]
+    major, info = ib >> 5, ib & 0x1F
+    pos += 1
+    if info < 24:
+        return major, info, info, pos
+    if info <= 27:
+        n = 1 << (info - 24)
+        if pos + n > end:
+            raise DecodeError("CBOR input is truncated", reason="cbor.truncated")
+        return major, info, int.from_bytes(data[pos : pos + n], "big"), pos + n
+    if info == 31:
+        if major in (0, 1, 6):
+            raise DecodeError(
+                f"indefinite length is not allowed for major type {major}", reason="cbor.malformed"
+            )
+        return major, info, None, pos
+    raise DecodeError(f"reserved additional information value {info}", reason="cbor.malformed")
+
+
+class _Frame:
+    __slots__ = ("chunk_major", "is_map", "keys", "n", "remaining", "start")
+
+    def __init__(self, remaining: int, is_map: bool, start: int, chunk_major: int | None = None):
+        self.remaining = remaining  # items still expected; -1 for indefinite length
+        self.is_map = is_map
+        self.start = start
+        self.chunk_major = chunk_major  # for indefinite strings: the major type of their chunks
+        self.n = 0  # items read so far (key/value parity for maps)
+        self.keys: set[bytes] = set()
+
+
+def check_well_formed(
+    data: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH, allow_duplicate_keys: bool = False
+) -> None:
+    """Raise :class:`DecodeError` unless ``data`` is exactly one well-formed CBOR data item."""
+    end = len(data)
+    stack: list[_Frame] = []
+    pos = 0
+    while True:
+        start = pos
+        top = stack[-1] if stack else None
+        if top is not None and top.remaining == -1 and pos < end and data[pos] == 0xFF:
+            stack.pop()
+            pos += 1
+            if top.is_map and top.n % 2:
+                raise DecodeError("indefinite map has a key without a value", reason="cbor.malformed")
+            done = top.start
+        else:
+            major, info, arg, pos = _head(data, pos, end)
+            if top is not None and top.chunk_major is not None and (major != top.chunk_major or arg is None):
+                raise DecodeError("bad chunk in an indefinite-length string", reason="cbor.malformed")
+            nests = major in (4, 5, 6) or (major in (2, 3) and arg is None)
+            if nests and len(stack) >= max_depth:
+                raise DecodeError(f"CBOR nesting is deeper than {max_depth}", reason="cbor.depth")
+            if major in (2, 3):
+                if arg is None:
+                    stack.append(_Frame(-1, False, start, chunk_major=major))
+                    continue
+                if arg > end - pos:
+                    raise DecodeError("CBOR input is truncated", reason="cbor.truncated")
+                pos += arg
+            elif major in (4, 5):
+                is_map = major == 5
+                if arg is None:
+                    stack.append(_Frame(-1, is_map, start))
+                    continue
+                if arg:
+                    if arg > end - pos:  # every item takes at least one byte
+                        raise DecodeError("CBOR input is truncated", reason="cbor.truncated")
+                    stack.append(_Frame(arg * 2 if is_map else arg, is_map, start))
+                    continue
+            elif major == 6:
+                stack.append(_Frame(1, False, start))
+                continue
+            elif major == 7:
+                if arg is None:
+                    raise DecodeError("unexpected CBOR break", reason="cbor.malformed")
+                if info == 24 and arg < 32:
+                    raise DecodeError("invalid two-byte simple value", reason="cbor.malformed")
+            done = start
+        # the item data[done:pos] is complete: account for it in the enclosing containers
+        while stack:
+            f = stack[-1]
+            if f.is_map:
+                if f.n % 2 == 0 and not allow_duplicate_keys:
+                    key = data[done:pos]
+                    if key in f.keys:
+                        raise DecodeError("duplicate key in a CBOR map", reason="cbor.duplicate_key")
+                    f.keys.add(key)
+                f.n += 1
+            if f.remaining == -1:
+                break
+            f.remaining -= 1
+            if f.remaining:
+                break
+            stack.pop()
+            done = f.start
+        if not stack:
+            if pos != end:
+                raise DecodeError(
+                    f"{end - pos} trailing byte(s) after the CBOR data item", reason="cbor.trailing"
+                )
+            return
+
+
+def loads(
+    data: bytes,
+    *,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_size: int = DEFAULT_MAX_SIZE,
+    allow_duplicate_keys: bool = False,
+) -> Any:
+    """Decode exactly one CBOR data item, strictly (see the module docstring).
+
+    Tags that cbor2 does not interpret come back as :class:`cbor2.CBORTag`.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise DecodeError("CBOR input must be bytes", reason="cbor.type")
+    data = bytes(data)
+    if len(data) > max_size:
+        raise DecodeError(
+            f"CBOR input of {len(data)} bytes exceeds the limit of {max_size}", reason="cbor.size"
+        )
+    check_well_formed(data, max_depth=max_depth, allow_duplicate_keys=allow_duplicate_keys)
+    try:
+        return cbor2.loads(data)
+    except Exception as exc:  # cbor2 raises several types for semantic errors (bad UTF-8, tags)
+        raise DecodeError(f"invalid CBOR: {exc}", reason="cbor.invalid") from exc
+
+
+def _canonical(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        items = [(cbor2.dumps(_canonical(k)), k, _canonical(v)) for k, v in obj.items()]
+        items.sort(key=lambda kv: kv[0])
+        return {k: v for _, k, v in items}
+    if isinstance(obj, (list, tuple)):
+        return [_canonical(x) for x in obj]
+    if isinstance(obj, CBORTag):
+        return CBORTag(obj.tag, _canonical(obj.value))
+    return obj
+
+
+def dumps(obj: Any) -> bytes:
+    """Encode deterministically (RFC 8949 §4.2.1: bytewise lexicographic map-key order)."""
+    try:
+        return cbor2.dumps(_canonical(obj))
+    except Exception as exc:
+        raise ValidationError(f"value cannot be encoded as CBOR: {exc}", reason="cbor.encode") from exc
+
+
+def tag(number: int, value: Any) -> CBORTag:
+    return CBORTag(number, value)
+
+
+def to_diag(data: bytes) -> str:
+    """CBOR diagnostic notation (RFC 8949 §8) of well-formed ``data``."""
+    check_well_formed(data, allow_duplicate_keys=True)
+    try:
+        return str(cbor_diag.cbor2diag(data))
+    except Exception as exc:
+        raise DecodeError(f"cannot render CBOR as diagnostic notation: {exc}", reason="cbor.invalid") from exc
+
+
+def from_diag(text: str) -> bytes:
+    """Parse CBOR diagnostic notation (RFC 8949 §8, with RFC 8610 appendix G extensions)."""
+    try:
+        return bytes(cbor_diag.diag2cbor(text))
+    except Exception as exc:
+        raise DecodeError(f"invalid CBOR diagnostic notation: {exc}", reason="cbor.diag") from exc
+
+
+_HEX = re.compile(rb"^[0-9a-fA-F\s]+$")
+
+
+def read_any(blob: bytes) -> bytes:
+    """Accept CBOR as raw bytes, hex text or diagnostic notation (for files a user hands us)."""
+    stripped = blob.strip()
+    if stripped and _HEX.match(stripped):
+        try:
+            return binascii.unhexlify(b"".join(stripped.split()))
+        except (binascii.Error, ValueError) as exc:
+            raise DecodeError(f"invalid hex: {exc}", reason="cbor.hex") from exc
+    try:
+        check_well_formed(blob, allow_duplicate_keys=True)
+        return blob
+    except DecodeError:
+        pass
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DecodeError("input is neither CBOR, hex nor diagnostic notation", reason="cbor.format") from exc
+    return from_diag(text)
+
+
+__all__ = [
+    "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_SIZE",
+    "CBORTag",
+    "check_well_formed",
+    "dumps",
+    "from_diag",
+    "loads",
+    "read_any",
+    "tag",
+    "to_diag",
+]
