@@ -189,3 +189,24 @@ def test_truncation_is_always_detected(value: object, data: st.DataObject) -> No
         cut = data.draw(st.integers(1, len(enc) - 1))
         with pytest.raises(DecodeError):
             cbor.loads(enc[:cut])
+
+
+@pytest.mark.parametrize(
+    "hexdata",
+    [
+        "a201000100",  # {1: 0, 1: 0}
+        "a20100f500",  # {1: 0, true: 0}: distinct in CBOR, one key once decoded
+        "a20100f93c0000",  # {1: 0, 1.0: 0}
+        "a20100180100",  # {1: 0, 1: 0} with the second 1 in a non-preferred encoding
+        "a2616100780161 00".replace(" ", ""),  # {"a": 0, "a": 0}, second with a 1-byte length
+    ],
+)
+def test_keys_that_collide_once_decoded_are_duplicates(hexdata: str) -> None:
+    with pytest.raises(DecodeError) as err:
+        cbor.loads(bytes.fromhex(hexdata))
+    assert err.value.reason == "cbor.duplicate_key"
+
+
+def test_distinct_keys_are_kept() -> None:
+    assert cbor.loads(bytes.fromhex("a20100181800")) == {1: 0, 24: 0}
+    assert cbor.loads(bytes.fromhex("a220002100")) == {-1: 0, -2: 0}

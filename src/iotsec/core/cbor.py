@@ -64,7 +64,25 @@ class _Frame:
         self.start = start
         self.chunk_major = chunk_major  # for indefinite strings: the major type of their chunks
         self.n = 0  # items read so far (key/value parity for maps)
-        self.keys: set[bytes] = set()
+        self.keys: set[object] = set()
+
+
+def _key_identity(raw: bytes) -> object:
+    """What a map key becomes once decoded, so that keys Python would merge count as duplicates.
+
+    RFC 8949 §5.6 forbids duplicate keys. Comparing encodings alone misses keys that are distinct
+    in CBOR but equal as Python dict keys (``1``, ``true`` and ``1.0``; a non-preferred ``0x1801``
+    and ``0x01``): a decoder that silently merged them would hide a member from the validator.
+    One-byte keys (small ints, the usual case) are their own identity.
+    """
+    if len(raw) == 1 and raw[0] < 0x38:  # unsigned/negative ints 0..23 / -1..-24: preferred form
+        return raw[0] if raw[0] < 0x18 else -1 - (raw[0] - 0x20)
+    try:
+        value = cbor2.loads(raw)
+        hash(value)
+    except Exception:  # unhashable or not decodable here: the full decode reports it
+        return raw
+    return value
 
 
 def check_well_formed(
@@ -121,7 +139,7 @@ def check_well_formed(
             f = stack[-1]
             if f.is_map:
                 if f.n % 2 == 0 and not allow_duplicate_keys:
-                    key = data[done:pos]
+                    key = _key_identity(data[done:pos])
                     if key in f.keys:
                         raise DecodeError("duplicate key in a CBOR map", reason="cbor.duplicate_key")
                     f.keys.add(key)
