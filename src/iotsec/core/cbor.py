@@ -80,7 +80,7 @@ def _key_identity(raw: bytes) -> object:
     try:
         value = cbor2.loads(raw)
         hash(value)
-    except Exception:  # unhashable or not decodable here: the full decode reports it
+    except Exception:  # noqa: BLE001 - unhashable or not decodable here: the full decode reports it
         return raw
     return value
 
