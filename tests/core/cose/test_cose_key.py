@@ -31,14 +31,40 @@ ED25519_X = bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021
 def test_registry_code_points_match_iana() -> None:
     # IANA COSE Algorithms registry values, written out independently of the enum
     expected = {
-        "ES256": -7, "ES384": -35, "ES512": -36, "EdDSA": -8, "ESP256": -9, "ESP384": -51,
-        "ESP512": -52, "Ed25519": -19, "Ed448": -53, "HMAC 256/64": 4, "HMAC 256/256": 5,
-        "HMAC 384/384": 6, "HMAC 512/512": 7, "A128GCM": 1, "A192GCM": 2, "A256GCM": 3,
-        "ChaCha20/Poly1305": 24, "A128KW": -3, "A192KW": -4, "A256KW": -5, "direct": -6,
-        "ECDH-ES + HKDF-256": -25, "ECDH-ES + HKDF-512": -26, "ECDH-ES + A128KW": -29,
-        "ECDH-ES + A192KW": -30, "ECDH-ES + A256KW": -31, "direct+HKDF-SHA-256": -10,
-        "A128CTR": -65534, "A192CTR": -65533, "A256CTR": -65532, "A128CBC": -65531,
-        "A192CBC": -65530, "A256CBC": -65529, "SHA-256": -16,
+        "ES256": -7,
+        "ES384": -35,
+        "ES512": -36,
+        "EdDSA": -8,
+        "ESP256": -9,
+        "ESP384": -51,
+        "ESP512": -52,
+        "Ed25519": -19,
+        "Ed448": -53,
+        "HMAC 256/64": 4,
+        "HMAC 256/256": 5,
+        "HMAC 384/384": 6,
+        "HMAC 512/512": 7,
+        "A128GCM": 1,
+        "A192GCM": 2,
+        "A256GCM": 3,
+        "ChaCha20/Poly1305": 24,
+        "A128KW": -3,
+        "A192KW": -4,
+        "A256KW": -5,
+        "direct": -6,
+        "ECDH-ES + HKDF-256": -25,
+        "ECDH-ES + HKDF-512": -26,
+        "ECDH-ES + A128KW": -29,
+        "ECDH-ES + A192KW": -30,
+        "ECDH-ES + A256KW": -31,
+        "direct+HKDF-SHA-256": -10,
+        "A128CTR": -65534,
+        "A192CTR": -65533,
+        "A256CTR": -65532,
+        "A128CBC": -65531,
+        "A192CBC": -65530,
+        "A256CBC": -65529,
+        "SHA-256": -16,
     }
     for name, value in expected.items():
         assert alg_from_name(name) == value, name
@@ -60,7 +86,8 @@ def test_jwk_to_cose_key_known_encoding() -> None:
     assert m[-3].hex() == "20138bf82dc1b6d562be0fa54ab7804a3a64b6d72ccfed6b6fb6ed28bbfc117e"
     assert -4 not in m
     assert cbor.loads(key.encode())[-4].hex() == (
-        "57c92077664146e876760c9520d054aa93c3afb04e306705db6090308507b4d3")
+        "57c92077664146e876760c9520d054aa93c3afb04e306705db6090308507b4d3"
+    )
     assert CoseKey.from_cose(key.encode()) == key
     assert CoseKey.from_jwk(json.dumps(key.to_jwk())) == key
     assert key.to_jwk() == P256_JWK
@@ -77,8 +104,9 @@ def test_okp_raw_keys_rfc8032() -> None:
         CoseKey.from_cose({1: 1, -1: 6, -4: ED25519_D, -2: bytes(32)})
 
 
-@pytest.mark.parametrize("alg", ["ES256", "ES384", "ES512", "ESP256", "EdDSA", "Ed25519", "Ed448",
-                                 "ECDH-ES + HKDF-256"])
+@pytest.mark.parametrize(
+    "alg", ["ES256", "ES384", "ES512", "ESP256", "EdDSA", "Ed25519", "Ed448", "ECDH-ES + HKDF-256"]
+)
 def test_pem_der_roundtrip_and_openssl_reads_it(alg: str, tmp_path: Path) -> None:
     key = CoseKey.generate(alg, kid="k1")
     assert CoseKey.from_pem(key.to_pem()).kid is None  # PEM carries no kid
@@ -117,8 +145,12 @@ def test_compressed_point_y_as_bool() -> None:
 def test_symmetric_and_jwk_oct() -> None:
     k = bytes(range(32))
     key = CoseKey.symmetric(k, alg=Algorithm.HMAC_256_256, kid="s")
-    assert key.to_jwk() == {"kty": "oct", "k": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", "kid": "s",
-                            "alg": "HS256"}
+    assert key.to_jwk() == {
+        "kty": "oct",
+        "k": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+        "kid": "s",
+        "alg": "HS256",
+    }
     assert CoseKey.from_jwk(key.to_jwk()).k == k
     assert cbor.loads(key.encode()) == {1: 4, 2: b"s", 3: 5, -1: k}
     with pytest.raises(ValidationError):

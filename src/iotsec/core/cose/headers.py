@@ -90,15 +90,47 @@ _NAMES: dict[int, str] = {
 
 # Text spellings used by the COSE WG examples and by callers (``{"alg": ..., "kid": ...}``).
 _BY_TEXT: dict[str, int] = {v.lower(): k for k, v in _NAMES.items()}
-_BY_TEXT.update({"ctyp": HeaderLabel.CONTENT_TYPE, "content_type": HeaderLabel.CONTENT_TYPE,
-                 "partial_iv": HeaderLabel.PARTIAL_IV, "epk": HeaderLabel.EPHEMERAL_KEY,
-                 "spk": HeaderLabel.STATIC_KEY, "spk_kid": HeaderLabel.STATIC_KEY_ID,
-                 "apu_id": HeaderLabel.PARTY_U_IDENTITY, "apu_nonce": HeaderLabel.PARTY_U_NONCE,
-                 "apu_other": HeaderLabel.PARTY_U_OTHER, "apv_id": HeaderLabel.PARTY_V_IDENTITY,
-                 "apv_nonce": HeaderLabel.PARTY_V_NONCE, "apv_other": HeaderLabel.PARTY_V_OTHER})
+_BY_TEXT.update(
+    {
+        "ctyp": HeaderLabel.CONTENT_TYPE,
+        "content_type": HeaderLabel.CONTENT_TYPE,
+        "partial_iv": HeaderLabel.PARTIAL_IV,
+        "epk": HeaderLabel.EPHEMERAL_KEY,
+        "spk": HeaderLabel.STATIC_KEY,
+        "spk_kid": HeaderLabel.STATIC_KEY_ID,
+        "apu_id": HeaderLabel.PARTY_U_IDENTITY,
+        "apu_nonce": HeaderLabel.PARTY_U_NONCE,
+        "apu_other": HeaderLabel.PARTY_U_OTHER,
+        "apv_id": HeaderLabel.PARTY_V_IDENTITY,
+        "apv_nonce": HeaderLabel.PARTY_V_NONCE,
+        "apv_other": HeaderLabel.PARTY_V_OTHER,
+    }
+)
 
-#: Labels whose semantics this package implements; ``crit`` may list them (RFC 9052 §3.1).
-UNDERSTOOD: frozenset[int] = frozenset(int(h) for h in HeaderLabel)
+#: Labels whose semantics this package itself processes, so ``crit`` may list them (RFC 9052
+#: §3.1). Others (x5chain, CWT Claims, typ, countersignatures...) are the application's business:
+#: it names the ones it processes in the ``critical=`` argument of ``verify``/``decrypt``.
+UNDERSTOOD: frozenset[int] = frozenset(
+    int(h)
+    for h in (
+        HeaderLabel.ALG,
+        HeaderLabel.CRIT,
+        HeaderLabel.CONTENT_TYPE,
+        HeaderLabel.KID,
+        HeaderLabel.IV,
+        HeaderLabel.PARTIAL_IV,
+        HeaderLabel.EPHEMERAL_KEY,
+        HeaderLabel.STATIC_KEY,
+        HeaderLabel.STATIC_KEY_ID,
+        HeaderLabel.SALT,
+        HeaderLabel.PARTY_U_IDENTITY,
+        HeaderLabel.PARTY_U_NONCE,
+        HeaderLabel.PARTY_U_OTHER,
+        HeaderLabel.PARTY_V_IDENTITY,
+        HeaderLabel.PARTY_V_NONCE,
+        HeaderLabel.PARTY_V_OTHER,
+    )
+)
 
 
 def header_name(label: object) -> str:
@@ -126,18 +158,21 @@ def decode_protected(data: object, *, path: tuple[str | int, ...] = ()) -> Heade
     Recipients accept both a zero-length bstr and a bstr holding an empty map (``h'a0'``).
     """
     if not isinstance(data, bytes):
-        raise ValidationError("protected header bucket must be a byte string",
-                              reason="cose.header.protected_type", path=path)
+        raise ValidationError(
+            "protected header bucket must be a byte string", reason="cose.header.protected_type", path=path
+        )
     if not data:
         return {}
     try:
         value = cbor.loads(data, max_depth=32)
     except DecodeError as exc:
-        raise ValidationError(f"protected header bucket is not CBOR: {exc}",
-                              reason="cose.header.protected_cbor", path=path) from exc
+        raise ValidationError(
+            f"protected header bucket is not CBOR: {exc}", reason="cose.header.protected_cbor", path=path
+        ) from exc
     if not isinstance(value, dict):
-        raise ValidationError("protected header bucket must hold a CBOR map",
-                              reason="cose.header.protected_type", path=path)
+        raise ValidationError(
+            "protected header bucket must hold a CBOR map", reason="cose.header.protected_type", path=path
+        )
     return value
 
 
@@ -149,16 +184,18 @@ def _check_values(headers: Mapping[Any, Any], path: tuple[str | int, ...]) -> No
     """RFC 9052 §3.1 table 3: value types of the common header parameters."""
     for label, value in headers.items():
         if not _is_label(label):
-            raise ValidationError(f"header label {label!r} is neither int nor tstr",
-                                  reason="cose.header.label", path=path)
+            raise ValidationError(
+                f"header label {label!r} is neither int nor tstr", reason="cose.header.label", path=path
+            )
         at = (*path, header_name(label))
         if label == HeaderLabel.ALG and not _is_label(value):
             raise ValidationError("alg must be int or tstr", reason="cose.header.alg", path=at)
         elif label == HeaderLabel.CONTENT_TYPE and not (
             isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
         ):
-            raise ValidationError("content type must be uint or tstr", reason="cose.header.content_type",
-                                  path=at)
+            raise ValidationError(
+                "content type must be uint or tstr", reason="cose.header.content_type", path=at
+            )
         elif label in (HeaderLabel.KID, HeaderLabel.IV, HeaderLabel.PARTIAL_IV) and not isinstance(
             value, bytes
         ):
@@ -166,8 +203,9 @@ def _check_values(headers: Mapping[Any, Any], path: tuple[str | int, ...]) -> No
         elif label == HeaderLabel.CRIT and (
             not isinstance(value, list) or not value or not all(_is_label(x) for x in value)
         ):
-            raise ValidationError("crit must be a non-empty array of labels",
-                                      reason="cose.header.crit", path=at)
+            raise ValidationError(
+                "crit must be a non-empty array of labels", reason="cose.header.crit", path=at
+            )
 
 
 def check_buckets(
@@ -175,27 +213,36 @@ def check_buckets(
 ) -> HeaderMap:
     """Check one layer's two buckets (RFC 9052 §3, §3.1); return ``unprotected`` as a dict."""
     if not isinstance(unprotected, dict):
-        raise ValidationError("unprotected header bucket must be a map",
-                              reason="cose.header.unprotected_type", path=path)
+        raise ValidationError(
+            "unprotected header bucket must be a map", reason="cose.header.unprotected_type", path=path
+        )
     _check_values(protected, (*path, "protected"))
     _check_values(unprotected, (*path, "unprotected"))
     both = set(protected) & set(unprotected)
     if both:  # §3: "Labels in each of the maps MUST be unique ... MUST NOT occur in both"
-        raise ValidationError(f"header label(s) {sorted(map(str, both))} in both buckets",
-                              reason="cose.header.duplicate", path=path)
+        raise ValidationError(
+            f"header label(s) {sorted(map(str, both))} in both buckets",
+            reason="cose.header.duplicate",
+            path=path,
+        )
     if HeaderLabel.CRIT in unprotected:  # §3.1 crit: "MUST be placed in the protected bucket"
-        raise ValidationError("crit must be a protected header parameter",
-                              reason="cose.header.crit_unprotected", path=path)
+        raise ValidationError(
+            "crit must be a protected header parameter", reason="cose.header.crit_unprotected", path=path
+        )
     crit = protected.get(HeaderLabel.CRIT)
     if crit is not None:
         missing = [x for x in crit if x not in protected]
         if missing:  # §3.1: the listed labels are present in the protected bucket
-            raise ValidationError(f"crit lists label(s) {missing} absent from the protected bucket",
-                                  reason="cose.header.crit_absent", path=path)
+            raise ValidationError(
+                f"crit lists label(s) {missing} absent from the protected bucket",
+                reason="cose.header.crit_absent",
+                path=path,
+            )
     merged = {**protected, **unprotected}
     if HeaderLabel.IV in merged and HeaderLabel.PARTIAL_IV in merged:  # §3.1 "IV" / "Partial IV"
-        raise ValidationError("IV and Partial IV must not both be present",
-                              reason="cose.header.iv_both", path=path)
+        raise ValidationError(
+            "IV and Partial IV must not both be present", reason="cose.header.iv_both", path=path
+        )
     return unprotected
 
 
@@ -208,8 +255,9 @@ def check_crit(
         return
     unknown = [x for x in crit if x not in UNDERSTOOD and x not in understood]
     if unknown:
-        raise UnsupportedError(f"critical header parameter(s) not understood: {unknown}",
-                               reason="cose.header.crit_unknown")
+        raise UnsupportedError(
+            f"critical header parameter(s) not understood: {unknown}", reason="cose.header.crit_unknown"
+        )
 
 
 def normalize_headers(headers: Mapping[Any, Any] | None) -> HeaderMap:

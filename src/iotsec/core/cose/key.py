@@ -73,12 +73,23 @@ _SIG_CURVE_DEFAULT: dict[Algorithm, Curve] = {
     Algorithm.ED25519: Curve.ED25519,
     Algorithm.ED448: Curve.ED448,
 }
-_JWK_OPS = {"sign": KeyOp.SIGN, "verify": KeyOp.VERIFY, "encrypt": KeyOp.ENCRYPT,
-            "decrypt": KeyOp.DECRYPT, "wrapKey": KeyOp.WRAP_KEY, "unwrapKey": KeyOp.UNWRAP_KEY,
-            "deriveKey": KeyOp.DERIVE_KEY, "deriveBits": KeyOp.DERIVE_BITS}
+_JWK_OPS = {
+    "sign": KeyOp.SIGN,
+    "verify": KeyOp.VERIFY,
+    "encrypt": KeyOp.ENCRYPT,
+    "decrypt": KeyOp.DECRYPT,
+    "wrapKey": KeyOp.WRAP_KEY,
+    "unwrapKey": KeyOp.UNWRAP_KEY,
+    "deriveKey": KeyOp.DERIVE_KEY,
+    "deriveBits": KeyOp.DERIVE_BITS,
+}
 # JOSE "alg" names (RFC 7518) of the COSE algorithms that have one
-_JOSE_NAMES = {Algorithm.HMAC_256_256: "HS256", Algorithm.HMAC_384_384: "HS384",
-               Algorithm.HMAC_512_512: "HS512", Algorithm.EDDSA: "EdDSA"}
+_JOSE_NAMES = {
+    Algorithm.HMAC_256_256: "HS256",
+    Algorithm.HMAC_384_384: "HS384",
+    Algorithm.HMAC_512_512: "HS512",
+    Algorithm.EDDSA: "EdDSA",
+}
 
 
 def b64u_decode(text: object, *, what: str = "value") -> bytes:
@@ -203,7 +214,11 @@ class CoseKey:
 
     @classmethod
     def from_pem(
-        cls, data: bytes | str, password: bytes | None = None, *, kid: bytes | str | None = None,
+        cls,
+        data: bytes | str,
+        password: bytes | None = None,
+        *,
+        kid: bytes | str | None = None,
         alg: Algorithm | int | None = None,
     ) -> CoseKey:
         """Load a PEM private key (PKCS#8/SEC1, optionally encrypted), public key (SPKI) or certificate."""
@@ -230,14 +245,19 @@ class CoseKey:
 
     @classmethod
     def from_der(
-        cls, data: bytes, password: bytes | None = None, *, kid: bytes | str | None = None,
+        cls,
+        data: bytes,
+        password: bytes | None = None,
+        *,
+        kid: bytes | str | None = None,
         alg: Algorithm | int | None = None,
     ) -> CoseKey:
         """Load a DER private key (PKCS#8), public key (SPKI) or X.509 certificate."""
         errors: list[str] = []
         try:
             return cls.from_cryptography(
-                _as_supported(serialization.load_der_private_key(data, password=password)), kid=kid, alg=alg)
+                _as_supported(serialization.load_der_private_key(data, password=password)), kid=kid, alg=alg
+            )
         except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             errors.append(str(exc))
         try:
@@ -250,8 +270,9 @@ class CoseKey:
             return cls.from_cryptography(_as_supported(cert.public_key()), kid=kid, alg=alg)
         except ValueError as exc:
             errors.append(str(exc))
-        raise DecodeError("DER is neither a private key, a public key nor a certificate",
-                          reason="cose.key.der")
+        raise DecodeError(
+            "DER is neither a private key, a public key nor a certificate", reason="cose.key.der"
+        )
 
     @classmethod
     def from_jwk(cls, jwk: Mapping[str, Any] | str | bytes) -> CoseKey:
@@ -289,8 +310,11 @@ class CoseKey:
             crv = CURVE_BY_JWK_NAME.get(jwk.get("crv"))  # type: ignore[arg-type]
             if crv is None:
                 raise UnsupportedError(f"unsupported JWK curve {jwk.get('crv')!r}", reason="cose.key.curve")
-            m = {KTY: KeyType.EC2 if kty == "EC" else KeyType.OKP, CRV: crv,
-                 X: b64u_decode(jwk.get("x"), what="x")}
+            m = {
+                KTY: KeyType.EC2 if kty == "EC" else KeyType.OKP,
+                CRV: crv,
+                X: b64u_decode(jwk.get("x"), what="x"),
+            }
             if kty == "EC":
                 m[Y] = b64u_decode(jwk.get("y"), what="y")
             if "d" in jwk:
@@ -317,14 +341,18 @@ class CoseKey:
         if alg is not None and (isinstance(alg, bool) or not isinstance(alg, (int, str))):
             raise _bad("COSE_Key alg (3) must be int or tstr")
         ops = m.get(KEY_OPS)
-        if ops is not None and (not isinstance(ops, list) or not all(
-                isinstance(o, (int, str)) and not isinstance(o, bool) for o in ops)):
+        if ops is not None and (
+            not isinstance(ops, list)
+            or not all(isinstance(o, (int, str)) and not isinstance(o, bool) for o in ops)
+        ):
             raise _bad("COSE_Key key_ops (4) must be an array of int/tstr")
         base_iv = m.get(BASE_IV)
         if base_iv is not None and not isinstance(base_iv, bytes):
             raise _bad("COSE_Key Base IV (5) must be a bstr")
         common: dict[str, Any] = {
-            "kid": kid, "alg": alg, "base_iv": base_iv,
+            "kid": kid,
+            "alg": alg,
+            "base_iv": base_iv,
             "key_ops": [_coerce_op(o) for o in ops] if ops else None,
         }
         if kty == KeyType.SYMMETRIC:
@@ -382,8 +410,15 @@ class CoseKey:
         """The public part (same kid/alg/key_ops); a symmetric key has none."""
         if self.kty == KeyType.SYMMETRIC:
             raise ValidationError("a symmetric COSE key has no public part", reason="cose.key.symmetric")
-        return CoseKey(kty=self.kty, crv=self.crv, public=self._public, kid=self.kid, alg=self.alg,
-                       key_ops=self.key_ops, base_iv=self.base_iv)
+        return CoseKey(
+            kty=self.kty,
+            crv=self.crv,
+            public=self._public,
+            kid=self.kid,
+            alg=self.alg,
+            key_ops=self.key_ops,
+            base_iv=self.base_iv,
+        )
 
     def check_alg(self, alg: object, op: KeyOp | None = None) -> None:
         """Raise unless this key may be used with ``alg`` (and ``op`` if given).
@@ -395,22 +430,32 @@ class CoseKey:
         if self.alg is not None and self.alg != info.alg:
             raise ValidationError(
                 f"key is restricted to {alg_label(self.alg)}, not {info.alg.iana_name}",
-                reason="cose.key.alg_mismatch")
+                reason="cose.key.alg_mismatch",
+            )
         if self.kty not in info.key_types:
             raise ValidationError(
                 f"{info.alg.iana_name} needs a {'/'.join(t.name for t in info.key_types)} key, "
-                f"not {self.kty.name}", reason="cose.key.alg_mismatch")
+                f"not {self.kty.name}",
+                reason="cose.key.alg_mismatch",
+            )
         if info.curves and self.crv not in info.curves:
             raise ValidationError(
                 f"{info.alg.iana_name} cannot use curve {self.crv.name if self.crv else None}",
-                reason="cose.key.alg_mismatch")
+                reason="cose.key.alg_mismatch",
+            )
         # RFC 9053 §3.1: an HMAC key may be longer than the hash output; other keys are exact
         hmac_ok = info.kind is AlgKind.MAC and info.hash_name is not None
-        if (self.kty == KeyType.SYMMETRIC and info.key_bytes and info.kind is not AlgKind.DIRECT
-                and len(self.k) != info.key_bytes and not (hmac_ok and len(self.k) >= info.key_bytes)):
+        if (
+            self.kty == KeyType.SYMMETRIC
+            and info.key_bytes
+            and info.kind is not AlgKind.DIRECT
+            and len(self.k) != info.key_bytes
+            and not (hmac_ok and len(self.k) >= info.key_bytes)
+        ):
             raise ValidationError(
                 f"{info.alg.iana_name} needs a {info.key_bytes}-byte key, not {len(self.k)}",
-                reason="cose.key.length")
+                reason="cose.key.length",
+            )
         if op is not None and self.key_ops and op not in self.key_ops:
             raise ValidationError(f"key_ops of this key do not allow {op.name}", reason="cose.key.ops")
 
@@ -429,8 +474,9 @@ class CoseKey:
             m[BASE_IV] = self.base_iv
         if self.kty == KeyType.SYMMETRIC:
             if not private:
-                raise ValidationError("a symmetric key cannot be exported without its secret",
-                                      reason="cose.key.symmetric")
+                raise ValidationError(
+                    "a symmetric key cannot be exported without its secret", reason="cose.key.symmetric"
+                )
             m[K] = self.k
             return m
         assert self.crv is not None and self._public is not None
@@ -445,7 +491,8 @@ class CoseKey:
             m[X] = self._public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
             if private and self._private is not None:
                 m[D] = self._private.private_bytes(
-                    serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+                    serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+                )
         return m
 
     def encode(self, *, private: bool = True) -> bytes:
@@ -460,8 +507,11 @@ class CoseKey:
             jwk = {"kty": "oct", "k": b64u_encode(m[K])}
         else:
             assert self.crv is not None
-            jwk = {"kty": "EC" if self.kty == KeyType.EC2 else "OKP", "crv": self.crv.jwk_name,
-                   "x": b64u_encode(m[X])}
+            jwk = {
+                "kty": "EC" if self.kty == KeyType.EC2 else "OKP",
+                "crv": self.crv.jwk_name,
+                "x": b64u_encode(m[X]),
+            }
             if Y in m:
                 jwk["y"] = b64u_encode(m[Y])
             if D in m:
@@ -491,7 +541,8 @@ class CoseKey:
             raise UnsupportedError("symmetric keys have no PEM/DER form", reason="cose.key.symmetric")
         if private and self._private is not None:
             algo: serialization.KeySerializationEncryption = (
-                serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption())
+                serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
+            )
             return self._private.private_bytes(enc, serialization.PrivateFormat.PKCS8, algo)
         assert self._public is not None
         return self._public.public_bytes(enc, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -517,26 +568,46 @@ class CoseKey:
 
 
 _OKP_TYPE_CURVE: tuple[tuple[type, Curve], ...] = (
-    (ed25519.Ed25519PrivateKey, Curve.ED25519), (ed25519.Ed25519PublicKey, Curve.ED25519),
-    (ed448.Ed448PrivateKey, Curve.ED448), (ed448.Ed448PublicKey, Curve.ED448),
-    (x25519.X25519PrivateKey, Curve.X25519), (x25519.X25519PublicKey, Curve.X25519),
-    (x448.X448PrivateKey, Curve.X448), (x448.X448PublicKey, Curve.X448),
+    (ed25519.Ed25519PrivateKey, Curve.ED25519),
+    (ed25519.Ed25519PublicKey, Curve.ED25519),
+    (ed448.Ed448PrivateKey, Curve.ED448),
+    (ed448.Ed448PublicKey, Curve.ED448),
+    (x25519.X25519PrivateKey, Curve.X25519),
+    (x25519.X25519PublicKey, Curve.X25519),
+    (x448.X448PrivateKey, Curve.X448),
+    (x448.X448PublicKey, Curve.X448),
 )
-_OKP_TYPES = (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey, ed448.Ed448PrivateKey,
-              ed448.Ed448PublicKey, x25519.X25519PrivateKey, x25519.X25519PublicKey,
-              x448.X448PrivateKey, x448.X448PublicKey)
+_OKP_TYPES = (
+    ed25519.Ed25519PrivateKey,
+    ed25519.Ed25519PublicKey,
+    ed448.Ed448PrivateKey,
+    ed448.Ed448PublicKey,
+    x25519.X25519PrivateKey,
+    x25519.X25519PublicKey,
+    x448.X448PrivateKey,
+    x448.X448PublicKey,
+)
 
 
 def _is_private(key: object) -> bool:
-    return isinstance(key, (ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey,
-                            x25519.X25519PrivateKey, x448.X448PrivateKey))
+    return isinstance(
+        key,
+        (
+            ec.EllipticCurvePrivateKey,
+            ed25519.Ed25519PrivateKey,
+            ed448.Ed448PrivateKey,
+            x25519.X25519PrivateKey,
+            x448.X448PrivateKey,
+        ),
+    )
 
 
 def _as_supported(key: object) -> PrivateKey | PublicKey:
     if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey, *_OKP_TYPES)):
         return key
-    raise UnsupportedError(f"unsupported key type {type(key).__name__} (EC and OKP keys only)",
-                           reason="cose.key.type")
+    raise UnsupportedError(
+        f"unsupported key type {type(key).__name__} (EC and OKP keys only)", reason="cose.key.type"
+    )
 
 
 def _jwk_op(o: str) -> KeyOp | str:
@@ -588,7 +659,8 @@ def _ec2_from_map(m: Mapping[Any, Any], common: dict[str, Any]) -> CoseKey:
             else:
                 yb = _sized(y, size, "EC2 y (-3)")
                 public = ec.EllipticCurvePublicNumbers(
-                    int.from_bytes(xb, "big"), int.from_bytes(yb, "big"), curve).public_key()
+                    int.from_bytes(xb, "big"), int.from_bytes(yb, "big"), curve
+                ).public_key()
         private = None
         if d is not None:
             db = _sized(d, size, "EC2 d (-4)")
@@ -597,8 +669,10 @@ def _ec2_from_map(m: Mapping[Any, Any], common: dict[str, Any]) -> CoseKey:
         raise _bad(f"invalid EC2 key: {exc}") from exc
     if private is None and public is None:
         raise _bad("EC2 COSE_Key needs x/y or d")
-    if private is not None and public is not None and (
-        private.public_key().public_numbers() != public.public_numbers()
+    if (
+        private is not None
+        and public is not None
+        and (private.public_key().public_numbers() != public.public_numbers())
     ):
         raise _bad("EC2 private key d does not match x/y", "cose.key.mismatch")
     return CoseKey(kty=KeyType.EC2, crv=crv, private=private, public=public, **common)
