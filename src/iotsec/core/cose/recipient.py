@@ -41,7 +41,7 @@ from iotsec.core.cose._keymat import (
     public_key_header,
     symmetric_secret,
 )
-from iotsec.core.cose.algorithms import Algorithm
+from iotsec.core.cose.algorithms import Algorithm, alg_label
 from iotsec.core.cose.headers import (
     HeaderLabel,
     check_buckets,
@@ -239,7 +239,8 @@ def _check_key_alg(key: CoseKey, ra: RecipientAlg, content_alg: int) -> None:
         allowed.add(content_alg)
     if not isinstance(key.alg, int) or int(key.alg) not in allowed:
         raise ValidationError(
-            f"key is restricted to {key.alg!r}, not {ra.alg.iana_name}", reason="cose.key.alg_mismatch"
+            f"key is restricted to {alg_label(key.alg)}, not {ra.alg.iana_name}",
+            reason="cose.key.alg_mismatch",
         )
 
 
