@@ -152,7 +152,9 @@ def test_mac_with_jwk_key_and_encrypted_pem(tmp_path: Path) -> None:
 
 
 def test_show_and_verify_a_wg_vector(tmp_path: Path, shared_vectors: Path) -> None:
-    v = json.loads((shared_vectors / "cose" / "cose-wg-examples" / "RFC8152" / "Appendix_C_2_1.json").read_text())
+    v = json.loads(
+        (shared_vectors / "cose" / "cose-wg-examples" / "RFC8152" / "Appendix_C_2_1.json").read_text()
+    )
     msg = tmp_path / "c21.hex"
     msg.write_text(v["output"]["cbor"])
     jwk = tmp_path / "key.jwk"
