@@ -30,7 +30,7 @@ from iotsec.core.cose.recipient import (
     derive_cek,
     recipient_alg,
 )
-from iotsec.errors import IotSecError, ValidationError, VerifyError
+from iotsec.errors import IotSecError, UnsupportedError, ValidationError, VerifyError
 
 ROOT = "cose/cose-wg-examples"
 
@@ -59,6 +59,16 @@ NO_REPRODUCTION = {
 
 # The generator sends the sender's kid (static key id, -3) here, though the input does not ask for it.
 STATIC_KEY_ID = {"X25519-tests/x25519-ss-hkdf-256-direct.json"}
+
+
+# What each kind of failure example must raise, with the reason code.
+EXPECTED_FAILURE: dict[str, tuple[type[IotSecError], str]] = {
+    "ChangeTag": (VerifyError, "cose.decrypt.failed"),  # altered authentication tag
+    "ChangeCBORTag": (ValidationError, "cose.tag"),  # tag 995 instead of 16/96
+    "ChangeAttr": (UnsupportedError, "cose.alg.unsupported"),  # alg -999 / "Unknown"
+    "AddProtected": (VerifyError, "cose.decrypt.failed"),  # protected bucket not what was encrypted
+    "RemoveProtected": (VerifyError, "cose.decrypt.failed"),
+}
 
 
 def _files() -> list[str]:
@@ -170,9 +180,10 @@ def test_vector_decrypt(shared_vectors: Path, name: str) -> None:
 
     if v.get("fail"):
         failure = next(iter(v["input"]["failures"]))
-        expected: type[IotSecError] = VerifyError if failure == "ChangeTag" else IotSecError
-        with pytest.raises(expected):
+        expected, reason = EXPECTED_FAILURE[failure]
+        with pytest.raises(expected) as ei:
             run()
+        assert ei.value.reason == reason
         return
     assert run() == plaintext
     if allow:  # RFC 9052 permits an unprotected alg; iotsec refuses it unless asked (docs)
