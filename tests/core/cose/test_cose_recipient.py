@@ -131,3 +131,13 @@ def test_unknown_or_unsupported_recipient_algs() -> None:
     for alg in (-999, "direct", A.DIRECT_HKDF_AES_128, None):
         with pytest.raises(IotSecError):
             derive_cek(Recipient({}, {1: alg}, b""), k, A.A128GCM)
+
+
+@pytest.mark.parametrize("curve", [Curve.P_256, Curve.P_384, Curve.P_521])
+def test_compressed_ephemeral_point_round_trip(curve: Curve) -> None:
+    bob = CoseKey.generate(A.ECDH_ES_A256KW, kid="bob", curve=curve)
+    spec = RecipientSpec(A.ECDH_ES_A256KW, bob.public(), compressed_point=True)
+    data = encrypt(b"short header", [spec], A.A256GCM)
+    msg = EncryptMessage.decode(data)
+    assert isinstance(msg.recipients[0].unprotected[-1][-3], bool)  # RFC 9053 §7.1.1 sign bit
+    assert msg.decrypt(bob) == b"short header"
