@@ -408,6 +408,18 @@ def build_recipient(
         unprotected[int(H.SALT)] = spec.salt
     unprotected.update(_party_headers(spec.party_u, (H.PARTY_U_IDENTITY, H.PARTY_U_NONCE, H.PARTY_U_OTHER)))
     unprotected.update(_party_headers(spec.party_v, (H.PARTY_V_IDENTITY, H.PARTY_V_NONCE, H.PARTY_V_OTHER)))
+    if (
+        ra.method is Method.ECDH_DIRECT
+        and ra.static
+        and spec.salt is None
+        and (spec.party_u is None or spec.party_u.nonce is None)
+        and H.PARTY_U_NONCE not in unprotected
+        and H.PARTY_U_NONCE not in protected
+    ):
+        # ECDH-SS + HKDF: two static keys always agree on the same secret, so without a salt or
+        # a nonce every message would get the same content key (RFC 9053 §6.3.1 asks for one of
+        # them); add a fresh PartyU nonce (RFC 9053 §5.1), as the COSE WG examples do.
+        unprotected[int(H.PARTY_U_NONCE)] = os.urandom(32)
     if ra.method in (Method.ECDH_DIRECT, Method.ECDH_WRAP):
         peer = public_agreement_key(spec.key)
         if ra.static:
