@@ -32,14 +32,15 @@ def _load_key(path: str, password_file: str | None = None) -> CoseKey:
     try:
         return CoseKey.load(raw, password)
     except IotSecError:
-        if len(raw) in (16, 24, 32):
-            return CoseKey.symmetric(raw)
+        # hex text first: a 16-byte key written as 32 hex digits is also 32 bytes long
         try:
             hexed = bytes.fromhex(raw.decode("ascii").strip())
         except (UnicodeDecodeError, ValueError):
             hexed = b""
         if len(hexed) in (16, 24, 32):
             return CoseKey.symmetric(hexed)
+        if len(raw) in (16, 24, 32):
+            return CoseKey.symmetric(raw)
         raise
 
 

@@ -224,3 +224,14 @@ def test_ecdh_ss_from_sender_key(tmp_path: Path) -> None:
     r = run("cose", "decrypt", "m.cose", "--key", "bob.pem", "-o", "out", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "out").read_bytes() == b"static-static"
+
+
+def test_hex_key_file_wins_over_raw_reading(tmp_path: Path) -> None:
+    """32 hex digits (no newline) are a 16-byte key, not a 32-byte raw key."""
+    (tmp_path / "k.hex").write_text(bytes(range(16)).hex())
+    (tmp_path / "k.bin").write_bytes(bytes(range(16)))
+    (tmp_path / "m").write_bytes(b"m")
+    assert run("cose", "encrypt", "m", "--key", "k.hex", "-o", "m.cose", cwd=tmp_path).returncode == 0
+    r = run("cose", "decrypt", "m.cose", "--key", "k.bin", "-o", "out", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out").read_bytes() == b"m"
