@@ -356,6 +356,10 @@ def build_recipient(
     alg_in_protected = ra.method in (Method.DIRECT_HKDF, Method.ECDH_DIRECT, Method.ECDH_WRAP)
     protected = normalize_headers(spec.protected)
     unprotected = normalize_headers(spec.unprotected)
+    if protected and not alg_in_protected:  # RFC 9053 §6.1.1, §6.2.1: direct and key wrap
+        raise ValidationError(
+            f"{ra.alg.iana_name} recipients have no protected headers", reason="cose.recipient.protected"
+        )
     (protected if alg_in_protected else unprotected)[int(H.ALG)] = int(ra.alg)
     kid = spec.kid if spec.kid is not None else key.kid
     if kid is not None:
