@@ -209,6 +209,10 @@ def derive_cek(
     content_alg = int(content_alg)
     if ra.method is Method.DIRECT:
         _check_key_alg(key, ra, content_alg)
+        if recipient.protected:  # RFC 9053 §6.1.1: "the 'protected' field MUST be zero length"
+            raise ValidationError(
+                "direct recipients have no protected headers", reason="cose.recipient.protected"
+            )
         _expect_empty_ciphertext(recipient, "direct")
         return _cek_length_check(symmetric_secret(key), content_alg)
     if recipient.recipients:
