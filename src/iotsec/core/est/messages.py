@@ -212,13 +212,30 @@ def decode_serverkeygen(content_type: str, body: bytes) -> tuple[bytes, list[x50
         elif ctype == "application/pkcs7-mime" and certs is None:
             certs = decode_certs_only(data)
     if key is None or certs is None:
-        raise DecodeError("serverkeygen response lacks the key or the certificate part",
-                          reason="est.multipart.parts")
+        raise DecodeError(
+            "serverkeygen response lacks the key or the certificate part", reason="est.multipart.parts"
+        )
     return key, certs
 
 
 __all__ = [
-    "CSRATTRS", "MAX_BODY", "OPERATIONS", "PKCS7_CERTS_ONLY", "PKCS8", "PKCS10", "WELL_KNOWN", "CsrAttr",
-    "b64_decode", "b64_encode", "check_label", "decode_certs_only", "decode_csrattrs", "decode_serverkeygen",
-    "encode_certs_only", "encode_csrattrs", "encode_serverkeygen", "est_path", "oid_der",
+    "CSRATTRS",
+    "MAX_BODY",
+    "OPERATIONS",
+    "PKCS7_CERTS_ONLY",
+    "PKCS8",
+    "PKCS10",
+    "WELL_KNOWN",
+    "CsrAttr",
+    "b64_decode",
+    "b64_encode",
+    "check_label",
+    "decode_certs_only",
+    "decode_csrattrs",
+    "decode_serverkeygen",
+    "encode_certs_only",
+    "encode_csrattrs",
+    "encode_serverkeygen",
+    "est_path",
+    "oid_der",
 ]

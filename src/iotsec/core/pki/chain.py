@@ -32,8 +32,13 @@ def _valid_at(cert: x509.Certificate, now: dt.datetime) -> bool:
     return cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
 
 
-def verify_chain(leaf: x509.Certificate, intermediates: Sequence[x509.Certificate],
-                 anchors: Sequence[x509.Certificate], *, now: dt.datetime) -> list[x509.Certificate]:
+def verify_chain(
+    leaf: x509.Certificate,
+    intermediates: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate],
+    *,
+    now: dt.datetime,
+) -> list[x509.Certificate]:
     """Return the path from ``leaf`` to an anchor, or raise :class:`VerifyError`."""
     if not _valid_at(leaf, now):
         raise VerifyError("certificate is not valid now", reason="pki.chain.expired")
@@ -43,8 +48,14 @@ def verify_chain(leaf: x509.Certificate, intermediates: Sequence[x509.Certificat
         for anchor in anchors:
             if _issued_by(current, anchor):
                 return [*path, anchor]
-        nxt = next((c for c in intermediates if c not in path and is_ca(c) and _valid_at(c, now)
-                    and _issued_by(current, c)), None)
+        nxt = next(
+            (
+                c
+                for c in intermediates
+                if c not in path and is_ca(c) and _valid_at(c, now) and _issued_by(current, c)
+            ),
+            None,
+        )
         if nxt is None:
             break
         path.append(nxt)
@@ -52,8 +63,9 @@ def verify_chain(leaf: x509.Certificate, intermediates: Sequence[x509.Certificat
     raise VerifyError("no path to a trust anchor", reason="pki.chain.untrusted")
 
 
-def rollover_anchor(current: x509.Certificate, offered: Sequence[x509.Certificate], *,
-                    now: dt.datetime) -> x509.Certificate | None:
+def rollover_anchor(
+    current: x509.Certificate, offered: Sequence[x509.Certificate], *, now: dt.datetime
+) -> x509.Certificate | None:
     """The new root a client may adopt, reached only through a NewWithOld link (RFC 7030 §4.1.3).
 
     A NewWithOld certificate is a CA certificate signed by the ``current`` anchor's key whose subject
@@ -66,8 +78,13 @@ def rollover_anchor(current: x509.Certificate, offered: Sequence[x509.Certificat
         if link.public_key() == current.public_key() or not _issued_by(link, current):
             continue
         for candidate in offered:
-            if (candidate.public_key() == link.public_key() and candidate.subject == link.subject
-                    and is_self_signed(candidate) and is_ca(candidate) and _valid_at(candidate, now)):
+            if (
+                candidate.public_key() == link.public_key()
+                and candidate.subject == link.subject
+                and is_self_signed(candidate)
+                and is_ca(candidate)
+                and _valid_at(candidate, now)
+            ):
                 return candidate
     return None
 

@@ -20,8 +20,9 @@ class Revoked:
     reason: x509.ReasonFlags | None = None
 
 
-def build_crl(issuer: Issuer, revoked: Sequence[Revoked], *, number: int, now: dt.datetime,
-              next_update_hours: int = 24) -> x509.CertificateRevocationList:
+def build_crl(
+    issuer: Issuer, revoked: Sequence[Revoked], *, number: int, now: dt.datetime, next_update_hours: int = 24
+) -> x509.CertificateRevocationList:
     """A CRL with a CRL number (RFC 5280 §5.2.3) and AKI (§5.2.1), reason codes where known (§5.3.1)."""
     builder = (
         x509.CertificateRevocationListBuilder()
@@ -29,8 +30,9 @@ def build_crl(issuer: Issuer, revoked: Sequence[Revoked], *, number: int, now: d
         .last_update(now)
         .next_update(now + dt.timedelta(hours=next_update_hours))
         .add_extension(x509.CRLNumber(number), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
-                       critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
+        )
     )
     for entry in revoked:
         rb = x509.RevokedCertificateBuilder().serial_number(entry.serial).revocation_date(entry.when)
@@ -50,8 +52,9 @@ def load_crl(data: bytes) -> x509.CertificateRevocationList:
         raise DecodeError("malformed CRL", reason="pki.crl.decode") from exc
 
 
-def check_not_revoked(cert: x509.Certificate, crl: x509.CertificateRevocationList,
-                      issuer: x509.Certificate) -> None:
+def check_not_revoked(
+    cert: x509.Certificate, crl: x509.CertificateRevocationList, issuer: x509.Certificate
+) -> None:
     """Raise :class:`VerifyError` if ``crl`` is not ``issuer``'s or lists ``cert``."""
     if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
         raise VerifyError("CRL not signed by the issuer", reason="pki.crl.signature")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.x509.oid import AttributeOID, NameOID
 
-from iotsec.core.pki.keys import PublicKey, check_public_key
+from iotsec.core.pki.keys import PrivateKey, PublicKey, check_public_key, signature_hash
 from iotsec.core.pki.profiles import parse_uuid
 from iotsec.errors import DecodeError, PolicyError, ValidationError, VerifyError
 
@@ -129,8 +129,10 @@ def check_csr(
         if text.lower() != f"urn:uuid:{want}":
             raise PolicyError("CSR subjectAltName names another identity", reason="est.identity.mismatch")
     if exact_subject is not None and csr.subject != exact_subject:
-        raise PolicyError("re-enrollment CSR subject differs from the current certificate (RFC 7030 §4.2.2)",
-                          reason="est.identity.mismatch")
+        raise PolicyError(
+            "re-enrollment CSR subject differs from the current certificate (RFC 7030 §4.2.2)",
+            reason="est.identity.mismatch",
+        )
     cp = challenge_password(csr)
     if expected_challenge is not None and (
         cp is None or not hmac.compare_digest(cp.encode(), expected_challenge.encode())
@@ -139,4 +141,24 @@ def check_csr(
     return CheckedCsr(csr=csr, public_key=key, identity=identity, challenge_password=cp)
 
 
-__all__ = ["MAX_CSR", "CheckedCsr", "challenge_password", "check_csr", "csr_identity", "parse_csr"]
+__all__ = [
+    "MAX_CSR",
+    "CheckedCsr",
+    "build_csr",
+    "challenge_password",
+    "check_csr",
+    "csr_identity",
+    "parse_csr",
+]
+
+
+def build_csr(
+    key: PrivateKey, device: uuid.UUID, *, challenge: str | None = None, subject: x509.Name | None = None
+) -> x509.CertificateSigningRequest:
+    """A device's PKCS#10 request: subject ``serialNumber=<uuid>`` (or ``subject``), optional
+    challengePassword (RFC 2985 §5.4.1)."""
+    subj = subject or x509.Name([x509.NameAttribute(NameOID.SERIAL_NUMBER, str(device))])
+    builder = x509.CertificateSigningRequestBuilder().subject_name(subj)
+    if challenge is not None:
+        builder = builder.add_attribute(AttributeOID.CHALLENGE_PASSWORD, challenge.encode())
+    return builder.sign(key, signature_hash(key))  # type: ignore[arg-type]

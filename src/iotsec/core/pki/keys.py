@@ -53,8 +53,9 @@ def check_public_key(pub: object) -> PublicKey:
     """
     if isinstance(pub, rsa.RSAPublicKey):
         if pub.key_size < MIN_RSA_BITS:
-            raise PolicyError(f"RSA key of {pub.key_size} bits refused (< {MIN_RSA_BITS})",
-                              reason="pki.key.weak")
+            raise PolicyError(
+                f"RSA key of {pub.key_size} bits refused (< {MIN_RSA_BITS})", reason="pki.key.weak"
+            )
         if pub.public_numbers().e < 65537:
             raise PolicyError("RSA public exponent below 65537 refused", reason="pki.key.weak")
         return pub

@@ -21,7 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
-from iotsec.core.pki.keys import PrivateKey, PublicKey, signature_hash
+from iotsec.core.pki.keys import PrivateKey, PublicKey, check_public_key, signature_hash
 from iotsec.errors import DecodeError, ValidationError
 
 # RFC 8520 §10: id-pe-mud-url OBJECT IDENTIFIER ::= { id-pe 25 }; MUDURLSyntax ::= IA5String
@@ -139,8 +139,9 @@ def _build(
     extensions: Sequence[Ext],
 ) -> x509.Certificate:
     if serial <= 0 or serial.bit_length() > 159:
-        raise ValidationError("serial must be positive and at most 20 octets (RFC 5280 §4.1.2.2)",
-                              reason="pki.serial")
+        raise ValidationError(
+            "serial must be positive and at most 20 octets (RFC 5280 §4.1.2.2)", reason="pki.serial"
+        )
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -150,8 +151,9 @@ def _build(
         .not_valid_before(not_before)
         .not_valid_after(not_after)
         .add_extension(_ski(pub), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()),
-                       critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False
+        )
     )
     for ext, critical in extensions:
         builder = builder.add_extension(ext, critical=critical)
@@ -160,15 +162,29 @@ def _build(
 
 def _ca_usage() -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
-        key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
     )
 
 
 def _ee_usage() -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
-        key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False,
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
     )
 
 
@@ -179,27 +195,44 @@ def _days(now: dt.datetime, days: int) -> tuple[dt.datetime, dt.datetime]:
     return start, now + dt.timedelta(days=days)
 
 
-def root_ca(key: PrivateKey, subject: x509.Name, *, serial: int, now: dt.datetime,
-            days: int = 3650) -> x509.Certificate:
+def root_ca(
+    key: PrivateKey, subject: x509.Name, *, serial: int, now: dt.datetime, days: int = 3650
+) -> x509.Certificate:
     """A self-signed root CA (RFC 5280 §4.2.1.9: cA TRUE, critical)."""
     nb, na = _days(now, days)
-    return _build(subject=subject, pub=key.public_key(), issuer_name=subject, signer=key, serial=serial,
-                  not_before=nb, not_after=na,
-                  extensions=[(x509.BasicConstraints(ca=True, path_length=None), True), (_ca_usage(), True)])
+    return _build(
+        subject=subject,
+        pub=key.public_key(),
+        issuer_name=subject,
+        signer=key,
+        serial=serial,
+        not_before=nb,
+        not_after=na,
+        extensions=[(x509.BasicConstraints(ca=True, path_length=None), True), (_ca_usage(), True)],
+    )
 
 
-def issuing_ca(pub: PublicKey, subject: x509.Name, issuer: Issuer, *, serial: int, now: dt.datetime,
-               days: int = 1825) -> x509.Certificate:
+def issuing_ca(
+    pub: PublicKey, subject: x509.Name, issuer: Issuer, *, serial: int, now: dt.datetime, days: int = 1825
+) -> x509.Certificate:
     """An issuing CA under ``issuer`` (path length 0: it issues end entities only)."""
     nb, na = _days(now, days)
     na = min(na, issuer.cert.not_valid_after_utc)
-    return _build(subject=subject, pub=pub, issuer_name=issuer.cert.subject, signer=issuer.key, serial=serial,
-                  not_before=nb, not_after=na,
-                  extensions=[(x509.BasicConstraints(ca=True, path_length=0), True), (_ca_usage(), True)])
+    return _build(
+        subject=subject,
+        pub=pub,
+        issuer_name=issuer.cert.subject,
+        signer=issuer.key,
+        serial=serial,
+        not_before=nb,
+        not_after=na,
+        extensions=[(x509.BasicConstraints(ca=True, path_length=0), True), (_ca_usage(), True)],
+    )
 
 
-def link_certificate(subject_cert: x509.Certificate, signer: Issuer, *, serial: int,
-                     now: dt.datetime) -> x509.Certificate:
+def link_certificate(
+    subject_cert: x509.Certificate, signer: Issuer, *, serial: int, now: dt.datetime
+) -> x509.Certificate:
     """A root key update link (RFC 4210 §4.4, used by RFC 7030 §4.1.3).
 
     ``link_certificate(new_root, Issuer(old_root, old_key))`` is NewWithOld: the new public key signed
@@ -207,18 +240,34 @@ def link_certificate(subject_cert: x509.Certificate, signer: Issuer, *, serial: 
     ends with the earlier of the two roots.
     """
     na = min(subject_cert.not_valid_after_utc, signer.cert.not_valid_after_utc)
-    pub = subject_cert.public_key()
-    return _build(subject=subject_cert.subject, pub=pub, issuer_name=signer.cert.subject,  # type: ignore[arg-type]
-                  signer=signer.key, serial=serial, not_before=now - dt.timedelta(minutes=5), not_after=na,
-                  extensions=[(x509.BasicConstraints(ca=True, path_length=None), True), (_ca_usage(), True)])
+    pub = check_public_key(subject_cert.public_key())
+    return _build(
+        subject=subject_cert.subject,
+        pub=pub,
+        issuer_name=signer.cert.subject,
+        signer=signer.key,
+        serial=serial,
+        not_before=now - dt.timedelta(minutes=5),
+        not_after=na,
+        extensions=[(x509.BasicConstraints(ca=True, path_length=None), True), (_ca_usage(), True)],
+    )
 
 
-def server_cert(pub: PublicKey, issuer: Issuer, *, dns_names: Sequence[str] = (), ips: Sequence[str] = (),
-                serial: int, now: dt.datetime, days: int = 397) -> x509.Certificate:
+def server_cert(
+    pub: PublicKey,
+    issuer: Issuer,
+    *,
+    dns_names: Sequence[str] = (),
+    ips: Sequence[str] = (),
+    serial: int,
+    now: dt.datetime,
+    days: int = 397,
+) -> x509.Certificate:
     """A TLS server certificate (EKU serverAuth; names in the SAN, RFC 6125 §6.4.4)."""
     if not dns_names and not ips:
-        raise ValidationError("a server certificate needs a DNS name or an IP address",
-                              reason="pki.server.names")
+        raise ValidationError(
+            "a server certificate needs a DNS name or an IP address", reason="pki.server.names"
+        )
     names: list[x509.GeneralName] = [x509.DNSName(d) for d in dns_names]
     try:
         names += [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
@@ -226,22 +275,42 @@ def server_cert(pub: PublicKey, issuer: Issuer, *, dns_names: Sequence[str] = ()
         raise ValidationError(f"bad IP address: {exc}", reason="pki.server.ip") from exc
     nb, na = _days(now, days)
     cn = dns_names[0] if dns_names else ips[0]
-    return _build(subject=name(cn), pub=pub, issuer_name=issuer.cert.subject, signer=issuer.key,
-                  serial=serial, not_before=nb, not_after=min(na, issuer.cert.not_valid_after_utc),
-                  extensions=[(x509.BasicConstraints(ca=False, path_length=None), True), (_ee_usage(), True),
-                              (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
-                              (x509.SubjectAlternativeName(names), False)])
+    return _build(
+        subject=name(cn),
+        pub=pub,
+        issuer_name=issuer.cert.subject,
+        signer=issuer.key,
+        serial=serial,
+        not_before=nb,
+        not_after=min(na, issuer.cert.not_valid_after_utc),
+        extensions=[
+            (x509.BasicConstraints(ca=False, path_length=None), True),
+            (_ee_usage(), True),
+            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+            (x509.SubjectAlternativeName(names), False),
+        ],
+    )
 
 
-def operator_cert(pub: PublicKey, issuer: Issuer, *, operator: str, serial: int, now: dt.datetime,
-                  days: int = 365) -> x509.Certificate:
+def operator_cert(
+    pub: PublicKey, issuer: Issuer, *, operator: str, serial: int, now: dt.datetime, days: int = 365
+) -> x509.Certificate:
     """A certificate for a human operator or an operations service (EKU clientAuth)."""
     nb, na = _days(now, days)
-    return _build(subject=name(operator, organization="operators"), pub=pub, issuer_name=issuer.cert.subject,
-                  signer=issuer.key, serial=serial, not_before=nb,
-                  not_after=min(na, issuer.cert.not_valid_after_utc),
-                  extensions=[(x509.BasicConstraints(ca=False, path_length=None), True), (_ee_usage(), True),
-                              (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False)])
+    return _build(
+        subject=name(operator, organization="operators"),
+        pub=pub,
+        issuer_name=issuer.cert.subject,
+        signer=issuer.key,
+        serial=serial,
+        not_before=nb,
+        not_after=min(na, issuer.cert.not_valid_after_utc),
+        extensions=[
+            (x509.BasicConstraints(ca=False, path_length=None), True),
+            (_ee_usage(), True),
+            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False),
+        ],
+    )
 
 
 def device_subject(device: uuid.UUID, model: str | None = None) -> x509.Name:
@@ -253,9 +322,18 @@ def device_subject(device: uuid.UUID, model: str | None = None) -> x509.Name:
     return x509.Name(attrs)
 
 
-def device_cert(pub: PublicKey, issuer: Issuer, *, device: uuid.UUID, serial: int, now: dt.datetime,
-                subject: x509.Name | None = None, model: str | None = None, mud_url: str | None = None,
-                days: int = 365) -> x509.Certificate:
+def device_cert(
+    pub: PublicKey,
+    issuer: Issuer,
+    *,
+    device: uuid.UUID,
+    serial: int,
+    now: dt.datetime,
+    subject: x509.Name | None = None,
+    model: str | None = None,
+    mud_url: str | None = None,
+    days: int = 365,
+) -> x509.Certificate:
     """A device identity certificate (IDevID when ``model`` is given, LDevID otherwise).
 
     The UUID is both the subject serialNumber and a ``urn:uuid:`` URI SAN; a MUD URL goes in the
@@ -271,8 +349,16 @@ def device_cert(pub: PublicKey, issuer: Issuer, *, device: uuid.UUID, serial: in
     ]
     if mud_url:
         exts.append((x509.UnrecognizedExtension(MUD_URL_OID, encode_mud_url(mud_url)), False))
-    return _build(subject=subj, pub=pub, issuer_name=issuer.cert.subject, signer=issuer.key, serial=serial,
-                  not_before=nb, not_after=min(na, issuer.cert.not_valid_after_utc), extensions=exts)
+    return _build(
+        subject=subj,
+        pub=pub,
+        issuer_name=issuer.cert.subject,
+        signer=issuer.key,
+        serial=serial,
+        not_before=nb,
+        not_after=min(na, issuer.cert.not_valid_after_utc),
+        extensions=exts,
+    )
 
 
 def is_ca(cert: x509.Certificate) -> bool:

@@ -10,10 +10,17 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from iotsec.errors import DecodeError
 
 
+def _pem_start(data: bytes) -> bytes:
+    """PEM from its first ``-----BEGIN`` (tools like ``openssl pkcs7 -print_certs`` prefix text)."""
+    at = data.find(b"-----BEGIN")
+    return data[at:] if at >= 0 else data
+
+
 def load_cert(data: bytes) -> x509.Certificate:
     """One certificate from PEM or DER."""
+    data = _pem_start(data)
     try:
-        if data.lstrip().startswith(b"-----"):
+        if data.startswith(b"-----"):
             return x509.load_pem_x509_certificate(data)
         return x509.load_der_x509_certificate(data)
     except (ValueError, TypeError) as exc:
@@ -22,7 +29,8 @@ def load_cert(data: bytes) -> x509.Certificate:
 
 def load_certs(data: bytes) -> list[x509.Certificate]:
     """Every certificate of a PEM bundle (or one DER certificate)."""
-    if not data.lstrip().startswith(b"-----"):
+    data = _pem_start(data)
+    if not data.startswith(b"-----"):
         return [load_cert(data)]
     try:
         certs = x509.load_pem_x509_certificates(data)
