@@ -354,7 +354,7 @@ class EnrollmentService:
         """A fresh CRL of ``issuer`` (default: the issuing CA) from the stored revocations."""
         signer = issuer or self.ca.issuer
         name = signer.cert.subject.rfc4514_string()
-        reasons = {r.name: r for r in x509.ReasonFlags}
+        reasons = {**{r.name: r for r in x509.ReasonFlags}, **{r.value: r for r in x509.ReasonFlags}}
         entries = [
             pki.Revoked(
                 c.serial, _utc(c.revoked_at) or self.clock.now(), reasons.get(c.revocation_reason or "")
