@@ -65,7 +65,8 @@ def open_store(db_url: str | None) -> SqlEnrollmentStore:
 
 
 def hasher(time_cost: int, memory_kib: int) -> Argon2Hasher:
-    return Argon2Hasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=min(4, os.cpu_count() or 1))
+    lanes = min(4, os.cpu_count() or 1)
+    return Argon2Hasher(time_cost=time_cost, memory_cost=max(memory_kib, 8 * lanes), parallelism=lanes)
 
 
 def emit(ctx: click.Context, data: dict[str, Any], text: str) -> None:

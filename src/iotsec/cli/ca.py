@@ -240,7 +240,7 @@ def _service(
 ) -> EnrollmentService:
     ca = open_ca(ca_dir, passphrase_file, passphrase_env)
     return EnrollmentService(
-        open_store(db_url), CaBundle(ca.issuing(), ca.cacerts()), hasher=hasher(1, 8), clock=SYSTEM
+        open_store(db_url), CaBundle(ca.issuing(), ca.cacerts()), hasher=hasher(3, 64 * 1024), clock=SYSTEM
     )
 
 

@@ -111,7 +111,7 @@ class Argon2Hasher:
         self._ph = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, type=Type.ID
         )
-        self._dummy = self._ph.hash(secrets.token_urlsafe(16))
+        self._dummy: str | None = None
 
     def hash(self, secret: str) -> str:
         return self._ph.hash(secret)
@@ -124,6 +124,8 @@ class Argon2Hasher:
 
     def burn(self, secret: str) -> None:
         """Spend the time of one verification (unknown user: no timing oracle)."""
+        if self._dummy is None:
+            self._dummy = self._ph.hash(secrets.token_urlsafe(16))
         self.verify(self._dummy, secret)
 
 
