@@ -90,6 +90,10 @@ class EnrollmentStore(Protocol):
     def certs_by_serial(self, serial: int) -> list[CertRecord]: ...
     def revoked_by(self, issuer: str) -> list[CertRecord]: ...
     def add_event(self, event: EventRecord) -> None: ...
+    def record_issue(self, cert: CertRecord, device: DeviceRecord, event: EventRecord) -> None:
+        """Store an issued certificate, the updated device and the event in one transaction."""
+        ...
+
     def events(self, device: uuid.UUID | None = None) -> list[EventRecord]: ...
     def get_pending(self, pending_id: str) -> PendingRecord | None: ...
     def find_pending(self, device: uuid.UUID, csr_sha256: str) -> PendingRecord | None: ...
@@ -234,7 +238,14 @@ class EnrollmentService:
         return rec
 
     def record_cert(self, cert: x509.Certificate, kind: CertKind, device: uuid.UUID | None) -> CertRecord:
-        rec = CertRecord(
+        """Store a certificate this CA issued (IDevID at manufacture, LDevID, server, operator)."""
+        rec = self._cert_record(cert, kind, device)
+        self.store.put_cert(rec)
+        return rec
+
+    @staticmethod
+    def _cert_record(cert: x509.Certificate, kind: CertKind, device: uuid.UUID | None) -> CertRecord:
+        return CertRecord(
             fingerprint=pki.fingerprint(cert),
             serial=cert.serial_number,
             kind=kind,
@@ -244,8 +255,6 @@ class EnrollmentService:
             der=cert.public_bytes(Encoding.DER),
             device=device,
         )
-        self.store.put_cert(rec)
-        return rec
 
     # ---- RFC 7030 operations ------------------------------------------------------------------
 
@@ -494,21 +503,22 @@ class EnrollmentService:
 
     def _issue(self, auth: _Auth, checked: pki.CheckedCsr, op: str, label: str | None) -> Issued:
         device = auth.device
+        now = self.clock.now()
         cert = pki.device_cert(
             checked.public_key,
             self.ca.issuer,
             device=device.device,
             serial=self.serials(),
-            now=self.clock.now(),
+            now=now,
             days=self.policy.ldevid_days,
             mud_url=device.mud_url,
         )
-        rec = self.record_cert(cert, "ldevid", device.device)
+        rec = self._cert_record(cert, "ldevid", device.device)
         device.current_ldevid = rec.fingerprint
         if auth.via == "secret":
-            device.secret_used_at = self.clock.now()  # one-time: RFC 7030 §3.2.3 bootstrap
-        self.store.put_device(device)
-        self._event(op, "issued", f"serial={cert.serial_number:x}", device.device, label)
+            device.secret_used_at = now  # one-time: RFC 7030 §3.2.3 bootstrap
+        event = EventRecord(now, op, "issued", f"serial={cert.serial_number:x}", device.device, label)
+        self.store.record_issue(rec, device, event)
         return Issued(cert, [self.ca.issuer.cert], device.device)
 
 

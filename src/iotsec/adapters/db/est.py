@@ -114,19 +114,21 @@ class SqlEnrollmentStore:
 
     def put_device(self, record: DeviceRecord) -> None:
         with Session(self.engine) as s, s.begin():
-            s.merge(
-                EstDevice(
-                    device=str(record.device),
-                    model=record.model,
-                    mud_url=record.mud_url,
-                    status=record.status,
-                    secret_hash=record.secret_hash,
-                    secret_used_at=record.secret_used_at,
-                    failed_attempts=record.failed_attempts,
-                    locked_until=record.locked_until,
-                    current_ldevid=record.current_ldevid,
-                )
-            )
+            s.merge(self._device_row(record))
+
+    @staticmethod
+    def _device_row(record: DeviceRecord) -> EstDevice:
+        return EstDevice(
+            device=str(record.device),
+            model=record.model,
+            mud_url=record.mud_url,
+            status=record.status,
+            secret_hash=record.secret_hash,
+            secret_used_at=record.secret_used_at,
+            failed_attempts=record.failed_attempts,
+            locked_until=record.locked_until,
+            current_ldevid=record.current_ldevid,
+        )
 
     def devices(self) -> list[DeviceRecord]:
         with Session(self.engine) as s:
@@ -156,20 +158,22 @@ class SqlEnrollmentStore:
 
     def put_cert(self, record: CertRecord) -> None:
         with Session(self.engine) as s, s.begin():
-            s.merge(
-                EstCert(
-                    fingerprint=record.fingerprint,
-                    serial=f"{record.serial:x}",
-                    kind=record.kind,
-                    subject=record.subject,
-                    issuer=record.issuer,
-                    not_after=record.not_after,
-                    der=record.der,
-                    device=str(record.device) if record.device else None,
-                    revoked_at=record.revoked_at,
-                    revocation_reason=record.revocation_reason,
-                )
-            )
+            s.merge(self._cert_row(record))
+
+    @staticmethod
+    def _cert_row(record: CertRecord) -> EstCert:
+        return EstCert(
+            fingerprint=record.fingerprint,
+            serial=f"{record.serial:x}",
+            kind=record.kind,
+            subject=record.subject,
+            issuer=record.issuer,
+            not_after=record.not_after,
+            der=record.der,
+            device=str(record.device) if record.device else None,
+            revoked_at=record.revoked_at,
+            revocation_reason=record.revocation_reason,
+        )
 
     def certs_of(self, device: uuid.UUID) -> list[CertRecord]:
         with Session(self.engine) as s:
@@ -188,19 +192,28 @@ class SqlEnrollmentStore:
             ).all()
             return [self._cert(r) for r in rows]
 
+    def record_issue(self, cert: CertRecord, device: DeviceRecord, event: EventRecord) -> None:
+        """The new certificate, the device's new current LDevID and the event: one transaction."""
+        with Session(self.engine) as s, s.begin():
+            s.add(self._cert_row(cert))
+            s.merge(self._device_row(device))
+            s.add(self._event_row(event))
+
     # events
     def add_event(self, event: EventRecord) -> None:
         with Session(self.engine) as s, s.begin():
-            s.add(
-                EstEvent(
-                    at=event.at,
-                    kind=event.kind,
-                    outcome=event.outcome,
-                    reason=event.reason[:200],
-                    device=str(event.device) if event.device else None,
-                    label=event.label,
-                )
-            )
+            s.add(self._event_row(event))
+
+    @staticmethod
+    def _event_row(event: EventRecord) -> EstEvent:
+        return EstEvent(
+            at=event.at,
+            kind=event.kind,
+            outcome=event.outcome,
+            reason=event.reason[:200],
+            device=str(event.device) if event.device else None,
+            label=event.label,
+        )
 
     def events(self, device: uuid.UUID | None = None) -> list[EventRecord]:
         with Session(self.engine) as s:
