@@ -88,3 +88,18 @@ def test_manual_approval_on_db(tmp_path: Path, db_url: str) -> None:
     assert isinstance(env.service.enroll(Peer(basic=(str(dev.uuid), dev.secret)), csr2), Issued)
     with pytest.raises(AuthenticationError):  # the one-time secret is now spent
         env.service.enroll(Peer(basic=(str(dev.uuid), dev.secret)), csr2)
+
+
+def test_challenge_password_policy(tmp_path: Path) -> None:
+    env = make_env(tmp_path, policy=EnrollmentPolicy(challenge_password="factory-2026"))
+    dev = env.device()
+    idevid = pki.load_certs(dev.cert.read_bytes())[0]
+    key = pki.generate_key()
+    assert env.service.csrattrs()[0].oid == "1.2.840.113549.1.9.7"  # asks for challengePassword
+    for challenge in (None, "factory-2025"):
+        csr = pki.build_csr(key, dev.uuid, challenge=challenge).public_bytes(Encoding.DER)
+        with pytest.raises(PolicyError) as err:
+            env.service.enroll(Peer(cert=idevid), csr)
+        assert err.value.reason == "est.csr.challenge"
+    csr = pki.build_csr(key, dev.uuid, challenge="factory-2026").public_bytes(Encoding.DER)
+    assert isinstance(env.service.enroll(Peer(cert=idevid), csr), Issued)

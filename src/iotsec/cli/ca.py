@@ -55,11 +55,11 @@ def init(
         ctx,
         {
             "ca_dir": str(ca_dir),
-            "root": root.cert.subject.rfc4514_string(),
-            "issuing": issuing.cert.subject.rfc4514_string(),
+            "root": pki.name_text(root.cert.subject),
+            "issuing": pki.name_text(issuing.cert.subject),
             "key_type": key_type,
         },
-        f"root    {root.cert.subject.rfc4514_string()}\nissuing {issuing.cert.subject.rfc4514_string()}\n"
+        f"root    {pki.name_text(root.cert.subject)}\nissuing {pki.name_text(issuing.cert.subject)}\n"
         f"written to {ca_dir}",
     )
 
@@ -113,8 +113,8 @@ def server(
     _write_leaf(cert, [issuing.cert], key, cert_out=cert_out, key_out=key_out, passphrase=ca.passphrase)
     emit(
         ctx,
-        {"subject": cert.subject.rfc4514_string(), "cert": str(cert_out)},
-        f"server certificate {cert.subject.rfc4514_string()} -> {cert_out}",
+        {"subject": pki.name_text(cert.subject), "cert": str(cert_out)},
+        f"server certificate {pki.name_text(cert.subject)} -> {cert_out}",
     )
 
 
@@ -142,7 +142,7 @@ def operator(
         key.public_key(), issuing, operator=operator, serial=x509.random_serial_number(), now=SYSTEM.now()
     )
     _write_leaf(cert, [issuing.cert], key, cert_out=cert_out, key_out=key_out, passphrase=ca.passphrase)
-    emit(ctx, {"subject": cert.subject.rfc4514_string()}, f"operator certificate -> {cert_out}")
+    emit(ctx, {"subject": pki.name_text(cert.subject)}, f"operator certificate -> {cert_out}")
 
 
 @group.command("manufacture")
@@ -229,9 +229,9 @@ def rollover(
     root, issuing = ca.rollover(now=SYSTEM.now(), serial=x509.random_serial_number() >> 8)
     emit(
         ctx,
-        {"generation": ca.generation, "root": root.cert.subject.rfc4514_string()},
-        f"generation {ca.generation}: {root.cert.subject.rfc4514_string()}, "
-        f"{issuing.cert.subject.rfc4514_string()}",
+        {"generation": ca.generation, "root": pki.name_text(root.cert.subject)},
+        f"generation {ca.generation}: {pki.name_text(root.cert.subject)}, "
+        f"{pki.name_text(issuing.cert.subject)}",
     )
 
 

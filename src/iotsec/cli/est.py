@@ -196,8 +196,8 @@ def cacerts(
         out.write_bytes(pki.certs_to_pem(certs))
     emit(
         ctx,
-        {"certs": [c.subject.rfc4514_string() for c in certs]},
-        "\n".join(f"{c.subject.rfc4514_string()}  (issuer {c.issuer.rfc4514_string()})" for c in certs),
+        {"certs": [pki.name_text(c.subject) for c in certs]},
+        "\n".join(f"{pki.name_text(c.subject)}  (issuer {pki.name_text(c.issuer)})" for c in certs),
     )
 
 
@@ -268,11 +268,11 @@ def _enroll_common(ctx: click.Context, op: str, kw: dict[str, Any]) -> None:
         {
             "device": str(device),
             "serial": f"{leaf.serial_number:x}",
-            "issuer": leaf.issuer.rfc4514_string(),
+            "issuer": pki.name_text(leaf.issuer),
             "not_after": leaf.not_valid_after_utc.isoformat(),
         },
-        f"{op}: {leaf.subject.rfc4514_string()} serial {leaf.serial_number:x} from "
-        f"{leaf.issuer.rfc4514_string()} -> {cert_out}",
+        f"{op}: {pki.name_text(leaf.subject)} serial {leaf.serial_number:x} from "
+        f"{pki.name_text(leaf.issuer)} -> {cert_out}",
     )
 
 
@@ -348,6 +348,6 @@ def new_anchor(
     out.write_bytes(pki.certs_to_pem([found]))
     emit(
         ctx,
-        {"rollover": True, "root": found.subject.rfc4514_string()},
-        f"new trust anchor {found.subject.rfc4514_string()} -> {out}",
+        {"rollover": True, "root": pki.name_text(found.subject)},
+        f"new trust anchor {pki.name_text(found.subject)} -> {out}",
     )

@@ -249,8 +249,8 @@ class EnrollmentService:
             fingerprint=pki.fingerprint(cert),
             serial=cert.serial_number,
             kind=kind,
-            subject=cert.subject.rfc4514_string(),
-            issuer=cert.issuer.rfc4514_string(),
+            subject=pki.name_text(cert.subject),
+            issuer=pki.name_text(cert.issuer),
             not_after=cert.not_valid_after_utc,
             der=cert.public_bytes(Encoding.DER),
             device=device,
@@ -364,7 +364,7 @@ class EnrollmentService:
     def crl(self, issuer: pki.Issuer | None = None, *, hours: int = 24) -> x509.CertificateRevocationList:
         """A fresh CRL of ``issuer`` (default: the issuing CA) from the stored revocations."""
         signer = issuer or self.ca.issuer
-        name = signer.cert.subject.rfc4514_string()
+        name = pki.name_text(signer.cert.subject)
         reasons = {**{r.name: r for r in x509.ReasonFlags}, **{r.value: r for r in x509.ReasonFlags}}
         entries = [
             pki.Revoked(

@@ -84,6 +84,11 @@ def mud_url_of(cert: x509.Certificate) -> str | None:
     return decode_mud_url(value.value)
 
 
+def name_text(value: x509.Name) -> str:
+    """RFC 4514 text with ``serialNumber`` spelled out (the default prints ``2.5.4.5``)."""
+    return value.rfc4514_string({NameOID.SERIAL_NUMBER: "serialNumber"})
+
+
 def fingerprint(cert: x509.Certificate) -> str:
     """SHA-256 over the DER certificate, lower-case hex."""
     return hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
@@ -395,6 +400,7 @@ __all__ = [
     "link_certificate",
     "mud_url_of",
     "name",
+    "name_text",
     "operator_cert",
     "parse_uuid",
     "root_ca",
