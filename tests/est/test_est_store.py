@@ -103,3 +103,62 @@ def test_challenge_password_policy(tmp_path: Path) -> None:
         assert err.value.reason == "est.csr.challenge"
     csr = pki.build_csr(key, dev.uuid, challenge="factory-2026").public_bytes(Encoding.DER)
     assert isinstance(env.service.enroll(Peer(cert=idevid), csr), Issued)
+
+
+def _race(n: int, fn: object) -> list[object]:
+    import threading
+
+    barrier = threading.Barrier(n)
+    results: list[object] = [None] * n
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = fn()  # type: ignore[operator]
+        except Exception as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_one_time_secret_under_concurrency(tmp_path: Path, db_url: str) -> None:
+    """Eight simultaneous bootstrap enrollments with one secret: exactly one certificate."""
+    env = make_env(tmp_path, db_url=db_url)
+    dev = env.device()
+    csr = pki.build_csr(pki.generate_key(), dev.uuid).public_bytes(Encoding.DER)
+    results = _race(8, lambda: env.service.enroll(Peer(basic=(str(dev.uuid), dev.secret)), csr))
+    issued = [r for r in results if isinstance(r, Issued)]
+    refused = [r for r in results if isinstance(r, AuthenticationError)]
+    assert len(issued) == 1 and len(refused) == 7, results
+    assert {r.reason for r in refused} == {"est.secret.used"}
+    assert [c.kind for c in env.store.certs_of(dev.uuid)].count("ldevid") == 1
+
+
+def test_reenroll_race_leaves_one_current(tmp_path: Path, db_url: str) -> None:
+    env = make_env(tmp_path, db_url=db_url)
+    dev = env.device()
+    key = pki.generate_key()
+    csr = pki.build_csr(key, dev.uuid).public_bytes(Encoding.DER)
+    first = env.service.enroll(Peer(cert=pki.load_certs(dev.cert.read_bytes())[0]), csr)
+    assert isinstance(first, Issued)
+    results = _race(6, lambda: env.service.reenroll(Peer(cert=first.cert), csr))
+    issued = [r for r in results if isinstance(r, Issued)]
+    assert len(issued) == 1, results
+    assert all(isinstance(r, PolicyError) for r in results if not isinstance(r, Issued))
+    rec = env.store.get_device(dev.uuid)
+    assert rec is not None and rec.current_ldevid == pki.fingerprint(issued[0].cert)  # type: ignore[union-attr]
+
+
+def test_failures_counted_under_concurrency(tmp_path: Path, db_url: str) -> None:
+    env = make_env(tmp_path, db_url=db_url, policy=EnrollmentPolicy(max_failures=100))
+    dev = env.device()
+    csr = pki.build_csr(pki.generate_key(), dev.uuid).public_bytes(Encoding.DER)
+    results = _race(6, lambda: env.service.enroll(Peer(basic=(str(dev.uuid), "wrong")), csr))
+    failed = [r for r in results if isinstance(r, AuthenticationError)]
+    rec = env.store.get_device(dev.uuid)
+    assert rec is not None and rec.failed_attempts == len(failed) >= 1  # no lost increments

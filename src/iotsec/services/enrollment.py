@@ -90,9 +90,27 @@ class EnrollmentStore(Protocol):
     def certs_by_serial(self, serial: int) -> list[CertRecord]: ...
     def revoked_by(self, issuer: str) -> list[CertRecord]: ...
     def add_event(self, event: EventRecord) -> None: ...
-    def record_issue(self, cert: CertRecord, device: DeviceRecord, event: EventRecord) -> None:
-        """Store an issued certificate, the updated device and the event in one transaction."""
+    def record_issue(
+        self,
+        cert: CertRecord,
+        event: EventRecord,
+        *,
+        secret_used_at: dt.datetime | None = None,
+        expect_current: str | None = None,
+    ) -> bool:
+        """In one transaction: store ``cert``, make it the device's current LDevID and add ``event``.
+
+        Atomically conditional: with ``secret_used_at`` only if the secret is still unused (and mark
+        it used); with ``expect_current`` only if that is still the current LDevID. False (nothing
+        stored) when the condition no longer holds: a concurrent request won.
+        """
         ...
+
+    def add_failure(self, device: uuid.UUID, *, locked_until: Callable[[int], dt.datetime]) -> int:
+        """Atomically count one failed attempt, set the back-off end; return the new count."""
+        ...
+
+    def reset_failures(self, device: uuid.UUID) -> None: ...
 
     def events(self, device: uuid.UUID | None = None) -> list[EventRecord]: ...
     def get_pending(self, pending_id: str) -> PendingRecord | None: ...
@@ -357,9 +375,8 @@ class EnrollmentService:
         return found
 
     def reset_lockout(self, device: uuid.UUID) -> None:
-        rec = self._device(device)
-        rec.failed_attempts, rec.locked_until = 0, None
-        self.store.put_device(rec)
+        self._device(device)
+        self.store.reset_failures(device)
 
     def crl(self, issuer: pki.Issuer | None = None, *, hours: int = 24) -> x509.CertificateRevocationList:
         """A fresh CRL of ``issuer`` (default: the issuing CA) from the stored revocations."""
@@ -451,15 +468,16 @@ class EnrollmentService:
             self._fail(device.device, op, "est.device.revoked", label)
             raise PolicyError("device revoked", reason="est.device.revoked")
         if not ok:
-            device.failed_attempts += 1
-            delay = min(self.policy.backoff_max, self.policy.backoff_base * 2 ** (device.failed_attempts - 1))
-            device.locked_until = now + dt.timedelta(seconds=delay)
-            self.store.put_device(device)
+
+            def until(count: int) -> dt.datetime:
+                delay = min(self.policy.backoff_max, self.policy.backoff_base * 2 ** (count - 1))
+                return now + dt.timedelta(seconds=delay)
+
+            self.store.add_failure(device.device, locked_until=until)
             self._fail(device.device, op, why, label)
             raise AuthenticationError("bad or already used bootstrap secret", reason=why)
         if device.failed_attempts or device.locked_until:
-            device.failed_attempts, device.locked_until = 0, None
-            self.store.put_device(device)
+            self.store.reset_failures(device.device)
         return _Auth(device, "secret")
 
     def _check(
@@ -514,11 +532,20 @@ class EnrollmentService:
             mud_url=device.mud_url,
         )
         rec = self._cert_record(cert, "ldevid", device.device)
-        device.current_ldevid = rec.fingerprint
-        if auth.via == "secret":
-            device.secret_used_at = now  # one-time: RFC 7030 §3.2.3 bootstrap
         event = EventRecord(now, op, "issued", f"serial={cert.serial_number:x}", device.device, label)
-        self.store.record_issue(rec, device, event)
+        stored = self.store.record_issue(
+            rec,
+            event,
+            secret_used_at=now if auth.via == "secret" else None,  # one-time: consumed atomically
+            expect_current=auth.cert.fingerprint if auth.via == "ldevid" and auth.cert else None,
+        )
+        if not stored:  # a concurrent request used the secret / replaced the LDevID first
+            if auth.via == "secret":
+                self._fail(device.device, op, "est.secret.used", label)
+                raise AuthenticationError("bootstrap secret already used", reason="est.secret.used")
+            self._fail(device.device, op, "est.reenroll.notcurrent", label)
+            raise PolicyError("not the device's current LDevID", reason="est.reenroll.notcurrent")
+        device.current_ldevid = rec.fingerprint
         return Issued(cert, [self.ca.issuer.cert], device.device)
 
 

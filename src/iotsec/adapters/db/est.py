@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Integer, LargeBinary, String, Text, select
+from sqlalchemy import DateTime, Engine, Integer, LargeBinary, String, Text, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from iotsec.adapters.db.base import Base, create_schema, make_engine
@@ -75,6 +76,12 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
     return value
+
+
+def _columns(row: Base) -> dict[str, Any]:
+    """Column values of an ORM row (for Core inserts); unset autoincrement keys left out."""
+    table = row.__table__
+    return {c.key: getattr(row, c.key) for c in table.columns if getattr(row, c.key) is not None}
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:
@@ -192,12 +199,53 @@ class SqlEnrollmentStore:
             ).all()
             return [self._cert(r) for r in rows]
 
-    def record_issue(self, cert: CertRecord, device: DeviceRecord, event: EventRecord) -> None:
-        """The new certificate, the device's new current LDevID and the event: one transaction."""
-        with Session(self.engine) as s, s.begin():
-            s.add(self._cert_row(cert))
-            s.merge(self._device_row(device))
-            s.add(self._event_row(event))
+    def record_issue(
+        self,
+        cert: CertRecord,
+        event: EventRecord,
+        *,
+        secret_used_at: dt.datetime | None = None,
+        expect_current: str | None = None,
+    ) -> bool:
+        """See :meth:`EnrollmentStore.record_issue`: one transaction, a conditional UPDATE."""
+        cond = [EstDevice.device == str(cert.device)]
+        values: dict[str, Any] = {"current_ldevid": cert.fingerprint}
+        if secret_used_at is not None:
+            cond.append(EstDevice.secret_used_at.is_(None))
+            values["secret_used_at"] = secret_used_at
+        if expect_current is not None:
+            cond.append(EstDevice.current_ldevid == expect_current)
+        with self.engine.begin() as conn:
+            done = conn.execute(update(EstDevice).where(*cond).values(**values))
+            if done.rowcount != 1:
+                return False  # nothing written: the condition no longer holds
+            conn.execute(insert(EstCert).values(**_columns(self._cert_row(cert))))
+            conn.execute(insert(EstEvent).values(**_columns(self._event_row(event))))
+        return True
+
+    def add_failure(self, device: uuid.UUID, *, locked_until: Callable[[int], dt.datetime]) -> int:
+        """Atomic ``failed_attempts + 1`` (UPDATE ... RETURNING), then the back-off end."""
+        with self.engine.begin() as conn:
+            count = conn.execute(
+                update(EstDevice)
+                .where(EstDevice.device == str(device))
+                .values(failed_attempts=EstDevice.failed_attempts + 1)
+                .returning(EstDevice.failed_attempts)
+            ).scalar_one()
+            conn.execute(
+                update(EstDevice)
+                .where(EstDevice.device == str(device))
+                .values(locked_until=locked_until(count))
+            )
+        return int(count)
+
+    def reset_failures(self, device: uuid.UUID) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(EstDevice)
+                .where(EstDevice.device == str(device))
+                .values(failed_attempts=0, locked_until=None)
+            )
 
     # events
     def add_event(self, event: EventRecord) -> None:
