@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -255,6 +256,13 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
             ok=False,
         )
         assert r.returncode == 1 and "est.secret.used" in r.stderr
+        from iotsec.adapters.db.est import SqlEnrollmentStore
+
+        store = SqlEnrollmentStore.open(f"sqlite:///{h / 'iotsec.db'}")
+        assert store.get_device(uuid.UUID(devices[1])).failed_attempts == 1  # type: ignore[union-attr]
+        assert "unlocked" in iotsec(h, "est", "unlock", devices[1]).stdout
+        assert store.get_device(uuid.UUID(devices[1])).failed_attempts == 0  # type: ignore[union-attr]
+        assert iotsec(h, "est", "unlock", "00000000-0000-4000-8000-000000000000", ok=False).returncode == 1
         # server keygen
         iotsec(
             h,

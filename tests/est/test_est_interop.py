@@ -259,11 +259,11 @@ def test_revoked_device_refused(env: Env, server: LiveServer) -> None:
         server, "/.well-known/est/simpleenroll", body=csr, user=f"{dev.uuid}:{dev.secret}"
     )
     assert status == 403 and headers["x-iotsec-reason"] == "est.device.revoked"
-    # the CRL lists the LDevID's serial; openssl reads and checks it
+    # the CRL served at /crl lists the LDevID's serial; openssl reads and checks it
+    status, headers, der = curl(server, "/crl")
+    assert status == 200 and headers["content-type"] == "application/pkix-crl"
     crl = env.tmp / "crl.pem"
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    crl.write_bytes(env.service.crl().public_bytes(Encoding.PEM))
+    crl.write_bytes(run("openssl", "crl", "-inform", "DER", "-outform", "PEM", input=der).stdout)
     serial = run("openssl", "x509", "-in", ldevid, "-noout", "-serial").stdout.decode().strip().split("=")[1]
     text = run("openssl", "crl", "-in", crl, "-noout", "-text").stdout.decode()
     assert serial.upper() in text.replace(" ", "").upper()

@@ -126,6 +126,23 @@ def approve(ctx: click.Context, db_url: str | None, request_id: str, reject: boo
     emit(ctx, {"id": rec.id, "status": rec.status}, f"{rec.id} {rec.status}")
 
 
+@group.command("unlock")
+@db_option
+@click.argument("device")
+@click.pass_context
+def unlock(ctx: click.Context, db_url: str | None, device: str) -> None:
+    """Reset a device's failed bootstrap attempts and back-off (after `est.auth.locked`)."""
+    parsed = pki.parse_uuid(device)
+    if parsed is None:
+        raise click.BadParameter("not a canonical UUID", param_hint="DEVICE")
+    store = open_store(db_url)
+    if store.get_device(parsed) is None:
+        raise ValidationError(f"unknown device {device}", reason="est.device.unknown")
+    store.reset_failures(parsed)
+    store.add_event(EventRecord(SYSTEM.now(), "unlock", "ok", "", parsed, None))
+    emit(ctx, {"device": device, "unlocked": True}, f"{device} unlocked")
+
+
 # ---- client ----------------------------------------------------------------------------------------
 
 

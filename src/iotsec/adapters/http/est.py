@@ -18,6 +18,7 @@ from typing import Any
 
 import uvicorn
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from fastapi import FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -78,7 +79,10 @@ def _peer(request: Request) -> Peer:
     tls = (request.scope.get("extensions") or {}).get("tls") or {}
     chain = tls.get("client_cert_chain") or []
     if chain:
-        cert = x509.load_pem_x509_certificate(chain[0].encode())
+        try:
+            cert = x509.load_pem_x509_certificate(chain[0].encode())
+        except ValueError as exc:
+            raise AuthenticationError("unusable client certificate", reason="est.cert.decode") from exc
     basic = None
     auth = request.headers.get("authorization", "")
     if auth[:6].lower() == "basic ":
@@ -161,6 +165,19 @@ def create_app(service: EnrollmentService) -> FastAPI:
         except IotSecError as err:
             log.info("EST %s refused: %s [%s]", op, err, err.reason)
             return _error(err)
+
+    crl_cache: dict[str, tuple[float, bytes]] = {}
+
+    @app.get("/crl")
+    async def crl() -> Response:
+        """The issuing CA's current CRL, DER (RFC 5280 §5, media type of RFC 2585 §4.2), cached 60 s."""
+        now = service.clock.now().timestamp()
+        cached = crl_cache.get("der")
+        if cached is None or now - cached[0] > 60:
+            built = await run_in_threadpool(service.crl)
+            cached = (now, built.public_bytes(Encoding.DER))
+            crl_cache["der"] = cached
+        return Response(cached[1], media_type="application/pkix-crl")
 
     @app.api_route("/.well-known/est/{op}", methods=["GET", "POST"])
     async def plain(request: Request, op: str) -> Response:
