@@ -203,3 +203,20 @@ def test_rollover_anchor_only_through_a_link(env: Env) -> None:
     # an expired link is not adopted
     later = now + dt.timedelta(days=20 * 365)
     assert pki.rollover_anchor(env.root.cert, [root2.cert, nwo], now=later) is None
+
+
+def test_live_server_on_each_database(tmp_path: Path, db_url: str) -> None:
+    """The HTTPS server with its store on SQLite, then on PostgreSQL."""
+    from conftest import make_env
+
+    env = make_env(tmp_path, db_url=db_url)
+    dev = env.device()
+    key = pki.generate_key()
+    with LiveServer(env) as srv:
+        with EstClient(srv.url, trust=env.root_pem, basic=(str(dev.uuid), dev.secret)) as c:
+            [ld] = c.simpleenroll(csr_for(key, dev)).certs
+        path = write(tmp_path / "ld.pem", [ld], key)
+        with EstClient(srv.url, trust=env.root_pem, cert=path, key=path.with_suffix(".key")) as c:
+            [ld2] = c.simplereenroll(csr_for(key, dev, ld.subject)).certs
+    rec = env.store.get_device(dev.uuid)
+    assert rec is not None and rec.current_ldevid == pki.fingerprint(ld2) and rec.secret_used_at is not None

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import secrets
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -129,25 +131,37 @@ class Argon2Hasher:
     """argon2id (RFC 9106). Defaults are RFC 9106 §4's second recommended option (t=3, m=64 MiB);
     lower them only in tests."""
 
-    def __init__(self, *, time_cost: int = 3, memory_cost: int = 64 * 1024, parallelism: int = 4) -> None:
+    def __init__(
+        self,
+        *,
+        time_cost: int = 3,
+        memory_cost: int = 64 * 1024,
+        parallelism: int = 4,
+        max_concurrent: int | None = None,
+    ) -> None:
+        # at most ``max_concurrent`` (default: CPU count) hashes at once, so a burst of Basic
+        # requests cannot make the server allocate memory_cost KiB per worker thread
+        self._slots = threading.BoundedSemaphore(max_concurrent or os.cpu_count() or 1)
         self._ph = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism, type=Type.ID
         )
         self._dummy: str | None = None
 
     def hash(self, secret: str) -> str:
-        return self._ph.hash(secret)
+        with self._slots:
+            return self._ph.hash(secret)
 
     def verify(self, hashed: str, secret: str) -> bool:
         try:
-            return bool(self._ph.verify(hashed, secret))
+            with self._slots:
+                return bool(self._ph.verify(hashed, secret))
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
     def burn(self, secret: str) -> None:
         """Spend the time of one verification (unknown user: no timing oracle)."""
         if self._dummy is None:
-            self._dummy = self._ph.hash(secrets.token_urlsafe(16))
+            self._dummy = self.hash(secrets.token_urlsafe(16))
         self.verify(self._dummy, secret)
 
 
