@@ -41,6 +41,7 @@ def group() -> None:
 @click.option("--label", "labels", multiple=True, help="Accept /.well-known/est/<label>/ (repeatable).")
 @click.option("--challenge-file", type=PathIn, help="Require this challengePassword in every CSR.")
 @click.option("--max-failures", type=click.IntRange(1, 100), default=5, show_default=True)
+@click.option("--ldevid-days", type=click.IntRange(1, 3650), default=365, show_default=True)
 def serve(
     *,
     ca_dir: Path,
@@ -58,6 +59,7 @@ def serve(
     labels: tuple[str, ...],
     challenge_file: Path | None,
     max_failures: int,
+    ldevid_days: int,
 ) -> None:
     """Serve EST over HTTPS with client-certificate and HTTP Basic (bootstrap secret) authentication."""
     from iotsec.adapters.http.est import create_app, make_server
@@ -71,6 +73,7 @@ def serve(
         labels=labels,
         challenge_password=challenge,
         max_failures=max_failures,
+        ldevid_days=ldevid_days,
     )
     service = EnrollmentService(
         open_store(db_url),
