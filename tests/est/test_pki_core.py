@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import run
 from iotsec.core import pki
@@ -262,3 +265,47 @@ def test_key_policy_and_types() -> None:
     assert pki.parse_uuid(str(u).upper()) == u  # RFC 9562 §4: case-insensitive on input
     assert pki.parse_uuid("{" + str(u)[1:-1] + "}") is None  # only the 8-4-4-4-12 form
     assert pki.parse_uuid(u.hex) is None
+
+
+_KEY = pki.generate_key()
+_ME = uuid.UUID("7d444840-9dc0-11d1-b245-5ffdce74fad2")
+_OTHER = uuid.UUID("0f7b7a1e-3f0c-4b8e-9a55-6c1e1e2b3c4d")
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    subject=st.lists(
+        st.tuples(
+            st.sampled_from(["serialNumber", "CN", "O"]),
+            st.sampled_from([str(_ME), str(_ME).upper(), str(_OTHER), "device", "x"]),
+        ),
+        max_size=3,
+    ),
+    sans=st.lists(
+        st.sampled_from([f"urn:uuid:{_ME}", f"urn:uuid:{_OTHER}", "dns", "https://evil.example/"]), max_size=2
+    ),
+)
+def test_csr_identity_rule(subject: list[tuple[str, str]], sans: list[str]) -> None:
+    """Accepted iff every serialNumber/CN and every SAN names this device, and at least one does."""
+    oids = {"serialNumber": NameOID.SERIAL_NUMBER, "CN": NameOID.COMMON_NAME, "O": NameOID.ORGANIZATION_NAME}
+    builder = x509.CertificateSigningRequestBuilder().subject_name(
+        x509.Name([x509.NameAttribute(oids[k], v) for k, v in subject])
+    )
+    general: list[x509.GeneralName] = [
+        x509.DNSName("evil.example") if s == "dns" else x509.UniformResourceIdentifier(s) for s in sans
+    ]
+    if general:
+        builder = builder.add_extension(x509.SubjectAlternativeName(general), critical=False)
+    csr = builder.sign(_KEY, pki.signature_hash(_KEY))  # type: ignore[arg-type]
+    names = [v.lower() for k, v in subject if k != "O"]
+    expected = (
+        bool(names or sans)
+        and all(n == str(_ME) for n in names)
+        and all(s == f"urn:uuid:{_ME}" for s in sans)
+    )
+    try:
+        pki.check_csr(csr, identity=_ME)
+        accepted = True
+    except (PolicyError, ValidationError):
+        accepted = False
+    assert accepted == expected
