@@ -347,3 +347,64 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
             ok=False,
         )
         assert r.returncode == 1 and "est.device.revoked" in r.stderr
+
+
+def test_cli_manual_approval(tmp_path: Path) -> None:
+    h = tmp_path
+    iotsec(h, "ca", "init", "--passphrase-env", "CA_PASS")
+    iotsec(
+        h,
+        "ca",
+        "server",
+        "--passphrase-env",
+        "CA_PASS",
+        "--ip",
+        "127.0.0.1",
+        "--cert-out",
+        h / "srv.pem",
+        "--key-out",
+        h / "srv.key",
+    )
+    [dev] = iotsec(
+        h,
+        "ca",
+        "manufacture",
+        "--passphrase-env",
+        "CA_PASS",
+        "--count",
+        "1",
+        "--model",
+        "m",
+        "--out",
+        h / "d",
+        *FAST,
+    ).stdout.split()
+    d = h / "d" / dev
+    root = h / "ca" / "root-g1.pem"
+    args = (
+        "--trust",
+        root,
+        "--cert",
+        d / "idevid.pem",
+        "--key",
+        d / "idevid.key",
+        "--cert-out",
+        d / "ld.pem",
+        "--key-out",
+        d / "ld.key",
+    )
+    with est_server(h, "--approval", "manual", "--label", "line-3") as url:
+        r = iotsec(h, "est", "enroll", "--url", url, "--label", "line-3", *args, ok=False)
+        assert r.returncode == 3 and "pending, retry after 60s" in r.stdout
+        assert not (d / "ld.pem").exists()
+        listed = iotsec(h, "--json", "est", "pending").stdout
+        [pending] = json.loads(listed)["pending"]
+        assert pending["device"] == dev
+        assert "approved" in iotsec(h, "est", "approve", pending["id"]).stdout
+        # the retry reuses the key kept in --key-out: same request, now approved
+        r = iotsec(h, "est", "enroll", "--url", url, "--label", "line-3", *args)
+        assert f"serialNumber={dev}" in r.stdout
+        run("openssl", "verify", "-CAfile", h / "ca" / "client-ca.pem", d / "ld.pem")
+        assert iotsec(h, "est", "pending").stdout.strip() == "none"
+        r = iotsec(h, "est", "enroll", "--url", url, "--label", "nope", *args, ok=False)
+        assert r.returncode == 1 and "est.label.unknown" in r.stderr

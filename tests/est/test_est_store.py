@@ -133,9 +133,11 @@ def test_one_time_secret_under_concurrency(tmp_path: Path, db_url: str) -> None:
     csr = pki.build_csr(pki.generate_key(), dev.uuid).public_bytes(Encoding.DER)
     results = _race(8, lambda: env.service.enroll(Peer(basic=(str(dev.uuid), dev.secret)), csr))
     issued = [r for r in results if isinstance(r, Issued)]
-    refused = [r for r in results if isinstance(r, AuthenticationError)]
+    refused = [r for r in results if isinstance(r, AuthenticationError | Backoff)]
     assert len(issued) == 1 and len(refused) == 7, results
-    assert {r.reason for r in refused} == {"est.secret.used"}
+    # a late thread may already meet the back-off that a reuse attempt (a failure) started
+    assert {r.reason for r in refused} <= {"est.secret.used", "est.auth.backoff"}
+    assert "est.secret.used" in {r.reason for r in refused}
     assert [c.kind for c in env.store.certs_of(dev.uuid)].count("ldevid") == 1
 
 

@@ -6,13 +6,15 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from iotsec.adapters.ca_files import CaDir, read_passphrase
-from iotsec.adapters.db.est import SqlEnrollmentStore
-from iotsec.services.enrollment import Argon2Hasher
+
+if TYPE_CHECKING:  # imported lazily: client commands need no database stack
+    from iotsec.adapters.db.est import SqlEnrollmentStore
+    from iotsec.services.enrollment import Argon2Hasher
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,10 +63,14 @@ def open_ca(ca_dir: Path, passphrase_file: Path | None, passphrase_env: str | No
 
 
 def open_store(db_url: str | None) -> SqlEnrollmentStore:
+    from iotsec.adapters.db.est import SqlEnrollmentStore
+
     return SqlEnrollmentStore.open(db_url)
 
 
 def hasher(time_cost: int, memory_kib: int) -> Argon2Hasher:
+    from iotsec.services.enrollment import Argon2Hasher
+
     lanes = min(4, os.cpu_count() or 1)
     return Argon2Hasher(time_cost=time_cost, memory_cost=max(memory_kib, 8 * lanes), parallelism=lanes)
 

@@ -251,7 +251,11 @@ def _enroll_common(ctx: click.Context, op: str, kw: dict[str, Any]) -> None:
     challenge_file: Path | None = kw.pop("challenge_file")
     device = _identity(kw["cert"], kw["user"])
     challenge = challenge_file.read_text().splitlines()[0] if challenge_file else None
-    key = pki.generate_key(pki.KeyType(key_type))
+    if op != "serverkeygen" and key_out.exists():
+        # retrying a request that was pending approval (RFC 7030 §4.2.3): same key, same request
+        key = pki.load_private_key(key_out.read_bytes())
+    else:
+        key = pki.generate_key(pki.KeyType(key_type))
     subject = None
     if op == "reenroll":  # RFC 7030 §4.2.2: the subject of the certificate being renewed
         subject = pki.load_certs(kw["cert"].read_bytes())[0].subject if kw["cert"] else None
@@ -274,6 +278,7 @@ def _enroll_common(ctx: click.Context, op: str, kw: dict[str, Any]) -> None:
         else:
             result = client.simpleenroll(der) if op == "enroll" else client.simplereenroll(der)
             if result.pending:
+                write_private(key_out, pki.key_to_pem(key, None))  # kept for the retry
                 emit(
                     ctx,
                     {"pending": True, "retry_after": result.retry_after},
@@ -281,6 +286,10 @@ def _enroll_common(ctx: click.Context, op: str, kw: dict[str, Any]) -> None:
                 )
                 ctx.exit(3)
             certs = result.certs
+            if not certs or certs[0].public_key() != key.public_key():
+                raise ValidationError(
+                    "the server returned a certificate for another key", reason="est.response.key"
+                )
             _write_result(certs, key, cert_out, key_out)
     leaf = certs[0]
     emit(

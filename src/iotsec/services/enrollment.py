@@ -24,7 +24,7 @@ from typing import Literal, Protocol
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from iotsec.clock import Clock
 from iotsec.core import pki
@@ -65,7 +65,7 @@ class CertRecord:
 class PendingRecord:
     id: str
     device: uuid.UUID
-    csr_sha256: str
+    key_sha256: str
     status: Literal["pending", "approved", "rejected", "done"]
     created_at: dt.datetime
     label: str | None = None
@@ -116,7 +116,7 @@ class EnrollmentStore(Protocol):
 
     def events(self, device: uuid.UUID | None = None) -> list[EventRecord]: ...
     def get_pending(self, pending_id: str) -> PendingRecord | None: ...
-    def find_pending(self, device: uuid.UUID, csr_sha256: str) -> PendingRecord | None: ...
+    def find_pending(self, device: uuid.UUID, key_sha256: str) -> PendingRecord | None: ...
     def list_pending(self) -> list[PendingRecord]: ...
     def put_pending(self, record: PendingRecord) -> None: ...
     def next_crl_number(self, issuer: str) -> int: ...
@@ -317,7 +317,7 @@ class EnrollmentService:
         auth = self._authenticate(peer, "enroll", label)
         checked = self._check(auth, csr_der, exact_subject=None, op="enroll", label=label)
         if self.policy.approval == "manual":
-            pending = self._pending(auth, csr_der, label)
+            pending = self._pending(auth, checked, label)
             if pending is not None:
                 return pending
         return self._issue(auth, checked, "enroll", label)
@@ -340,7 +340,7 @@ class EnrollmentService:
         auth = self._authenticate(peer, "serverkeygen", label)
         checked = self._check(auth, csr_der, exact_subject=None, op="serverkeygen", label=label)
         if self.policy.approval == "manual":
-            pending = self._pending(auth, csr_der, label)
+            pending = self._pending(auth, checked, label)
             if pending is not None:
                 return pending
         key = pki.generate_key(self.policy.serverkeygen_key)
@@ -509,14 +509,17 @@ class EnrollmentService:
             self._fail(auth.device.device, op, getattr(exc, "reason", "est.csr"), label)
             raise
 
-    def _pending(self, auth: _Auth, csr_der: bytes, label: str | None) -> Pending | None:
-        digest = hashlib.sha256(csr_der).hexdigest()
+    def _pending(self, auth: _Auth, checked: pki.CheckedCsr, label: str | None) -> Pending | None:
+        # a request is identified by device and requested public key, so a retry (RFC 7030 §4.2.3)
+        # may re-sign its CSR (ECDSA signatures differ each time) and still match
+        spki = checked.public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        digest = hashlib.sha256(spki).hexdigest()
         rec = self.store.find_pending(auth.device.device, digest)
         if rec is None:
             rec = PendingRecord(
                 id=uuid.uuid4().hex,
                 device=auth.device.device,
-                csr_sha256=digest,
+                key_sha256=digest,
                 status="pending",
                 created_at=self.clock.now(),
                 label=label,

@@ -60,7 +60,7 @@ class EstPending(Base):
     __tablename__ = "est_pending"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     device: Mapped[str] = mapped_column(String(36), index=True)
-    csr_sha256: Mapped[str] = mapped_column(String(64))
+    key_sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     label: Mapped[str | None] = mapped_column(String(64))
@@ -279,7 +279,7 @@ class SqlEnrollmentStore:
         return PendingRecord(
             id=row.id,
             device=uuid.UUID(row.device),
-            csr_sha256=row.csr_sha256,
+            key_sha256=row.key_sha256,
             status=row.status,  # type: ignore[arg-type]
             created_at=_utc(row.created_at) or row.created_at,
             label=row.label,
@@ -290,11 +290,11 @@ class SqlEnrollmentStore:
             row = s.get(EstPending, pending_id)
             return self._pending(row) if row is not None else None
 
-    def find_pending(self, device: uuid.UUID, csr_sha256: str) -> PendingRecord | None:
+    def find_pending(self, device: uuid.UUID, key_sha256: str) -> PendingRecord | None:
         with Session(self.engine) as s:
             row = s.scalars(
                 select(EstPending).where(
-                    EstPending.device == str(device), EstPending.csr_sha256 == csr_sha256
+                    EstPending.device == str(device), EstPending.key_sha256 == key_sha256
                 )
             ).first()
             return self._pending(row) if row is not None else None
@@ -310,7 +310,7 @@ class SqlEnrollmentStore:
                 EstPending(
                     id=record.id,
                     device=str(record.device),
-                    csr_sha256=record.csr_sha256,
+                    key_sha256=record.key_sha256,
                     status=record.status,
                     created_at=record.created_at,
                     label=record.label,
