@@ -283,8 +283,8 @@ def test_http_level_refusals(env: Env, server: LiveServer) -> None:
     assert status == 415
     status, _, _ = curl(server, "/.well-known/est/simpleenroll", cert=dev.cert, key=dev.key)
     assert status == 405  # GET on a POST operation
-    status, _, _ = curl(server, "/.well-known/est/fullcmc", cert=dev.cert, key=dev.key)
-    assert status == 405
+    status, _, _ = curl(server, "/.well-known/est/fullcmc", cert=dev.cert, key=dev.key, body=csr)
+    assert status == 501
     status, _, _ = curl(server, "/.well-known/est/nothing")
     assert status == 404
     big = env.tmp / "big.b64"

@@ -159,6 +159,8 @@ def create_app(service: EnrollmentService) -> FastAPI:
                     pki.key_to_pkcs8_der(key), [issued.cert], boundary="est-" + secrets.token_hex(12)
                 )
                 return Response(body, headers={"Content-Type": ctype})
+            if op == "fullcmc":  # RFC 7030 §4.3 is optional; iotsec does not implement it
+                return Response(b"fullcmc is not implemented\n", status_code=501, media_type="text/plain")
             if op in est.OPERATIONS:
                 return Response(b"method not allowed\n", status_code=405, media_type="text/plain")
             raise NotFoundError(f"unknown EST operation {op!r}", reason="est.operation")
