@@ -254,8 +254,17 @@ def test_crl_read_by_openssl(tmp_path: Path) -> None:
 
 
 def test_key_policy_and_types() -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     with pytest.raises(PolicyError):
         pki.check_public_key(object())
+    small_e = rsa.RSAPublicNumbers(3, rsa.generate_private_key(65537, 2048).public_key().public_numbers().n)
+    with pytest.raises(PolicyError, match="exponent"):
+        pki.check_public_key(small_e.public_key())
+    huge = rsa.RSAPublicNumbers(65537, (1 << 9000) + 24691).public_key()  # an odd 9001-bit modulus
+    with pytest.raises(PolicyError) as err:
+        pki.check_public_key(huge)
+    assert err.value.reason == "pki.key.size"
     with pytest.raises(Exception, match="unknown key type"):
         pki.generate_key("dsa")
     assert pki.signature_hash(pki.generate_key(pki.KeyType.P384)).name == "sha384"  # type: ignore[union-attr]

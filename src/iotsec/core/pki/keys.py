@@ -17,6 +17,7 @@ PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPri
 PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
 
 MIN_RSA_BITS = 2048  # NIST SP 800-131A: RSA below 2048 bits is disallowed for signatures
+MAX_RSA_BITS = 8192  # larger keys only cost verification time (a cheap denial of service)
 ALLOWED_CURVES = {"secp256r1", "secp384r1", "secp521r1"}
 
 
@@ -47,7 +48,7 @@ def generate_key(kind: KeyType | str = KeyType.P256) -> PrivateKey:
 
 
 def check_public_key(pub: object) -> PublicKey:
-    """Key policy for certificate requests: EC P-256/384/521, Ed25519, RSA >= 2048 bits.
+    """Key policy for certificate requests: EC P-256/384/521, Ed25519, RSA 2048..8192 bits.
 
     Raises :class:`PolicyError` (``pki.key.weak`` / ``pki.key.type``) otherwise.
     """
@@ -55,6 +56,10 @@ def check_public_key(pub: object) -> PublicKey:
         if pub.key_size < MIN_RSA_BITS:
             raise PolicyError(
                 f"RSA key of {pub.key_size} bits refused (< {MIN_RSA_BITS})", reason="pki.key.weak"
+            )
+        if pub.key_size > MAX_RSA_BITS:
+            raise PolicyError(
+                f"RSA key of {pub.key_size} bits refused (> {MAX_RSA_BITS})", reason="pki.key.size"
             )
         if pub.public_numbers().e < 65537:
             raise PolicyError("RSA public exponent below 65537 refused", reason="pki.key.weak")
@@ -114,6 +119,7 @@ def load_private_key(data: bytes, passphrase: bytes | None = None) -> PrivateKey
 
 __all__ = [
     "ALLOWED_CURVES",
+    "MAX_RSA_BITS",
     "MIN_RSA_BITS",
     "KeyType",
     "PrivateKey",
