@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import stat
 import subprocess
@@ -43,7 +44,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def est_server(home: Path, *extra: str) -> Iterator[str]:
+def est_server(home: Path, *extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     env = {**os.environ, "IOTSEC_HOME": str(home), "CA_PASS": "a long operator passphrase"}
     proc = subprocess.Popen(
@@ -80,7 +81,7 @@ def est_server(home: Path, *extra: str) -> Iterator[str]:
                         f"server did not start: {proc.stderr.read() if proc.stderr else ''}"
                     ) from exc
                 time.sleep(0.1)
-        yield f"https://127.0.0.1:{port}"
+        yield f"https://127.0.0.1:{port}", proc
     finally:
         proc.terminate()
         proc.wait(timeout=15)
@@ -185,7 +186,7 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
 
     root = ca / "root-g1.pem"
     d0, d1, d2 = (h / "devices" / d for d in devices)
-    with est_server(h) as url:
+    with est_server(h) as (url, proc):
         r = iotsec(h, "est", "cacerts", "--url", url, "--trust", root, "--out", h / "cacerts.pem")
         assert "Issuing CA G1" in r.stdout
         # enroll with the IDevID (mutual TLS), then re-enroll with the LDevID
@@ -284,21 +285,36 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
         assert mode(d2 / "skg.key") == 0o600
         r = iotsec(h, "est", "new-anchor", "--url", url, "--trust", root, "--out", h / "new.pem", ok=False)
         assert r.returncode == 4
-    # revoke device 0; publish the CRL
-    r = iotsec(
-        h, "ca", "revoke", "--passphrase-env", "CA_PASS", "--device", devices[0], "--reason", "key_compromise"
-    )
-    assert r.stdout.count("revoked") == 3  # IDevID and two LDevIDs
-    iotsec(h, "ca", "crl", "--passphrase-env", "CA_PASS", "--out", h / "crl.pem")
-    crl_text = run(
-        "openssl", "crl", "-in", h / "crl.pem", "-CAfile", ca / "issuing-g1.pem", "-noout", "-text"
-    )
-    assert b"verify OK" in crl_text.stdout + crl_text.stderr and b"Key Compromise" in crl_text.stdout
-    # rollover: a device with the old root reaches the new one, and re-enrolls under it
-    r = iotsec(h, "ca", "rollover", "--passphrase-env", "CA_PASS")
-    assert "generation 2" in r.stdout
-    with est_server(h) as url:
-        iotsec(h, "est", "new-anchor", "--url", url, "--trust", root, "--out", h / "root2.pem")
+        # revoke device 0; publish the CRL
+        r = iotsec(
+            h,
+            "ca",
+            "revoke",
+            "--passphrase-env",
+            "CA_PASS",
+            "--device",
+            devices[0],
+            "--reason",
+            "key_compromise",
+        )
+        assert r.stdout.count("revoked") == 3  # IDevID and two LDevIDs
+        iotsec(h, "ca", "crl", "--passphrase-env", "CA_PASS", "--out", h / "crl.pem")
+        crl_text = run(
+            "openssl", "crl", "-in", h / "crl.pem", "-CAfile", ca / "issuing-g1.pem", "-noout", "-text"
+        )
+        assert b"verify OK" in crl_text.stdout + crl_text.stderr and b"Key Compromise" in crl_text.stdout
+        # rollover: a device with the old root reaches the new one, and re-enrolls under it
+        r = iotsec(h, "ca", "rollover", "--passphrase-env", "CA_PASS")
+        assert "generation 2" in r.stdout
+        proc.send_signal(signal.SIGHUP)  # the running server loads generation 2
+        for _ in range(50):
+            r = iotsec(
+                h, "est", "new-anchor", "--url", url, "--trust", root, "--out", h / "root2.pem", ok=False
+            )
+            if r.returncode == 0:
+                break
+            time.sleep(0.2)
+        assert r.returncode == 0, r.stderr
         run("openssl", "verify", "-CAfile", h / "root2.pem", ca / "issuing-g2.pem")
         assert (h / "root2.pem").read_bytes() == (ca / "root-g2.pem").read_bytes()
         iotsec(
@@ -326,6 +342,24 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
             "-untrusted",
             ca / "issuing-g2.pem",
             d1 / "ld2.pem",
+        )
+        # an LDevID of issuing CA G2 is accepted by the reloaded TLS context of the same process
+        iotsec(
+            h,
+            "est",
+            "reenroll",
+            "--url",
+            url,
+            "--trust",
+            root,
+            "--cert",
+            d1 / "ld2.pem",
+            "--key",
+            d1 / "ld2.key",
+            "--cert-out",
+            d1 / "ld3.pem",
+            "--key-out",
+            d1 / "ld3.key",
         )
         # the revoked device is refused
         r = iotsec(
@@ -393,7 +427,7 @@ def test_cli_manual_approval(tmp_path: Path) -> None:
         "--key-out",
         d / "ld.key",
     )
-    with est_server(h, "--approval", "manual", "--label", "line-3") as url:
+    with est_server(h, "--approval", "manual", "--label", "line-3") as (url, _):
         r = iotsec(h, "est", "enroll", "--url", url, "--label", "line-3", *args, ok=False)
         assert r.returncode == 3 and "pending, retry after 60s" in r.stdout
         assert not (d / "ld.pem").exists()

@@ -4,6 +4,7 @@ serverkeygen, new-anchor); approve pending requests in manual approval mode."""
 from __future__ import annotations
 
 import datetime as dt
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -82,13 +83,30 @@ def serve(
         clock=SYSTEM,
         policy=policy,
     )
-    server = make_server(
-        create_app(service),
+    from iotsec.adapters.http.tls import server_context
+
+    ctx = server_context(
         certfile=tls_cert,
         keyfile=tls_key,
         password=ca.passphrase,
         client_ca=ca.trust_bundle(),
         allow_tls12=tls12,
+    )
+
+    def reload(_sig: int, _frame: object) -> None:
+        """SIGHUP: load the current CA generation (after `iotsec ca rollover`) without a restart."""
+        service.ca = CaBundle(ca.issuing(), ca.cacerts())
+        ctx.load_verify_locations(cafile=str(ca.trust_bundle()))  # new issuing CAs for client certificates
+        click.echo(f"reloaded CA generation {ca.generation}", err=True)
+
+    signal.signal(signal.SIGHUP, reload)
+    server = make_server(
+        create_app(service),
+        certfile=tls_cert,
+        keyfile=tls_key,
+        password=ca.passphrase,
+        client_ca=None,
+        context=ctx,
         host=host,
         port=port,
         log_level="info",

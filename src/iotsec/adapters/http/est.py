@@ -13,6 +13,7 @@ import binascii
 import logging
 import secrets
 import socket
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +213,7 @@ def make_server(
     client_ca: Path | None,
     allow_tls12: bool = False,
     log_level: str = "warning",
+    context: ssl.SSLContext | None = None,
     **config: Any,
 ) -> uvicorn.Server:
     """A uvicorn server for ``app`` over HTTPS (TLS 1.3 by default) with optional client certificates.
@@ -220,7 +222,7 @@ def make_server(
     ``ssl_context_factory``; the h11 protocol is :class:`TlsH11Protocol`, which puts the client
     certificate in ``scope["extensions"]["tls"]``.
     """
-    ctx = server_context(
+    ctx = context or server_context(
         certfile=certfile, keyfile=keyfile, password=password, client_ca=client_ca, allow_tls12=allow_tls12
     )
     cfg = uvicorn.Config(
