@@ -12,6 +12,8 @@ from iotsec.errors import DecodeError
 
 def _pem_start(data: bytes) -> bytes:
     """PEM from its first ``-----BEGIN`` (tools like ``openssl pkcs7 -print_certs`` prefix text)."""
+    if data[:1] == b"\x30":  # DER: a SEQUENCE, never text
+        return data
     at = data.find(b"-----BEGIN")
     return data[at:] if at >= 0 else data
 
