@@ -380,3 +380,24 @@ def test_manual_approval_202_retry_after(tmp_path: Path) -> None:
         status, _, body = curl(srv, "/.well-known/est/simpleenroll", cert=dev.cert, key=dev.key, body=csr)
         assert status == 200
         assert str(dev.uuid) in print_certs(env.tmp, body, "approved").read_text()
+
+
+def test_certificate_not_recorded_as_device_is_refused(env: Env, server: LiveServer) -> None:
+    """An operator certificate chains to the CA (TLS accepts it) but is no device identity here."""
+    from cryptography import x509
+
+    key = pki.generate_key()
+    op = pki.operator_cert(
+        key.public_key(),
+        env.issuing,
+        operator="alice",
+        serial=x509.random_serial_number(),
+        now=env.clock.now(),
+    )
+    (env.tmp / "op.pem").write_bytes(pki.certs_to_pem([op]))
+    (env.tmp / "op.key").write_bytes(pki.key_to_pem(key, None))
+    csr, _ = openssl_csr(env.tmp, f"/serialNumber={uuid.uuid4()}")
+    status, headers, _ = curl(
+        server, "/.well-known/est/simpleenroll", cert=env.tmp / "op.pem", key=env.tmp / "op.key", body=csr
+    )
+    assert status == 401 and headers["x-iotsec-reason"] == "est.cert.unknown"
