@@ -23,6 +23,8 @@ from iotsec.errors import IotSecError
 # name -> "module:attribute" of a click.Group. Add one line per part.
 GROUPS: dict[str, str] = {
     "cose": "iotsec.cli.cose:group",
+    "ca": "iotsec.cli.ca:group",
+    "est": "iotsec.cli.est:group",
 }
 
 EXIT_INVALID = 1
