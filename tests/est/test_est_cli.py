@@ -16,8 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
-from conftest import run
+from est_support import run
 
 FAST = ("--argon2-time-cost", "1", "--argon2-memory-kib", "64")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from est_support import Env, LiveServer, run
 
-from conftest import Env, LiveServer, run
 from iotsec.adapters.http.est_client import EstClient
 from iotsec.core import pki
 from iotsec.errors import AuthenticationError, PolicyError, ValidationError
@@ -207,7 +207,7 @@ def test_rollover_anchor_only_through_a_link(env: Env) -> None:
 
 def test_live_server_on_each_database(tmp_path: Path, db_url: str) -> None:
     """The HTTPS server with its store on SQLite, then on PostgreSQL."""
-    from conftest import make_env
+    from est_support import make_env
 
     env = make_env(tmp_path, db_url=db_url)
     dev = env.device()

@@ -10,10 +10,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from est_support import Env, LiveServer, make_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import Env, LiveServer, make_env
 from iotsec.core import pki
 
 

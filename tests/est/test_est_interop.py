@@ -7,8 +7,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from est_support import Env, LiveServer, run
 
-from conftest import Env, LiveServer, run
 from iotsec.core import est, pki
 
 
@@ -364,7 +364,8 @@ def test_tls_12_by_option_only_strong_suites(env: Env) -> None:
 
 
 def test_manual_approval_202_retry_after(tmp_path: Path) -> None:
-    from conftest import make_env
+    from est_support import make_env
+
     from iotsec.services.enrollment import EnrollmentPolicy
 
     env = make_env(tmp_path, policy=EnrollmentPolicy(approval="manual", retry_after=30))

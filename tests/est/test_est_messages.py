@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
+from est_support import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import run
 from iotsec.core import est, pki
 from iotsec.errors import DecodeError, IotSecError, ValidationError
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from est_support import make_env
 
-from conftest import make_env
 from iotsec.adapters.db.est import SqlEnrollmentStore
 from iotsec.core import pki
 from iotsec.errors import AuthenticationError, ConflictError, PolicyError

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import PASS, Env, run
+from est_support import PASS, Env, run
+
 from iotsec.adapters.http.est import free_socket, make_server
 from iotsec.core import pki
 

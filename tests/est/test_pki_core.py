@@ -10,10 +10,10 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
+from est_support import run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import run
 from iotsec.core import pki
 from iotsec.errors import ConfigError, DecodeError, PolicyError, ValidationError, VerifyError
 
