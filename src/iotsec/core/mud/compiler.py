@@ -1,0 +1,230 @@
+"""ACL intents: a MUD file bound to one device, its abstractions resolved (RFC 8520 §4, §6).
+
+The result is data (:class:`DevicePolicy` of :class:`Intent`), not firewall calls;
+:mod:`iotsec.core.mud.nft` renders it as an nftables ruleset. DNS names are resolved through the
+:class:`Resolver` interface that the caller passes in (an adapter does real DNS; tests pass a table).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from iotsec.core.mud.model import (
+    Ace,
+    Direction,
+    Finding,
+    Forwarding,
+    IcmpMatch,
+    MudFile,
+    PortMatch,
+)
+from iotsec.core.mud.url import authority
+from iotsec.errors import ValidationError
+
+# Well-known controller classes (RFC 8520 §16.? IANA "MUD Controller URNs" is not a registry; these
+# two are the URNs the RFC itself names for DNS and NTP servers, §4.6 / IANA urn:ietf:params:mud).
+CONTROLLER_DNS = "urn:ietf:params:mud:dns"
+CONTROLLER_NTP = "urn:ietf:params:mud:ntp"
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+class Resolver(Protocol):
+    """Resolves a DNS name to addresses (text form, IPv4 and/or IPv6)."""
+
+    def resolve(self, name: str) -> Sequence[str]: ...
+
+
+@dataclass(frozen=True)
+class StaticResolver:
+    """A resolver backed by a table: for tests, offline compilation and pinned deployments."""
+
+    table: Mapping[str, Sequence[str]]
+
+    def resolve(self, name: str) -> Sequence[str]:
+        return tuple(self.table.get(name.rstrip(".").lower(), ()))
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device the MUD manager enforces a policy for: its id (used in rule names), URL and addresses."""
+
+    id: str
+    mud_url: str
+    ipv4: tuple[str, ...] = ()
+    ipv6: tuple[str, ...] = ()
+    mac: str | None = None
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.id):
+            raise ValidationError("device id must be 1-40 characters of [A-Za-z0-9_-]", reason="mud.device.id")
+        for a, v in [(a, 4) for a in self.ipv4] + [(a, 6) for a in self.ipv6]:
+            try:
+                if ipaddress.ip_address(a).version != v:
+                    raise ValueError(a)
+            except ValueError as err:
+                raise ValidationError(f"bad IPv{v} address {a!r}", reason="mud.device.address") from err
+        if not self.ipv4 and not self.ipv6:
+            raise ValidationError("device needs at least one address", reason="mud.device.address")
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What the MUD manager knows about the local network, to resolve the abstractions (RFC 8520 §4)."""
+
+    local_networks: tuple[str, ...] = ()
+    controllers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # class URI -> addresses
+    my_controllers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # MUD URL -> addresses
+    devices: tuple[Device, ...] = ()  # other devices known to the manager (same-manufacturer, model...)
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One compiled ACE: a verdict for packets of ``family`` in ``direction`` matching all conditions.
+
+    ``peer`` and ``local`` are lists of address sets that must *all* match (empty list: any); the
+    device's own address is implied by the chain the intent lands in.
+    """
+
+    direction: Direction
+    acl: str
+    ace: str
+    family: int
+    verdict: Forwarding
+    peer: tuple[tuple[str, ...], ...] = ()
+    local: tuple[tuple[str, ...], ...] = ()
+    protocol: int | None = None
+    src_port: PortMatch | None = None
+    dst_port: PortMatch | None = None
+    icmp: IcmpMatch | None = None
+    # conntrack direction for TCP direction-initiated (RFC 8520 §4.8): "original" or "reply"
+    ct_direction: str | None = None
+
+
+@dataclass(frozen=True)
+class DevicePolicy:
+    device: Device
+    mud_url: str
+    intents: tuple[Intent, ...]
+    findings: tuple[Finding, ...] = ()
+
+
+def _family(addrs: Sequence[str], fam: int) -> tuple[str, ...]:
+    out: list[str] = []
+    for a in addrs:
+        try:
+            n = ipaddress.ip_network(a, strict=False)
+        except ValueError:
+            continue
+        if n.version == fam:
+            out.append(str(n) if n.num_addresses > 1 else str(n.network_address))
+    return tuple(sorted(set(out)))
+
+
+def _peer_devices(env: Environment, me: Device, pred: object) -> list[str]:
+    addrs: list[str] = []
+    for d in env.devices:
+        if d.id == me.id:
+            continue
+        if callable(pred) and pred(d):
+            addrs.extend(d.ipv4 + d.ipv6)
+    return addrs
+
+
+def _abstraction(ace: Ace, mud: MudFile, device: Device, env: Environment) -> tuple[str, list[str]] | None:
+    m = ace.mud
+    if m is None or m.is_empty():
+        return None
+    mine = authority(device.mud_url)
+    if m.manufacturer:  # §4.1
+        h = m.manufacturer
+        return "manufacturer", _peer_devices(env, device, lambda d: authority(d.mud_url) == h)
+    if m.same_manufacturer:  # §4.2
+        return "same-manufacturer", _peer_devices(env, device, lambda d: authority(d.mud_url) == mine)
+    if m.model:  # §4.4
+        u = m.model
+        return "model", _peer_devices(env, device, lambda d: d.mud_url == u)
+    if m.local_networks:  # §4.5
+        return "local-networks", list(env.local_networks)
+    if m.controller:  # §4.6
+        return f"controller {m.controller}", list(env.controllers.get(m.controller, ()))
+    if m.my_controller:  # §4.7
+        return "my-controller", list(env.my_controllers.get(mud.mud_url, ()))
+    return None
+
+
+def compile_policy(mud: MudFile, device: Device, env: Environment, resolver: Resolver) -> DevicePolicy:
+    """Bind ``mud`` to ``device``: resolve every ACE's peers, keep what can match, report the rest.
+
+    An ACE whose peer resolves to nothing matches no packet and is left out (with a finding); the
+    default deny at the end of each chain is added by the renderer.
+    """
+    intents: list[Intent] = []
+    findings: list[Finding] = []
+    families = [f for f, addrs in ((4, device.ipv4), (6, device.ipv6)) if addrs]
+    for direction in (Direction.FROM_DEVICE, Direction.TO_DEVICE):
+        for acl in mud.policy(direction):
+            for ace in acl.aces:
+                where = f"/{acl.name}/{ace.name}"
+                if ace.eth is not None:
+                    findings.append(Finding("mud.compile.eth", "Ethernet matches are not enforced on a router", where))
+                    continue
+                ace_fams = [ace.ip.version] if ace.ip else [f for f in (4, 6) if acl.type.value.find(f"ipv{f}") >= 0]
+                for fam in [f for f in ace_fams if f in families] or []:
+                    it = _compile_ace(ace, acl.name, direction, fam, mud, device, env, resolver, findings, where)
+                    if it is not None:
+                        intents.append(it)
+    return DevicePolicy(device=device, mud_url=mud.mud_url, intents=tuple(intents), findings=tuple(findings))
+
+
+def _compile_ace(ace: Ace, acl_name: str, direction: Direction, fam: int, mud: MudFile, device: Device,
+                 env: Environment, resolver: Resolver, findings: list[Finding], where: str) -> Intent | None:
+    from_dev = direction is Direction.FROM_DEVICE
+    peer: list[tuple[str, ...]] = []
+    local: list[tuple[str, ...]] = []
+    ip = ace.ip
+    if ip is not None:
+        # the peer is the destination of from-device traffic and the source of to-device traffic
+        peer_net, peer_name = (ip.dst_network, ip.dst_dnsname) if from_dev else (ip.src_network, ip.src_dnsname)
+        local_net, local_name = (ip.src_network, ip.src_dnsname) if from_dev else (ip.dst_network, ip.dst_dnsname)
+        for net, name, bucket in ((peer_net, peer_name, peer), (local_net, local_name, local)):
+            if net:
+                bucket.append(_family([net], fam))
+            if name:
+                addrs = _family(resolver.resolve(name), fam)
+                if not addrs:
+                    findings.append(Finding("mud.compile.unresolved",
+                                            f"{name} has no IPv{fam} address: ACE left out", where))
+                    return None
+                bucket.append(addrs)
+    abstr = _abstraction(ace, mud, device, env)
+    if abstr is not None:
+        label, addrs = abstr
+        fam_addrs = _family(addrs, fam)
+        if not fam_addrs:
+            findings.append(Finding("mud.compile.unresolved", f"{label} resolves to no IPv{fam} peer: ACE left out",
+                                    where, "info"))
+            return None
+        peer.append(fam_addrs)
+    if any(not s for s in peer + local):
+        return None
+    protocol = ip.protocol if ip is not None else None
+    t = ace.transport
+    ct = None
+    if t is not None:
+        protocol = 6 if t.protocol == "tcp" else 17
+        if t.direction_initiated is not None:
+            # RFC 8520 §4.8: match only flows initiated in the given direction. With conntrack, the
+            # packets of a flow the device initiated are "original" from it and "reply" towards it.
+            initiated_here = t.direction_initiated is direction
+            ct = "original" if initiated_here else "reply"
+    if ace.icmp is not None:
+        protocol = 1 if fam == 4 else 58
+    return Intent(direction=direction, acl=acl_name, ace=ace.name, family=fam, verdict=ace.forwarding,
+                  peer=tuple(peer), local=tuple(local), protocol=protocol,
+                  src_port=t.src_port if t else None, dst_port=t.dst_port if t else None,
+                  icmp=ace.icmp, ct_direction=ct)
