@@ -120,9 +120,24 @@ class Lab:
             run("ip", "-n", hn, "-6", "route", "add", "default", "via", f"fd00:213:{n}::1")
         for h in HOSTS:
             p = subprocess.Popen(
-                ["ip", "netns", "exec", self.ns(h), sys.executable, "-I", "-S", "-c", SERVER, h,
-                 ",".join(map(str, PORTS_TCP)), ",".join(map(str, PORTS_UDP))],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    self.ns(h),
+                    sys.executable,
+                    "-I",
+                    "-S",
+                    "-c",
+                    SERVER,
+                    h,
+                    ",".join(map(str, PORTS_TCP)),
+                    ",".join(map(str, PORTS_UDP)),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             self.servers.append(p)
             assert p.stdout is not None
             line = p.stdout.readline()
@@ -133,8 +148,20 @@ class Lab:
 
     def probe(self, src: str, probes: list[tuple[str, str, int]], timeout: float = 1.0) -> list[bool]:
         """Run probes (proto, dst address, port) from ``src`` concurrently; True where a reply came back."""
-        r = run("ip", "netns", "exec", self.ns(src), sys.executable, "-I", "-S", "-c", CLIENT,
-                json.dumps(probes), str(timeout), timeout=timeout * 4 + 10)
+        r = run(
+            "ip",
+            "netns",
+            "exec",
+            self.ns(src),
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            CLIENT,
+            json.dumps(probes),
+            str(timeout),
+            timeout=timeout * 4 + 10,
+        )
         answers = json.loads(r.stdout)
         return [a.startswith("pong ") for a in answers]
 

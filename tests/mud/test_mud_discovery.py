@@ -60,18 +60,27 @@ def test_mud_x509_extension(tmp_path: Path) -> None:
     openssl = shutil.which("openssl")
     if openssl:  # an independent decoder sees the same OID and IA5String
         (tmp_path / "d.pem").write_bytes(dev.cert_pem())
-        out = subprocess.run([openssl, "x509", "-in", "d.pem", "-noout", "-text"], cwd=tmp_path,
-                             capture_output=True, text=True, check=True, timeout=30).stdout
+        out = subprocess.run(
+            [openssl, "x509", "-in", "d.pem", "-noout", "-text"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
         assert "1.3.6.1.5.5.7.1.25" in out and URL in out
 
 
-@pytest.mark.parametrize("bad,reason", [
-    (bytes([161, 9]) + b"https", "mud.discovery.length"),
-    (bytes([160, 3]) + b"abc", "mud.discovery.code"),
-    (bytes([161]), "mud.discovery.truncated"),
-    (bytes([161, 0]), "mud.discovery.empty"),
-    (bytes([161, 2]) + b"\xff\xfe", "mud.discovery.ascii"),
-])
+@pytest.mark.parametrize(
+    "bad,reason",
+    [
+        (bytes([161, 9]) + b"https", "mud.discovery.length"),
+        (bytes([160, 3]) + b"abc", "mud.discovery.code"),
+        (bytes([161]), "mud.discovery.truncated"),
+        (bytes([161, 0]), "mud.discovery.empty"),
+        (bytes([161, 2]) + b"\xff\xfe", "mud.discovery.ascii"),
+    ],
+)
 def test_mud_dhcpv4_malformed(bad: bytes, reason: str) -> None:
     with pytest.raises(DecodeError) as e:
         parse_dhcpv4_option(bad)
@@ -103,8 +112,13 @@ def test_mud_lldp_wrong_oui() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300))
 def test_mud_discovery_parsers_random_bytes(data: bytes) -> None:
-    for parse in (parse_dhcpv4_option, parse_dhcpv6_option, parse_lldp_tlv, find_in_dhcpv4_options,
-                  mud_url_from_certificate_der):
+    for parse in (
+        parse_dhcpv4_option,
+        parse_dhcpv6_option,
+        parse_lldp_tlv,
+        find_in_dhcpv4_options,
+        mud_url_from_certificate_der,
+    ):
         try:
             url = parse(data)
         except IotSecError:
@@ -116,8 +130,11 @@ def test_mud_discovery_parsers_random_bytes(data: bytes) -> None:
 @given(st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=200))
 def test_mud_discovery_roundtrip_or_refuse(path: str) -> None:
     url = "https://mfg.example.com/" + path
-    for enc, dec in ((encode_dhcpv4_option, parse_dhcpv4_option), (encode_dhcpv6_option, parse_dhcpv6_option),
-                     (encode_lldp_tlv, parse_lldp_tlv)):
+    for enc, dec in (
+        (encode_dhcpv4_option, parse_dhcpv4_option),
+        (encode_dhcpv6_option, parse_dhcpv6_option),
+        (encode_lldp_tlv, parse_lldp_tlv),
+    ):
         try:
             raw = enc(url)
         except IotSecError:

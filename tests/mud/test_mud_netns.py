@@ -26,36 +26,82 @@ def thermostat_mud() -> dict[str, Any]:
     """Cloud TCP 443 (device-initiated), CoAP UDP 5683 to the cloud, and a same-manufacturer display
     that may open TCP 8080 to the thermostat (to-device initiated). Nothing else."""
     fr = [
-        _ace("cloud-https", {"ipv4": {"ietf-acldns:dst-dnsname": "cloud.example.com", "protocol": 6},
-                             "tcp": {"ietf-mud:direction-initiated": "from-device",
-                                     "destination-port": {"operator": "eq", "port": 443}}}),
-        _ace("cloud-coap", {"ipv4": {"ietf-acldns:dst-dnsname": "cloud.example.com", "protocol": 17},
-                            "udp": {"destination-port": {"operator": "eq", "port": 5683}}}),
-        _ace("display-reply", {"ietf-mud:mud": {"same-manufacturer": [None]}, "ipv4": {"protocol": 6},
-                               "tcp": {"ietf-mud:direction-initiated": "to-device",
-                                       "source-port": {"operator": "eq", "port": 8080}}}),
+        _ace(
+            "cloud-https",
+            {
+                "ipv4": {"ietf-acldns:dst-dnsname": "cloud.example.com", "protocol": 6},
+                "tcp": {
+                    "ietf-mud:direction-initiated": "from-device",
+                    "destination-port": {"operator": "eq", "port": 443},
+                },
+            },
+        ),
+        _ace(
+            "cloud-coap",
+            {
+                "ipv4": {"ietf-acldns:dst-dnsname": "cloud.example.com", "protocol": 17},
+                "udp": {"destination-port": {"operator": "eq", "port": 5683}},
+            },
+        ),
+        _ace(
+            "display-reply",
+            {
+                "ietf-mud:mud": {"same-manufacturer": [None]},
+                "ipv4": {"protocol": 6},
+                "tcp": {
+                    "ietf-mud:direction-initiated": "to-device",
+                    "source-port": {"operator": "eq", "port": 8080},
+                },
+            },
+        ),
     ]
     to = [
-        _ace("cloud-https", {"ipv4": {"ietf-acldns:src-dnsname": "cloud.example.com", "protocol": 6},
-                             "tcp": {"ietf-mud:direction-initiated": "from-device",
-                                     "source-port": {"operator": "eq", "port": 443}}}),
-        _ace("cloud-coap", {"ipv4": {"ietf-acldns:src-dnsname": "cloud.example.com", "protocol": 17},
-                            "udp": {"source-port": {"operator": "eq", "port": 5683}}}),
-        _ace("display-in", {"ietf-mud:mud": {"same-manufacturer": [None]}, "ipv4": {"protocol": 6},
-                            "tcp": {"ietf-mud:direction-initiated": "to-device",
-                                    "destination-port": {"operator": "eq", "port": 8080}}}),
+        _ace(
+            "cloud-https",
+            {
+                "ipv4": {"ietf-acldns:src-dnsname": "cloud.example.com", "protocol": 6},
+                "tcp": {
+                    "ietf-mud:direction-initiated": "from-device",
+                    "source-port": {"operator": "eq", "port": 443},
+                },
+            },
+        ),
+        _ace(
+            "cloud-coap",
+            {
+                "ipv4": {"ietf-acldns:src-dnsname": "cloud.example.com", "protocol": 17},
+                "udp": {"source-port": {"operator": "eq", "port": 5683}},
+            },
+        ),
+        _ace(
+            "display-in",
+            {
+                "ietf-mud:mud": {"same-manufacturer": [None]},
+                "ipv4": {"protocol": 6},
+                "tcp": {
+                    "ietf-mud:direction-initiated": "to-device",
+                    "destination-port": {"operator": "eq", "port": 8080},
+                },
+            },
+        ),
     ]
     return {
         "ietf-mud:mud": {
-            "mud-version": 1, "mud-url": URL, "last-update": "2026-11-01T10:00:00+00:00",
-            "cache-validity": 48, "is-supported": True, "systeminfo": "Test thermostat",
+            "mud-version": 1,
+            "mud-url": URL,
+            "last-update": "2026-11-01T10:00:00+00:00",
+            "cache-validity": 48,
+            "is-supported": True,
+            "systeminfo": "Test thermostat",
             "from-device-policy": {"access-lists": {"access-list": [{"name": "thermo-v4fr"}]}},
             "to-device-policy": {"access-lists": {"access-list": [{"name": "thermo-v4to"}]}},
         },
-        "ietf-access-control-list:acls": {"acl": [
-            {"name": "thermo-v4fr", "type": "ipv4-acl-type", "aces": {"ace": fr}},
-            {"name": "thermo-v4to", "type": "ipv4-acl-type", "aces": {"ace": to}},
-        ]},
+        "ietf-access-control-list:acls": {
+            "acl": [
+                {"name": "thermo-v4fr", "type": "ipv4-acl-type", "aces": {"ace": fr}},
+                {"name": "thermo-v4to", "type": "ipv4-acl-type", "aces": {"ace": to}},
+            ]
+        },
     }
 
 
@@ -64,7 +110,11 @@ def test_mud_policy_is_enforced_both_directions_and_removed(lab: Lab) -> None:
     before = lab.nft_ruleset()
     cloud, bad, peer, dev = v4("cloud"), v4("bad"), v4("peer"), v4("dev")
     # without a policy everything flows (the lab itself works)
-    assert lab.probe("dev", [("tcp", bad, 443), ("udp", bad, 5683), ("tcp", cloud, 8443)]) == [True, True, True]
+    assert lab.probe("dev", [("tcp", bad, 443), ("udp", bad, 5683), ("tcp", cloud, 8443)]) == [
+        True,
+        True,
+        True,
+    ]
     assert lab.probe("bad", [("tcp", dev, 8080)]) == [True]
 
     mud = parse_mud(thermostat_mud()).mud
@@ -75,15 +125,25 @@ def test_mud_policy_is_enforced_both_directions_and_removed(lab: Lab) -> None:
     assert nft.tables() == ["iotsec_mud_thermo1"]
 
     # from the device: only the cloud on TCP 443 and UDP 5683
-    assert lab.probe("dev", [
-        ("tcp", cloud, 443), ("udp", cloud, 5683),  # allowed
-        ("tcp", bad, 443), ("udp", bad, 5683),  # forbidden host
-        ("tcp", cloud, 8443), ("udp", cloud, 5684),  # allowed host, other ports
-        ("tcp", peer, 8080),  # the display may connect to the device, not the other way round
-    ]) == [True, True, False, False, False, False, False]
+    assert lab.probe(
+        "dev",
+        [
+            ("tcp", cloud, 443),
+            ("udp", cloud, 5683),  # allowed
+            ("tcp", bad, 443),
+            ("udp", bad, 5683),  # forbidden host
+            ("tcp", cloud, 8443),
+            ("udp", cloud, 5684),  # allowed host, other ports
+            ("tcp", peer, 8080),  # the display may connect to the device, not the other way round
+        ],
+    ) == [True, True, False, False, False, False, False]
     # towards the device: the cloud may not initiate (direction-initiated from-device), the
     # forbidden host gets nothing, the same-manufacturer display may open TCP 8080
-    assert lab.probe("cloud", [("tcp", dev, 443), ("tcp", dev, 8080), ("udp", dev, 5684)]) == [False, False, False]
+    assert lab.probe("cloud", [("tcp", dev, 443), ("tcp", dev, 8080), ("udp", dev, 5684)]) == [
+        False,
+        False,
+        False,
+    ]
     assert lab.probe("bad", [("tcp", dev, 8080), ("udp", dev, 5683)]) == [False, False]
     assert lab.probe("peer", [("tcp", dev, 8080), ("tcp", dev, 443)]) == [True, False]
     # traffic not involving the device is untouched
@@ -105,10 +165,15 @@ def test_mud_rfc8520_example_enforced_over_ipv6(lab: Lab, rfc8520_example: bytes
     policy = compile_policy(mud, device, Environment(), StaticResolver({"test.example.com": [v6("cloud")]}))
     nft.apply(policy)
     try:
-        assert lab.probe("dev", [
-            ("tcp", v6("cloud"), 443), ("tcp", v6("cloud"), 8443), ("tcp", v6("bad"), 443),
-            ("tcp", v4("cloud"), 443),  # the file has IPv6 ACLs only: IPv4 falls to default deny
-        ]) == [True, False, False, False]
+        assert lab.probe(
+            "dev",
+            [
+                ("tcp", v6("cloud"), 443),
+                ("tcp", v6("cloud"), 8443),
+                ("tcp", v6("bad"), 443),
+                ("tcp", v4("cloud"), 443),  # the file has IPv6 ACLs only: IPv4 falls to default deny
+            ],
+        ) == [True, False, False, False]
         assert lab.probe("cloud", [("tcp", v6("dev"), 443)]) == [False]
         # re-applying replaces atomically (same table, same behaviour)
         nft.apply(policy)

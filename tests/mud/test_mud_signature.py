@@ -28,7 +28,9 @@ SIG = sign_mud(CONTENT, SIGNER_A.key, SIGNER_A.cert, now=NOW)
 def test_mud_sign_and_verify_roundtrip() -> None:
     signer = verify_mud_signature(CONTENT, SIG, trust_anchors=[CA_A.cert], now=NOW)
     assert signer == SIGNER_A.cert
-    verify_mud_signature(CONTENT, SIG, trust_anchors=[CA_A.cert], now=NOW, expected_signer=SIGNER_A.cert.subject)
+    verify_mud_signature(
+        CONTENT, SIG, trust_anchors=[CA_A.cert], now=NOW, expected_signer=SIGNER_A.cert.subject
+    )
 
 
 def test_mud_rsa_signer_and_intermediate_chain() -> None:
@@ -64,13 +66,20 @@ def test_mud_signature_by_another_manufacturer_is_refused() -> None:
     assert e.value.reason == "mud.signature.untrusted"
     # and a signer that chains fine but is not the one the device certificate names (id-pe-mudsigner)
     with pytest.raises(PolicyError) as e2:
-        verify_mud_signature(CONTENT, other, trust_anchors=[CA_A.cert, CA_B.cert], now=NOW,
-                             expected_signer=SIGNER_A.cert.subject)
+        verify_mud_signature(
+            CONTENT,
+            other,
+            trust_anchors=[CA_A.cert, CA_B.cert],
+            now=NOW,
+            expected_signer=SIGNER_A.cert.subject,
+        )
     assert e2.value.reason == "mud.signature.signer-mismatch"
 
 
 def test_mud_expired_signer_is_refused() -> None:
-    old = issue(name("Old signer", "Lighting Example"), CA_A, ca=False, not_before=NOW - timedelta(days=400), days=30)
+    old = issue(
+        name("Old signer", "Lighting Example"), CA_A, ca=False, not_before=NOW - timedelta(days=400), days=30
+    )
     sig = sign_mud(CONTENT, old.key, old.cert, now=NOW)
     with pytest.raises(PolicyError) as e:
         verify_mud_signature(CONTENT, sig, trust_anchors=[CA_A.cert], now=NOW)
@@ -88,9 +97,31 @@ def test_mud_openssl_verifies_iotsec_signature(tmp_path: Path) -> None:
     (tmp_path / "mud.p7s").write_bytes(SIG)
     (tmp_path / "ca.pem").write_bytes(CA_A.cert_pem())
     # RFC 8520 §13.2 verification command (plus the trust anchor and a neutral purpose)
-    r = subprocess.run([OPENSSL or "openssl", "cms", "-verify", "-in", "mud.p7s", "-inform", "DER", "-binary",
-                        "-content", "mud.json", "-CAfile", "ca.pem", "-purpose", "any", "-out", "/dev/null"],
-                       cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False)
+    r = subprocess.run(
+        [
+            OPENSSL or "openssl",
+            "cms",
+            "-verify",
+            "-in",
+            "mud.p7s",
+            "-inform",
+            "DER",
+            "-binary",
+            "-content",
+            "mud.json",
+            "-CAfile",
+            "ca.pem",
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert r.returncode == 0, r.stderr
     assert "Verification successful" in r.stderr
 
@@ -102,15 +133,54 @@ def test_mud_iotsec_verifies_openssl_signature(tmp_path: Path, rsa_key: bool) ->
     key, cert = signer.write(tmp_path, "signer")
     (tmp_path / "mud.json").write_bytes(CONTENT)
     # RFC 8520 §13.1 signing command
-    subprocess.run([OPENSSL or "openssl", "cms", "-sign", "-signer", str(cert), "-inkey", str(key), "-in", "mud.json",
-                    "-binary", "-outform", "DER", "-out", "mud.p7s"], cwd=tmp_path, check=True, timeout=30)
+    subprocess.run(
+        [
+            OPENSSL or "openssl",
+            "cms",
+            "-sign",
+            "-signer",
+            str(cert),
+            "-inkey",
+            str(key),
+            "-in",
+            "mud.json",
+            "-binary",
+            "-outform",
+            "DER",
+            "-out",
+            "mud.p7s",
+        ],
+        cwd=tmp_path,
+        check=True,
+        timeout=30,
+    )
     sig = (tmp_path / "mud.p7s").read_bytes()
     assert verify_mud_signature(CONTENT, sig, trust_anchors=[ca.cert], now=NOW) == signer.cert
     with pytest.raises(VerifyError):
         verify_mud_signature(CONTENT + b" ", sig, trust_anchors=[ca.cert], now=NOW)
     # an attached (non-detached) signature is not what RFC 8520 §13 specifies
-    subprocess.run([OPENSSL or "openssl", "cms", "-sign", "-signer", str(cert), "-inkey", str(key), "-in", "mud.json",
-                    "-binary", "-nodetach", "-outform", "DER", "-out", "att.p7s"], cwd=tmp_path, check=True, timeout=30)
+    subprocess.run(
+        [
+            OPENSSL or "openssl",
+            "cms",
+            "-sign",
+            "-signer",
+            str(cert),
+            "-inkey",
+            str(key),
+            "-in",
+            "mud.json",
+            "-binary",
+            "-nodetach",
+            "-outform",
+            "DER",
+            "-out",
+            "att.p7s",
+        ],
+        cwd=tmp_path,
+        check=True,
+        timeout=30,
+    )
     with pytest.raises(ValidationError) as e:
         verify_mud_signature(CONTENT, (tmp_path / "att.p7s").read_bytes(), trust_anchors=[ca.cert], now=NOW)
     assert e.value.reason == "mud.signature.not-detached"
@@ -124,8 +194,11 @@ def test_mud_signature_random_bytes_typed_errors(data: bytes) -> None:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(min_value=0, max_value=len(SIG) - 1), st.integers(min_value=1, max_value=255),
-       st.integers(min_value=0, max_value=len(SIG)))
+@given(
+    st.integers(min_value=0, max_value=len(SIG) - 1),
+    st.integers(min_value=1, max_value=255),
+    st.integers(min_value=0, max_value=len(SIG)),
+)
 def test_mud_signature_mutated_der_typed_errors(pos: int, xor: int, cut: int) -> None:
     mutated = bytearray(SIG)
     mutated[pos] ^= xor

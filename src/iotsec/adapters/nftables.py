@@ -34,8 +34,14 @@ class Nftables:
 
     def _run(self, args: Sequence[str], stdin: str | None = None) -> str:
         try:
-            r = subprocess.run(self._cmd(*args), input=stdin, capture_output=True, text=True,
-                               timeout=self.timeout, check=False)
+            r = subprocess.run(  # noqa: S603 - fixed argv (nft / ip netns exec), no shell
+                self._cmd(*args),
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                check=False,
+            )
         except FileNotFoundError as err:
             raise ConfigError(f"cannot run nft: {err}", reason="nft.missing") from err
         except subprocess.TimeoutExpired as err:
@@ -74,8 +80,11 @@ class Nftables:
             items = json.loads(out).get("nftables", [])
         except ValueError as err:
             raise ConfigError("nft printed no JSON", reason="nft.output") from err
-        return sorted(i["table"]["name"] for i in items
-                      if "table" in i and str(i["table"].get("name", "")).startswith(TABLE_PREFIX))
+        return sorted(
+            i["table"]["name"]
+            for i in items
+            if "table" in i and str(i["table"].get("name", "")).startswith(TABLE_PREFIX)
+        )
 
     def ruleset(self) -> str:
         """``nft list ruleset`` as text (for status output and tests)."""

@@ -38,12 +38,46 @@ from iotsec.core.mud.model import MudFile
 from iotsec.core.mud.parser import parse_mud
 from iotsec.errors import DecodeError, ValidationError
 
-_PROFILE_KEYS = {"mud-url", "mud-signature", "systeminfo", "mfg-name", "model-name", "firmware-rev", "software-rev",
-                 "documentation", "cache-validity", "is-supported", "ip-versions", "allow", "name", "last-update"}
-_RULE_KEYS = {"cloud", "network", "controller", "my-controller", "local-networks", "same-manufacturer",
-              "manufacturer", "model", "proto", "port", "initiated-by", "name"}
-_PEERS = ("cloud", "network", "controller", "my-controller", "local-networks", "same-manufacturer",
-          "manufacturer", "model")
+_PROFILE_KEYS = {
+    "mud-url",
+    "mud-signature",
+    "systeminfo",
+    "mfg-name",
+    "model-name",
+    "firmware-rev",
+    "software-rev",
+    "documentation",
+    "cache-validity",
+    "is-supported",
+    "ip-versions",
+    "allow",
+    "name",
+    "last-update",
+}
+_RULE_KEYS = {
+    "cloud",
+    "network",
+    "controller",
+    "my-controller",
+    "local-networks",
+    "same-manufacturer",
+    "manufacturer",
+    "model",
+    "proto",
+    "port",
+    "initiated-by",
+    "name",
+}
+_PEERS = (
+    "cloud",
+    "network",
+    "controller",
+    "my-controller",
+    "local-networks",
+    "same-manufacturer",
+    "manufacturer",
+    "model",
+)
 
 
 def load_profile(text: str | bytes) -> dict[str, Any]:
@@ -99,7 +133,9 @@ def _rule_aces(rule: Any, i: int, ver: int) -> tuple[dict[str, Any], dict[str, A
     proto = rule.get("proto", "any")
     by = rule.get("initiated-by", "device")
     if by not in ("device", "remote", "either"):
-        raise ValidationError(f"allow[{i}]: initiated-by must be device, remote or either", reason="mud.profile.rule")
+        raise ValidationError(
+            f"allow[{i}]: initiated-by must be device, remote or either", reason="mud.profile.rule"
+        )
     name = str(rule.get("name") or f"r{i}")
     if not re.match(r"^[A-Za-z0-9_.-]{1,40}$", name):
         raise ValidationError(f"allow[{i}]: bad rule name", reason="mud.profile.rule")
@@ -124,8 +160,10 @@ def _rule_aces(rule: Any, i: int, ver: int) -> tuple[dict[str, Any], dict[str, A
     elif "port" in rule:
         raise ValidationError(f"allow[{i}]: port needs proto tcp or udp", reason="mud.profile.port")
     accept = {"forwarding": "accept"}
-    return ({"name": f"{name}-fr", "matches": fr, "actions": dict(accept)},
-            {"name": f"{name}-to", "matches": to, "actions": dict(accept)})
+    return (
+        {"name": f"{name}-fr", "matches": fr, "actions": dict(accept)},
+        {"name": f"{name}-to", "matches": to, "actions": dict(accept)},
+    )
 
 
 def build_mud(profile: dict[str, Any], *, last_update: str) -> MudFile:
@@ -142,11 +180,26 @@ def build_mud(profile: dict[str, Any], *, last_update: str) -> MudFile:
     rules = profile.get("allow", [])
     if not isinstance(rules, list):
         raise ValidationError("allow must be a list", reason="mud.profile.allow")
-    base = str(profile.get("name") or "mud-" + re.sub(r"[^A-Za-z0-9]+", "-", str(profile.get("model-name", "device"))))
-    mud: dict[str, Any] = {"mud-version": 1, "mud-url": profile["mud-url"],
-                           "last-update": str(profile.get("last-update", last_update))}
-    for k in ("mud-signature", "cache-validity", "is-supported", "systeminfo", "mfg-name", "model-name",
-              "firmware-rev", "software-rev", "documentation"):
+    base = str(
+        profile.get("name")
+        or "mud-" + re.sub(r"[^A-Za-z0-9]+", "-", str(profile.get("model-name", "device")))
+    )
+    mud: dict[str, Any] = {
+        "mud-version": 1,
+        "mud-url": profile["mud-url"],
+        "last-update": str(profile.get("last-update", last_update)),
+    }
+    for k in (
+        "mud-signature",
+        "cache-validity",
+        "is-supported",
+        "systeminfo",
+        "mfg-name",
+        "model-name",
+        "firmware-rev",
+        "software-rev",
+        "documentation",
+    ):
         if k in profile:
             mud[k] = profile[k]
     mud.setdefault("cache-validity", 48)

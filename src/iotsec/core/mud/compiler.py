@@ -61,7 +61,9 @@ class Device:
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.id):
-            raise ValidationError("device id must be 1-40 characters of [A-Za-z0-9_-]", reason="mud.device.id")
+            raise ValidationError(
+                "device id must be 1-40 characters of [A-Za-z0-9_-]", reason="mud.device.id"
+            )
         for a, v in [(a, 4) for a in self.ipv4] + [(a, 6) for a in self.ipv6]:
             try:
                 if ipaddress.ip_address(a).version != v:
@@ -171,43 +173,82 @@ def compile_policy(mud: MudFile, device: Device, env: Environment, resolver: Res
             for ace in acl.aces:
                 where = f"/{acl.name}/{ace.name}"
                 if ace.eth is not None:
-                    findings.append(Finding("mud.compile.eth", "Ethernet matches are not enforced on a router", where))
+                    findings.append(
+                        Finding("mud.compile.eth", "Ethernet matches are not enforced on a router", where)
+                    )
                     continue
-                ace_fams = [ace.ip.version] if ace.ip else [f for f in (4, 6) if acl.type.value.find(f"ipv{f}") >= 0]
+                ace_fams = (
+                    [ace.ip.version] if ace.ip else [f for f in (4, 6) if acl.type.value.find(f"ipv{f}") >= 0]
+                )
                 for fam in [f for f in ace_fams if f in families] or []:
-                    it = _compile_ace(ace, acl.name, direction, fam, mud, device, env, resolver, findings, where)
+                    it = _compile_ace(
+                        ace,
+                        acl_name=acl.name,
+                        direction=direction,
+                        fam=fam,
+                        mud=mud,
+                        device=device,
+                        env=env,
+                        resolver=resolver,
+                        findings=findings,
+                        where=where,
+                    )
                     if it is not None:
                         intents.append(it)
     return DevicePolicy(device=device, mud_url=mud.mud_url, intents=tuple(intents), findings=tuple(findings))
 
 
-def _compile_ace(ace: Ace, acl_name: str, direction: Direction, fam: int, mud: MudFile, device: Device,
-                 env: Environment, resolver: Resolver, findings: list[Finding], where: str) -> Intent | None:
+def _compile_ace(
+    ace: Ace,
+    *,
+    acl_name: str,
+    direction: Direction,
+    fam: int,
+    mud: MudFile,
+    device: Device,
+    env: Environment,
+    resolver: Resolver,
+    findings: list[Finding],
+    where: str,
+) -> Intent | None:
     from_dev = direction is Direction.FROM_DEVICE
     peer: list[tuple[str, ...]] = []
     local: list[tuple[str, ...]] = []
     ip = ace.ip
     if ip is not None:
         # the peer is the destination of from-device traffic and the source of to-device traffic
-        peer_net, peer_name = (ip.dst_network, ip.dst_dnsname) if from_dev else (ip.src_network, ip.src_dnsname)
-        local_net, local_name = (ip.src_network, ip.src_dnsname) if from_dev else (ip.dst_network, ip.dst_dnsname)
+        peer_net, peer_name = (
+            (ip.dst_network, ip.dst_dnsname) if from_dev else (ip.src_network, ip.src_dnsname)
+        )
+        local_net, local_name = (
+            (ip.src_network, ip.src_dnsname) if from_dev else (ip.dst_network, ip.dst_dnsname)
+        )
         for net, name, bucket in ((peer_net, peer_name, peer), (local_net, local_name, local)):
             if net:
                 bucket.append(_family([net], fam))
             if name:
                 addrs = _family(resolver.resolve(name), fam)
                 if not addrs:
-                    findings.append(Finding("mud.compile.unresolved",
-                                            f"{name} has no IPv{fam} address: ACE left out", where))
+                    findings.append(
+                        Finding(
+                            "mud.compile.unresolved", f"{name} has no IPv{fam} address: ACE left out", where
+                        )
+                    )
                     return None
                 bucket.append(addrs)
     abstr = _abstraction(ace, mud, device, env)
     if abstr is not None:
-        label, addrs = abstr
-        fam_addrs = _family(addrs, fam)
+        label, peer_addrs = abstr
+        fam_addrs = _family(peer_addrs, fam)
         if not fam_addrs:
-            findings.append(Finding("mud.compile.unresolved", f"{label} resolves to no IPv{fam} peer: ACE left out",
-                                    where, "info"))
+            findings.append(
+                Finding(
+                    "mud.compile.unresolved",
+                    f"{label} resolves to no IPv{fam} peer: ACE left out",
+                    where,
+                    "info",
+                )
+            )
             return None
         peer.append(fam_addrs)
     if any(not s for s in peer + local):
@@ -224,7 +265,17 @@ def _compile_ace(ace: Ace, acl_name: str, direction: Direction, fam: int, mud: M
             ct = "original" if initiated_here else "reply"
     if ace.icmp is not None:
         protocol = 1 if fam == 4 else 58
-    return Intent(direction=direction, acl=acl_name, ace=ace.name, family=fam, verdict=ace.forwarding,
-                  peer=tuple(peer), local=tuple(local), protocol=protocol,
-                  src_port=t.src_port if t else None, dst_port=t.dst_port if t else None,
-                  icmp=ace.icmp, ct_direction=ct)
+    return Intent(
+        direction=direction,
+        acl=acl_name,
+        ace=ace.name,
+        family=fam,
+        verdict=ace.forwarding,
+        peer=tuple(peer),
+        local=tuple(local),
+        protocol=protocol,
+        src_port=t.src_port if t else None,
+        dst_port=t.dst_port if t else None,
+        icmp=ace.icmp,
+        ct_direction=ct,
+    )

@@ -18,7 +18,9 @@ DHCPV6_OPTION_MUD_URL = 112  # RFC 8520 §10, IANA "DHCPv6 Option Codes": OPTION
 LLDP_TLV_ORG_SPECIFIC = 127  # IEEE 802.1AB organizationally specific TLV
 LLDP_OUI_IANA = b"\x00\x00\x5e"  # RFC 8520 §12: IANA OUI, subtype 1 = MUD URL
 LLDP_SUBTYPE_MUD = 1
-ID_PE_MUD_URL = ObjectIdentifier("1.3.6.1.5.5.7.1.25")  # RFC 8520 §11: id-pe-mudURL, MUDURLSyntax ::= IA5String
+ID_PE_MUD_URL = ObjectIdentifier(
+    "1.3.6.1.5.5.7.1.25"
+)  # RFC 8520 §11: id-pe-mudURL, MUDURLSyntax ::= IA5String
 ID_PE_MUD_SIGNER = ObjectIdentifier("1.3.6.1.5.5.7.1.30")  # RFC 8520 §11: id-pe-mudsigner, Name
 
 
@@ -34,6 +36,7 @@ def _url(raw: bytes, where: str) -> str:
 
 # --- DHCPv4 option 161: code (1) | len (1) | MUDstring (len) --------------------------------
 
+
 def encode_dhcpv4_option(url: str) -> bytes:
     raw = check_mud_url(url).encode("ascii")
     if len(raw) > MAX_MUD_URL:
@@ -46,7 +49,9 @@ def parse_dhcpv4_option(data: bytes) -> str:
     if len(data) < 2:
         raise DecodeError("DHCPv4 option truncated", reason="mud.discovery.truncated")
     if data[0] != DHCPV4_OPTION_MUD_URL:
-        raise DecodeError(f"not DHCPv4 option {DHCPV4_OPTION_MUD_URL} (got {data[0]})", reason="mud.discovery.code")
+        raise DecodeError(
+            f"not DHCPv4 option {DHCPV4_OPTION_MUD_URL} (got {data[0]})", reason="mud.discovery.code"
+        )
     if len(data) != 2 + data[1]:
         raise DecodeError("DHCPv4 option length does not match", reason="mud.discovery.length")
     return _url(data[2:], "dhcpv4-option-161")
@@ -66,12 +71,13 @@ def find_in_dhcpv4_options(options: bytes) -> str | None:
             raise DecodeError("DHCPv4 options truncated", reason="mud.discovery.truncated")
         length = options[i + 1]
         if code == DHCPV4_OPTION_MUD_URL:
-            return parse_dhcpv4_option(options[i:i + 2 + length])
+            return parse_dhcpv4_option(options[i : i + 2 + length])
         i += 2 + length
     return None
 
 
 # --- DHCPv6 option 112: option-code (2) | option-len (2) | MUDstring ---------------------------
+
 
 def encode_dhcpv6_option(url: str) -> bytes:
     raw = check_mud_url(url).encode("ascii")
@@ -85,7 +91,9 @@ def parse_dhcpv6_option(data: bytes) -> str:
         raise DecodeError("DHCPv6 option truncated", reason="mud.discovery.truncated")
     code, length = int.from_bytes(data[:2], "big"), int.from_bytes(data[2:4], "big")
     if code != DHCPV6_OPTION_MUD_URL:
-        raise DecodeError(f"not DHCPv6 option {DHCPV6_OPTION_MUD_URL} (got {code})", reason="mud.discovery.code")
+        raise DecodeError(
+            f"not DHCPv6 option {DHCPV6_OPTION_MUD_URL} (got {code})", reason="mud.discovery.code"
+        )
     if len(data) != 4 + length:
         raise DecodeError("DHCPv6 option length does not match", reason="mud.discovery.length")
     if length > MAX_MUD_URL:
@@ -94,6 +102,7 @@ def parse_dhcpv6_option(data: bytes) -> str:
 
 
 # --- LLDP: type 127 (7 bits) | length (9 bits) | OUI 00-00-5E | subtype 1 | MUDString -----------
+
 
 def encode_lldp_tlv(url: str) -> bytes:
     raw = check_mud_url(url).encode("ascii")
@@ -110,16 +119,20 @@ def parse_lldp_tlv(data: bytes) -> str:
     header = int.from_bytes(data[:2], "big")
     tlv_type, length = header >> 9, header & 0x1FF
     if tlv_type != LLDP_TLV_ORG_SPECIFIC:
-        raise DecodeError(f"not an organizationally specific LLDP TLV (type {tlv_type})", reason="mud.discovery.code")
+        raise DecodeError(
+            f"not an organizationally specific LLDP TLV (type {tlv_type})", reason="mud.discovery.code"
+        )
     if len(data) != 2 + length:
         raise DecodeError("LLDP TLV length does not match", reason="mud.discovery.length")
     if length < 5 or data[2:5] != LLDP_OUI_IANA or data[5] != LLDP_SUBTYPE_MUD:
-        raise DecodeError("LLDP TLV is not the IANA MUD URL TLV (OUI 00-00-5E, subtype 1)",
-                          reason="mud.discovery.oui")
+        raise DecodeError(
+            "LLDP TLV is not the IANA MUD URL TLV (OUI 00-00-5E, subtype 1)", reason="mud.discovery.oui"
+        )
     return _url(data[6:], "lldp-mud-tlv")
 
 
 # --- X.509: id-pe-mudURL / id-pe-mudsigner -----------------------------------------------------
+
 
 def _ia5(der: bytes) -> bytes:
     # IA5String: tag 0x16, definite length (short or long form), no trailing bytes
@@ -130,7 +143,7 @@ def _ia5(der: bytes) -> bytes:
         k = n & 0x7F
         if k == 0 or k > 2 or len(der) < 2 + k:
             raise DecodeError("bad IA5String length", reason="mud.discovery.x509")
-        n, i = int.from_bytes(der[2:2 + k], "big"), 2 + k
+        n, i = int.from_bytes(der[2 : 2 + k], "big"), 2 + k
     if len(der) != i + n:
         raise DecodeError("IA5String length does not match", reason="mud.discovery.x509")
     return der[i:]

@@ -92,7 +92,7 @@ def render_ruleset(policy: DevicePolicy) -> str:
         for it in policy.intents:
             if it.direction is direction:
                 lines.append("    " + render_intent(it))
-        lines.append(f'    counter drop comment "default deny"')
+        lines.append('    counter drop comment "default deny"')
         lines.append("  }")
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -40,17 +40,40 @@ MAX_MUD_BYTES = 4 * 1024 * 1024
 MUD_KEY = "ietf-mud:mud"
 ACLS_KEY = "ietf-access-control-list:acls"
 
-_HOST = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$")
+_HOST = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$"
+)
 _MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 
 # Pre-RFC names seen in the wild -> RFC names (lenient mode only).
 _LEGACY_TOP = {"ietf-access-control-list:access-lists": ACLS_KEY}
 _LEGACY_ACL_TYPE = {"ipv4-acl": "ipv4-acl-type", "ipv6-acl": "ipv6-acl-type", "eth-acl": "eth-acl-type"}
-_LEGACY_MATCH = {"ipv4-acl": "ipv4", "ipv6-acl": "ipv6", "tcp-acl": "tcp", "udp-acl": "udp",
-                 "eth-acl": "eth", "icmp-acl": "icmp", "mud": "ietf-mud:mud"}
-_MUD_FIELDS = {"mud-version", "mud-url", "last-update", "mud-signature", "cache-validity", "is-supported",
-               "systeminfo", "mfg-name", "model-name", "firmware-rev", "software-rev", "documentation",
-               "extensions", "from-device-policy", "to-device-policy"}
+_LEGACY_MATCH = {
+    "ipv4-acl": "ipv4",
+    "ipv6-acl": "ipv6",
+    "tcp-acl": "tcp",
+    "udp-acl": "udp",
+    "eth-acl": "eth",
+    "icmp-acl": "icmp",
+    "mud": "ietf-mud:mud",
+}
+_MUD_FIELDS = {
+    "mud-version",
+    "mud-url",
+    "last-update",
+    "mud-signature",
+    "cache-validity",
+    "is-supported",
+    "systeminfo",
+    "mfg-name",
+    "model-name",
+    "firmware-rev",
+    "software-rev",
+    "documentation",
+    "extensions",
+    "from-device-policy",
+    "to-device-policy",
+}
 
 Path = tuple[str | int, ...]
 
@@ -93,10 +116,18 @@ class _Ctx:
 
     def legacy(self, what: str, old: str, new: str, path: Path) -> None:
         if not self.lenient:
-            raise ValidationError(f"pre-RFC {what} {old!r} (RFC name: {new!r}); use lenient mode to accept it",
-                                  reason="mud.legacy", path=path)
-        self.findings.append(Finding("mud.lenient." + what.replace(" ", "-"),
-                                     f"accepted pre-RFC {what} {old!r} as {new!r}", _fmt(path)))
+            raise ValidationError(
+                f"pre-RFC {what} {old!r} (RFC name: {new!r}); use lenient mode to accept it",
+                reason="mud.legacy",
+                path=path,
+            )
+        self.findings.append(
+            Finding(
+                "mud.lenient." + what.replace(" ", "-"),
+                f"accepted pre-RFC {what} {old!r} as {new!r}",
+                _fmt(path),
+            )
+        )
 
 
 def _fmt(path: Path) -> str:
@@ -117,8 +148,11 @@ def _list(v: Any, path: Path) -> list[Any]:
 
 def _str(v: Any, path: Path, *, max_len: int = 1024) -> str:
     if not isinstance(v, str) or not v or len(v) > max_len:
-        raise ValidationError(f"expected a non-empty string of at most {max_len} characters",
-                              reason="mud.type.string", path=path)
+        raise ValidationError(
+            f"expected a non-empty string of at most {max_len} characters",
+            reason="mud.type.string",
+            path=path,
+        )
     return v
 
 
@@ -149,13 +183,16 @@ def _check_keys(d: dict[str, Any], allowed: set[str], path: Path, ctx: _Ctx, *, 
             ctx.findings.append(Finding("mud.ignored", f"ignored node {k!r}", _fmt((*path, k)), "info"))
             continue
         if ignorable and ctx.lenient:
-            ctx.findings.append(Finding("mud.ignored", f"ignored unknown node {k!r}", _fmt((*path, k)), "info"))
+            ctx.findings.append(
+                Finding("mud.ignored", f"ignored unknown node {k!r}", _fmt((*path, k)), "info")
+            )
             continue
         raise ValidationError(f"unknown member {k!r}", reason="mud.unknown-member", path=(*path, k))
 
 
-def parse_mud(data: bytes | str | dict[str, Any], *, lenient: bool = False,
-              max_bytes: int = MAX_MUD_BYTES) -> MudDocument:
+def parse_mud(
+    data: bytes | str | dict[str, Any], *, lenient: bool = False, max_bytes: int = MAX_MUD_BYTES
+) -> MudDocument:
     """Parse and validate a MUD file. Raises :class:`DecodeError` / :class:`ValidationError`."""
     doc = data if isinstance(data, dict) else loads_json(data, max_bytes=max_bytes)
     root = _obj(doc, ())
@@ -168,8 +205,10 @@ def parse_mud(data: bytes | str | dict[str, Any], *, lenient: bool = False,
         raise ValidationError(f"missing {MUD_KEY!r}", reason="mud.missing", path=(MUD_KEY,))
     m = _obj(root[MUD_KEY], (MUD_KEY,))
     ext_raw = m.get("extensions", [])
-    extensions = tuple(_str(e, (MUD_KEY, "extensions", i), max_len=40)
-                       for i, e in enumerate(_list(ext_raw, (MUD_KEY, "extensions"))))
+    extensions = tuple(
+        _str(e, (MUD_KEY, "extensions", i), max_len=40)
+        for i, e in enumerate(_list(ext_raw, (MUD_KEY, "extensions")))
+    )
     ctx.extensions = extensions
     _check_keys(root, {MUD_KEY, ACLS_KEY}, (), ctx, ignorable=True)
     _check_keys(m, _MUD_FIELDS, (MUD_KEY,), ctx, ignorable=True)
@@ -181,25 +220,31 @@ def _opt_str(m: dict[str, Any], key: str, path: Path, max_len: int = 1024) -> st
     return None if key not in m else _str(m[key], (*path, key), max_len=max_len)
 
 
-def _parse_mud_container(m: dict[str, Any], root: dict[str, Any], ctx: _Ctx,
-                         extensions: tuple[str, ...]) -> MudFile:
+def _parse_mud_container(
+    m: dict[str, Any], root: dict[str, Any], ctx: _Ctx, extensions: tuple[str, ...]
+) -> MudFile:
     p: Path = (MUD_KEY,)
     for req in ("mud-version", "mud-url", "last-update", "is-supported"):
         if req not in m:
             raise ValidationError(f"missing mandatory {req!r}", reason="mud.missing", path=(*p, req))
     version = _int(m["mud-version"], (*p, "mud-version"), 0, 255)
     if version != 1:  # RFC 8520 §3.1: this memo specifies version 1
-        raise ValidationError(f"unsupported mud-version {version}", reason="mud.version", path=(*p, "mud-version"))
+        raise ValidationError(
+            f"unsupported mud-version {version}", reason="mud.version", path=(*p, "mud-version")
+        )
     url = check_mud_url(m["mud-url"], path=(*p, "mud-url"))
     last = _str(m["last-update"], (*p, "last-update"), max_len=64)
     try:  # yang:date-and-time (RFC 6991), an RFC 3339 timestamp with offset
         if datetime.fromisoformat(last.replace("Z", "+00:00")).tzinfo is None:
             raise ValueError("no offset")
     except ValueError as err:
-        raise ValidationError("last-update is not an RFC 3339 date-and-time", reason="mud.last-update",
-                              path=(*p, "last-update")) from err
+        raise ValidationError(
+            "last-update is not an RFC 3339 date-and-time", reason="mud.last-update", path=(*p, "last-update")
+        ) from err
     if not isinstance(m["is-supported"], bool):
-        raise ValidationError("is-supported must be a boolean", reason="mud.type.boolean", path=(*p, "is-supported"))
+        raise ValidationError(
+            "is-supported must be a boolean", reason="mud.type.boolean", path=(*p, "is-supported")
+        )
     cache = _int(m.get("cache-validity", 48), (*p, "cache-validity"), 1, 168)  # RFC 8520 §3.5
     sig = m.get("mud-signature")
     if sig is not None:
@@ -207,22 +252,35 @@ def _parse_mud_container(m: dict[str, Any], root: dict[str, Any], ctx: _Ctx,
     doc = _opt_str(m, "documentation", p)
     systeminfo = _opt_str(m, "systeminfo", p, max_len=256)
     if systeminfo is not None and len(systeminfo) > 60:  # RFC 8520 §3.7 SHOULD NOT exceed 60 characters
-        ctx.findings.append(Finding("mud.systeminfo.long", "systeminfo exceeds 60 characters",
-                                    _fmt((*p, "systeminfo"))))
+        ctx.findings.append(
+            Finding("mud.systeminfo.long", "systeminfo exceeds 60 characters", _fmt((*p, "systeminfo")))
+        )
     acls = _parse_acls(root, ctx)
     names = {a.name for a in acls}
     pols: dict[str, tuple[str, ...]] = {}
     for key in ("from-device-policy", "to-device-policy"):
         pols[key] = _parse_policy(m.get(key), (*p, key), names, ctx)
     if not pols["from-device-policy"] and not pols["to-device-policy"]:
-        ctx.findings.append(Finding("mud.policy.empty", "no policy: the device gets default deny only", _fmt(p)))
+        ctx.findings.append(
+            Finding("mud.policy.empty", "no policy: the device gets default deny only", _fmt(p))
+        )
     return MudFile(
-        mud_version=version, mud_url=url, last_update=last, is_supported=m["is-supported"],
-        cache_validity=cache, mud_signature=sig, systeminfo=systeminfo,
-        mfg_name=_opt_str(m, "mfg-name", p), model_name=_opt_str(m, "model-name", p),
-        firmware_rev=_opt_str(m, "firmware-rev", p), software_rev=_opt_str(m, "software-rev", p),
-        documentation=doc, extensions=extensions,
-        from_device=pols["from-device-policy"], to_device=pols["to-device-policy"], acls=acls,
+        mud_version=version,
+        mud_url=url,
+        last_update=last,
+        is_supported=m["is-supported"],
+        cache_validity=cache,
+        mud_signature=sig,
+        systeminfo=systeminfo,
+        mfg_name=_opt_str(m, "mfg-name", p),
+        model_name=_opt_str(m, "model-name", p),
+        firmware_rev=_opt_str(m, "firmware-rev", p),
+        software_rev=_opt_str(m, "software-rev", p),
+        documentation=doc,
+        extensions=extensions,
+        from_device=pols["from-device-policy"],
+        to_device=pols["to-device-policy"],
+        acls=acls,
     )
 
 
@@ -242,7 +300,9 @@ def _parse_policy(v: Any, path: Path, names: set[str], ctx: _Ctx) -> tuple[str, 
         else:
             name = _str(_obj(item, ip).get("name"), (*ip, "name"), max_len=64)
         if name not in names:  # the leafref must resolve (RFC 8520 §2.1)
-            raise ValidationError(f"policy refers to unknown ACL {name!r}", reason="mud.policy.dangling", path=ip)
+            raise ValidationError(
+                f"policy refers to unknown ACL {name!r}", reason="mud.policy.dangling", path=ip
+            )
         if name in out:
             raise ValidationError(f"ACL {name!r} listed twice", reason="mud.policy.duplicate", path=ip)
         out.append(name)
@@ -266,7 +326,9 @@ def _parse_acls(root: dict[str, Any], ctx: _Ctx) -> tuple[Acl, ...]:
         _check_keys(a, {"name", "type", "aces"}, ap, ctx, ignorable=True)
         name = _str(a.get("name"), (*ap, "name"), max_len=64)
         if name in seen:
-            raise ValidationError(f"duplicate ACL name {name!r}", reason="mud.acl.duplicate", path=(*ap, "name"))
+            raise ValidationError(
+                f"duplicate ACL name {name!r}", reason="mud.acl.duplicate", path=(*ap, "name")
+            )
         seen.add(name)
         t = a.get("type")
         if isinstance(t, str) and ":" in t:  # identityref may carry its module prefix (RFC 7951 §6.8)
@@ -275,9 +337,11 @@ def _parse_acls(root: dict[str, Any], ctx: _Ctx) -> tuple[Acl, ...]:
             ctx.legacy("acl type", t, _LEGACY_ACL_TYPE[t], (*ap, "type"))
             t = _LEGACY_ACL_TYPE[t]
         try:
-            acl_type = AclType(t)
+            acl_type = AclType(str(t))
         except ValueError as err:
-            raise ValidationError(f"unknown ACL type {t!r}", reason="mud.acl.type", path=(*ap, "type")) from err
+            raise ValidationError(
+                f"unknown ACL type {t!r}", reason="mud.acl.type", path=(*ap, "type")
+            ) from err
         aces_obj = _obj(a.get("aces", {}), (*ap, "aces"))
         _check_keys(aces_obj, {"ace"}, (*ap, "aces"), ctx, ignorable=True)
         aces: list[Ace] = []
@@ -285,8 +349,11 @@ def _parse_acls(root: dict[str, Any], ctx: _Ctx) -> tuple[Acl, ...]:
         for j, ace_raw in enumerate(_list(aces_obj.get("ace", []), (*ap, "aces", "ace"))):
             ace = _parse_ace(ace_raw, (*ap, "aces", "ace", j), acl_type, ctx)
             if ace.name in ace_names:
-                raise ValidationError(f"duplicate ACE name {ace.name!r}", reason="mud.ace.duplicate",
-                                      path=(*ap, "aces", "ace", j, "name"))
+                raise ValidationError(
+                    f"duplicate ACE name {ace.name!r}",
+                    reason="mud.ace.duplicate",
+                    path=(*ap, "aces", "ace", j, "name"),
+                )
             ace_names.add(ace.name)
             aces.append(ace)
         out.append(Acl(name=name, type=acl_type, aces=tuple(aces)))
@@ -295,11 +362,12 @@ def _parse_acls(root: dict[str, Any], ctx: _Ctx) -> tuple[Acl, ...]:
 
 def _rename(d: dict[str, Any], table: dict[str, str], what: str, path: Path, ctx: _Ctx) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for k, v in d.items():
-        if k in table and table[k] not in d:
-            ctx.legacy(what, k, table[k], (*path, k))
-            k = table[k]
-        out[k] = v
+    for key, v in d.items():
+        new = key
+        if key in table and table[key] not in d:
+            ctx.legacy(what, key, table[key], (*path, key))
+            new = table[key]
+        out[new] = v
     return out
 
 
@@ -312,10 +380,13 @@ def _parse_ace(raw: Any, p: Path, acl_type: AclType, ctx: _Ctx) -> Ace:
     if isinstance(fwd_raw, str) and ":" in fwd_raw:
         fwd_raw = fwd_raw.split(":", 1)[1]
     try:
-        forwarding = Forwarding(fwd_raw)
+        forwarding = Forwarding(str(fwd_raw))
     except ValueError as err:
-        raise ValidationError("actions/forwarding must be accept, drop or reject", reason="mud.ace.forwarding",
-                              path=(*p, "actions", "forwarding")) from err
+        raise ValidationError(
+            "actions/forwarding must be accept, drop or reject",
+            reason="mud.ace.forwarding",
+            path=(*p, "actions", "forwarding"),
+        ) from err
     mp: Path = (*p, "matches")
     matches = _rename(_obj(a.get("matches", {}), mp), _LEGACY_MATCH, "match container", mp, ctx)
     for wrapper in ("l3", "l4"):  # early acl-model drafts nested the containers one level deeper
@@ -334,11 +405,14 @@ def _parse_ace(raw: Any, p: Path, acl_type: AclType, ctx: _Ctx) -> Ace:
             if ip is not None:
                 raise ValidationError("both ipv4 and ipv6 matches", reason="mud.ace.ip", path=(*mp, key))
             ip = _parse_ip(matches[key], (*mp, key), ver, ctx)
-            allowed = {4: {AclType.IPV4, AclType.MIXED_ETH_IPV4, AclType.MIXED_ETH_IPV4_IPV6},
-                       6: {AclType.IPV6, AclType.MIXED_ETH_IPV6, AclType.MIXED_ETH_IPV4_IPV6}}[ver]
+            allowed = {
+                4: {AclType.IPV4, AclType.MIXED_ETH_IPV4, AclType.MIXED_ETH_IPV4_IPV6},
+                6: {AclType.IPV6, AclType.MIXED_ETH_IPV6, AclType.MIXED_ETH_IPV4_IPV6},
+            }[ver]
             if acl_type not in allowed:
-                raise ValidationError(f"{key} match in an ACL of type {acl_type}", reason="mud.ace.acl-type",
-                                      path=(*mp, key))
+                raise ValidationError(
+                    f"{key} match in an ACL of type {acl_type}", reason="mud.ace.acl-type", path=(*mp, key)
+                )
     transport = None
     for proto, number in (("tcp", 6), ("udp", 17)):
         if proto in matches:
@@ -346,27 +420,46 @@ def _parse_ace(raw: Any, p: Path, acl_type: AclType, ctx: _Ctx) -> Ace:
                 raise ValidationError("both tcp and udp matches", reason="mud.ace.l4", path=(*mp, proto))
             transport = _parse_transport(matches[proto], (*mp, proto), proto, ctx)
             if ip is not None and ip.protocol is not None and ip.protocol != number:
-                raise ValidationError(f"{proto} match with IP protocol {ip.protocol}", reason="mud.ace.protocol",
-                                      path=(*mp, proto))
+                raise ValidationError(
+                    f"{proto} match with IP protocol {ip.protocol}",
+                    reason="mud.ace.protocol",
+                    path=(*mp, proto),
+                )
     icmp = None
     if "icmp" in matches:
         d = _obj(matches["icmp"], (*mp, "icmp"))
         _check_keys(d, {"type", "code"}, (*mp, "icmp"), ctx, ignorable=False)
-        icmp = IcmpMatch(type=None if "type" not in d else _int(d["type"], (*mp, "icmp", "type"), 0, 255),
-                         code=None if "code" not in d else _int(d["code"], (*mp, "icmp", "code"), 0, 255))
+        icmp = IcmpMatch(
+            type=None if "type" not in d else _int(d["type"], (*mp, "icmp", "type"), 0, 255),
+            code=None if "code" not in d else _int(d["code"], (*mp, "icmp", "code"), 0, 255),
+        )
     if transport is not None and icmp is not None:
         raise ValidationError("icmp and tcp/udp matches together", reason="mud.ace.l4", path=(*mp, "icmp"))
     eth = _parse_eth(matches["eth"], (*mp, "eth"), ctx) if "eth" in matches else None
-    mud = _parse_mud_match(matches["ietf-mud:mud"], (*mp, "ietf-mud:mud"), ctx) if "ietf-mud:mud" in matches else None
+    mud = (
+        _parse_mud_match(matches["ietf-mud:mud"], (*mp, "ietf-mud:mud"), ctx)
+        if "ietf-mud:mud" in matches
+        else None
+    )
     return Ace(name=name, forwarding=forwarding, ip=ip, transport=transport, icmp=icmp, eth=eth, mud=mud)
 
 
 def _parse_ip(raw: Any, p: Path, ver: int, ctx: _Ctx) -> IpMatch:
-    d = _rename(_obj(raw, p), {"src-dnsname": "ietf-acldns:src-dnsname", "dst-dnsname": "ietf-acldns:dst-dnsname"},
-                "member name", p, ctx)
+    d = _rename(
+        _obj(raw, p),
+        {"src-dnsname": "ietf-acldns:src-dnsname", "dst-dnsname": "ietf-acldns:dst-dnsname"},
+        "member name",
+        p,
+        ctx,
+    )
     src_key, dst_key = f"source-ipv{ver}-network", f"destination-ipv{ver}-network"
-    _check_keys(d, {"protocol", src_key, dst_key, "ietf-acldns:src-dnsname", "ietf-acldns:dst-dnsname"}, p, ctx,
-                ignorable=False)
+    _check_keys(
+        d,
+        {"protocol", src_key, dst_key, "ietf-acldns:src-dnsname", "ietf-acldns:dst-dnsname"},
+        p,
+        ctx,
+        ignorable=False,
+    )
     net: dict[str, str | None] = {}
     for key in (src_key, dst_key):
         if key in d:
@@ -374,7 +467,9 @@ def _parse_ip(raw: Any, p: Path, ver: int, ctx: _Ctx) -> IpMatch:
             try:
                 n = ipaddress.ip_network(s, strict=True)
             except ValueError as err:
-                raise ValidationError(f"bad IPv{ver} prefix {s!r}", reason="mud.ace.network", path=(*p, key)) from err
+                raise ValidationError(
+                    f"bad IPv{ver} prefix {s!r}", reason="mud.ace.network", path=(*p, key)
+                ) from err
             if n.version != ver:
                 raise ValidationError(f"not an IPv{ver} prefix", reason="mud.ace.network", path=(*p, key))
             net[key] = str(n)
@@ -390,8 +485,14 @@ def _parse_ip(raw: Any, p: Path, ver: int, ctx: _Ctx) -> IpMatch:
     if net.get(dst_key) and names.get("ietf-acldns:dst-dnsname"):
         raise ValidationError("destination network and DNS name together", reason="mud.ace.ip", path=p)
     proto = None if "protocol" not in d else _int(d["protocol"], (*p, "protocol"), 0, 255)
-    return IpMatch(version=ver, protocol=proto, src_network=net.get(src_key), dst_network=net.get(dst_key),
-                   src_dnsname=names.get("ietf-acldns:src-dnsname"), dst_dnsname=names.get("ietf-acldns:dst-dnsname"))
+    return IpMatch(
+        version=ver,
+        protocol=proto,
+        src_network=net.get(src_key),
+        dst_network=net.get(dst_key),
+        src_dnsname=names.get("ietf-acldns:src-dnsname"),
+        dst_dnsname=names.get("ietf-acldns:dst-dnsname"),
+    )
 
 
 def _parse_port(raw: Any, p: Path) -> PortMatch:
@@ -403,7 +504,9 @@ def _parse_port(raw: Any, p: Path) -> PortMatch:
         try:
             op = PortOperator(op_raw)
         except ValueError as err:
-            raise ValidationError(f"bad port operator {op_raw!r}", reason="mud.ace.port", path=(*p, "operator")) from err
+            raise ValidationError(
+                f"bad port operator {op_raw!r}", reason="mud.ace.port", path=(*p, "operator")
+            ) from err
         return PortMatch(operator=op, port=_int(d.get("port"), (*p, "port"), 0, 65535))
     if "lower-port" in d and "upper-port" in d and len(d) == 2:
         lo = _int(d["lower-port"], (*p, "lower-port"), 0, 65535)
@@ -411,25 +514,39 @@ def _parse_port(raw: Any, p: Path) -> PortMatch:
         if lo > hi:
             raise ValidationError("lower-port above upper-port", reason="mud.ace.port", path=p)
         return PortMatch(lower=lo, upper=hi)
-    raise ValidationError("port match needs operator/port or lower-port/upper-port", reason="mud.ace.port", path=p)
+    raise ValidationError(
+        "port match needs operator/port or lower-port/upper-port", reason="mud.ace.port", path=p
+    )
 
 
 def _parse_transport(raw: Any, p: Path, proto: str, ctx: _Ctx) -> TransportMatch:
-    renames = {"direction-initiated": "ietf-mud:direction-initiated",
-               "source-port-range": "source-port", "destination-port-range": "destination-port"}
+    renames = {
+        "direction-initiated": "ietf-mud:direction-initiated",
+        "source-port-range": "source-port",
+        "destination-port-range": "destination-port",
+    }
     d = _rename(_obj(raw, p), renames, "member name", p, ctx)
-    allowed = {"source-port", "destination-port"} | ({"ietf-mud:direction-initiated"} if proto == "tcp" else set())
+    allowed = {"source-port", "destination-port"} | (
+        {"ietf-mud:direction-initiated"} if proto == "tcp" else set()
+    )
     _check_keys(d, allowed, p, ctx, ignorable=False)
     direction = None
     if "ietf-mud:direction-initiated" in d:
         try:
             direction = Direction(d["ietf-mud:direction-initiated"])
         except ValueError as err:
-            raise ValidationError("direction-initiated must be from-device or to-device", reason="mud.ace.direction",
-                                  path=(*p, "ietf-mud:direction-initiated")) from err
+            raise ValidationError(
+                "direction-initiated must be from-device or to-device",
+                reason="mud.ace.direction",
+                path=(*p, "ietf-mud:direction-initiated"),
+            ) from err
     parse: Callable[[str], PortMatch | None] = lambda k: _parse_port(d[k], (*p, k)) if k in d else None  # noqa: E731
-    return TransportMatch(protocol=proto, src_port=parse("source-port"), dst_port=parse("destination-port"),
-                          direction_initiated=direction)
+    return TransportMatch(
+        protocol=proto,
+        src_port=parse("source-port"),
+        dst_port=parse("destination-port"),
+        direction_initiated=direction,
+    )
 
 
 def _parse_eth(raw: Any, p: Path, ctx: _Ctx) -> EthMatch:
@@ -451,22 +568,31 @@ def _parse_eth(raw: Any, p: Path, ctx: _Ctx) -> EthMatch:
             if not _MAC.match(s):
                 raise ValidationError("bad MAC address", reason="mud.ace.eth", path=(*p, k))
             macs[k] = s.lower()
-    return EthMatch(ethertype=ethertype, src_mac=macs.get("source-mac-address"),
-                    dst_mac=macs.get("destination-mac-address"))
+    return EthMatch(
+        ethertype=ethertype,
+        src_mac=macs.get("source-mac-address"),
+        dst_mac=macs.get("destination-mac-address"),
+    )
 
 
 def _parse_mud_match(raw: Any, p: Path, ctx: _Ctx) -> MudMatch:
     d = _obj(raw, p)
-    _check_keys(d, {"manufacturer", "same-manufacturer", "model", "local-networks", "controller", "my-controller"},
-                p, ctx, ignorable=False)
+    _check_keys(
+        d,
+        {"manufacturer", "same-manufacturer", "model", "local-networks", "controller", "my-controller"},
+        p,
+        ctx,
+        ignorable=False,
+    )
     if len(d) != 1:  # RFC 8520 §4: the abstractions are a YANG choice: exactly one per ACE
         raise ValidationError("exactly one MUD abstraction per ACE", reason="mud.ace.abstraction", path=p)
     manufacturer = None
     if "manufacturer" in d:
         manufacturer = _str(d["manufacturer"], (*p, "manufacturer"), max_len=253)
         if not _HOST.match(manufacturer):
-            raise ValidationError("manufacturer must be a host name", reason="mud.ace.manufacturer",
-                                  path=(*p, "manufacturer"))
+            raise ValidationError(
+                "manufacturer must be a host name", reason="mud.ace.manufacturer", path=(*p, "manufacturer")
+            )
         manufacturer = manufacturer.lower()
     model = None
     if "model" in d:
@@ -475,10 +601,16 @@ def _parse_mud_match(raw: Any, p: Path, ctx: _Ctx) -> MudMatch:
     if "controller" in d:
         controller = _str(d["controller"], (*p, "controller"), max_len=2048)
         if ":" not in controller:  # inet:uri: a scheme is required (URN or URL)
-            raise ValidationError("controller must be a URI", reason="mud.ace.controller", path=(*p, "controller"))
+            raise ValidationError(
+                "controller must be a URI", reason="mud.ace.controller", path=(*p, "controller")
+            )
     return MudMatch(
-        manufacturer=manufacturer, model=model, controller=controller,
-        same_manufacturer="same-manufacturer" in d and _empty_leaf(d["same-manufacturer"], (*p, "same-manufacturer"), ctx),
-        local_networks="local-networks" in d and _empty_leaf(d["local-networks"], (*p, "local-networks"), ctx),
+        manufacturer=manufacturer,
+        model=model,
+        controller=controller,
+        same_manufacturer="same-manufacturer" in d
+        and _empty_leaf(d["same-manufacturer"], (*p, "same-manufacturer"), ctx),
+        local_networks="local-networks" in d
+        and _empty_leaf(d["local-networks"], (*p, "local-networks"), ctx),
         my_controller="my-controller" in d and _empty_leaf(d["my-controller"], (*p, "my-controller"), ctx),
     )

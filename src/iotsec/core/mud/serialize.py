@@ -81,14 +81,23 @@ def _ace(ace: Ace) -> dict[str, Any]:
 
 def to_dict(mud: MudFile) -> dict[str, Any]:
     """The JSON object of a MUD file, members in the order of RFC 8520 §9."""
-    c: dict[str, Any] = {"mud-version": mud.mud_version, "mud-url": mud.mud_url, "last-update": mud.last_update}
+    c: dict[str, Any] = {
+        "mud-version": mud.mud_version,
+        "mud-url": mud.mud_url,
+        "last-update": mud.last_update,
+    }
     if mud.mud_signature:
         c["mud-signature"] = mud.mud_signature
     c["cache-validity"] = mud.cache_validity
     c["is-supported"] = mud.is_supported
-    for key, val in (("systeminfo", mud.systeminfo), ("mfg-name", mud.mfg_name), ("model-name", mud.model_name),
-                     ("firmware-rev", mud.firmware_rev), ("software-rev", mud.software_rev),
-                     ("documentation", mud.documentation)):
+    for key, val in (
+        ("systeminfo", mud.systeminfo),
+        ("mfg-name", mud.mfg_name),
+        ("model-name", mud.model_name),
+        ("firmware-rev", mud.firmware_rev),
+        ("software-rev", mud.software_rev),
+        ("documentation", mud.documentation),
+    ):
         if val is not None:
             c[key] = val
     if mud.extensions:
@@ -96,7 +105,9 @@ def to_dict(mud: MudFile) -> dict[str, Any]:
     for key, names in (("from-device-policy", mud.from_device), ("to-device-policy", mud.to_device)):
         if names:
             c[key] = {"access-lists": {"access-list": [{"name": n} for n in names]}}
-    acls = [{"name": a.name, "type": a.type.value, "aces": {"ace": [_ace(x) for x in a.aces]}} for a in mud.acls]
+    acls = [
+        {"name": a.name, "type": a.type.value, "aces": {"ace": [_ace(x) for x in a.aces]}} for a in mud.acls
+    ]
     return {MUD_KEY: c, ACLS_KEY: {"acl": acls}}
 
 

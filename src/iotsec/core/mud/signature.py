@@ -39,27 +39,39 @@ from iotsec.errors import DecodeError, PolicyError, UnsupportedError, Validation
 SigningKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 MAX_SIGNATURE_BYTES = 256 * 1024
 MAX_CHAIN = 8
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {"sha256": hashes.SHA256, "sha384": hashes.SHA384,
-                                                  "sha512": hashes.SHA512}
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
 
 
 def _digest(name: str, data: bytes) -> bytes:
     return hashlib.new(name, data).digest()
 
 
-def sign_mud(content: bytes, key: SigningKey, cert: x509.Certificate, *, now: datetime,
-             chain: Sequence[x509.Certificate] = (), digest: str = "sha256") -> bytes:
+def sign_mud(
+    content: bytes,
+    key: SigningKey,
+    cert: x509.Certificate,
+    *,
+    now: datetime,
+    chain: Sequence[x509.Certificate] = (),
+    digest: str = "sha256",
+) -> bytes:
     """Detached CMS SignedData (DER) over ``content`` (RFC 8520 §13.1), with the signer certificate
     and ``chain`` (intermediates) included, signing time ``now``."""
     if digest not in _HASHES:
         raise UnsupportedError(f"digest {digest} not supported", reason="mud.signature.digest")
     if now.tzinfo is None:
         raise ValidationError("now must be timezone-aware", reason="mud.signature.time")
-    attrs = cms.CMSAttributes([
-        cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
-        cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"utc_time": now})]}),
-        cms.CMSAttribute({"type": "message_digest", "values": [_digest(digest, content)]}),
-    ])
+    attrs = cms.CMSAttributes(
+        [
+            cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
+            cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"utc_time": now})]}),
+            cms.CMSAttribute({"type": "message_digest", "values": [_digest(digest, content)]}),
+        ]
+    )
     to_sign = attrs.dump()  # RFC 5652 §5.4: the DER of the SET OF attributes is what gets signed
     h = _HASHES[digest]()
     if isinstance(key, ec.EllipticCurvePrivateKey):
@@ -71,23 +83,32 @@ def sign_mud(content: bytes, key: SigningKey, cert: x509.Certificate, *, now: da
     else:
         raise UnsupportedError("unsupported signing key type", reason="mud.signature.key")
     a_cert = ax509.Certificate.load(cert.public_bytes(Encoding.DER))
-    signer = cms.SignerInfo({
-        "version": "v1",
-        "sid": cms.SignerIdentifier({"issuer_and_serial_number": cms.IssuerAndSerialNumber(
-            {"issuer": a_cert.issuer, "serial_number": a_cert.serial_number})}),
-        "digest_algorithm": algos.DigestAlgorithm({"algorithm": digest}),
-        "signed_attrs": attrs,
-        "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": alg}),
-        "signature": sig,
-    })
+    signer = cms.SignerInfo(
+        {
+            "version": "v1",
+            "sid": cms.SignerIdentifier(
+                {
+                    "issuer_and_serial_number": cms.IssuerAndSerialNumber(
+                        {"issuer": a_cert.issuer, "serial_number": a_cert.serial_number}
+                    )
+                }
+            ),
+            "digest_algorithm": algos.DigestAlgorithm({"algorithm": digest}),
+            "signed_attrs": attrs,
+            "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": alg}),
+            "signature": sig,
+        }
+    )
     certs = [a_cert] + [ax509.Certificate.load(c.public_bytes(Encoding.DER)) for c in chain]
-    signed = cms.SignedData({
-        "version": "v1",
-        "digest_algorithms": [algos.DigestAlgorithm({"algorithm": digest})],
-        "encap_content_info": {"content_type": "data"},  # detached: eContent absent
-        "certificates": [cms.CertificateChoices({"certificate": c}) for c in certs],
-        "signer_infos": [signer],
-    })
+    signed = cms.SignedData(
+        {
+            "version": "v1",
+            "digest_algorithms": [algos.DigestAlgorithm({"algorithm": digest})],
+            "encap_content_info": {"content_type": "data"},  # detached: eContent absent
+            "certificates": [cms.CertificateChoices({"certificate": c}) for c in certs],
+            "signer_infos": [signer],
+        }
+    )
     return bytes(cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump())
 
 
@@ -109,7 +130,9 @@ def _load(signature: bytes) -> tuple[cms.SignedData, list[x509.Certificate]]:
     except (ValidationError, DecodeError):
         raise
     except Exception as err:  # asn1crypto raises ValueError/TypeError/KeyError... on hostile DER
-        raise DecodeError(f"signature is not valid DER CMS: {type(err).__name__}", reason="mud.signature.der") from err
+        raise DecodeError(
+            f"signature is not valid DER CMS: {type(err).__name__}", reason="mud.signature.der"
+        ) from err
     return sd, certs
 
 
@@ -128,7 +151,9 @@ def _find_signer(si: cms.SignerInfo, certs: list[x509.Certificate]) -> x509.Cert
                 continue
             if ski == sid.chosen.native:
                 return c
-    raise ValidationError("signer certificate not included in the signature", reason="mud.signature.no-signer-cert")
+    raise ValidationError(
+        "signer certificate not included in the signature", reason="mud.signature.no-signer-cert"
+    )
 
 
 def _check_sig(cert: x509.Certificate, alg: str, digest: str, sig: bytes, data: bytes) -> None:
@@ -145,16 +170,19 @@ def _check_sig(cert: x509.Certificate, alg: str, digest: str, sig: bytes, data: 
         elif isinstance(pub, ed25519.Ed25519PublicKey) and alg == "ed25519":
             pub.verify(sig, data)
         else:
-            raise UnsupportedError(f"signature algorithm {alg} with this key is not supported",
-                                   reason="mud.signature.alg")
+            raise UnsupportedError(
+                f"signature algorithm {alg} with this key is not supported", reason="mud.signature.alg"
+            )
     except InvalidSignature as err:
         raise VerifyError("MUD signature does not verify", reason="mud.signature.invalid") from err
 
 
 def _valid_at(c: x509.Certificate, now: datetime) -> None:
     if not c.not_valid_before_utc <= now <= c.not_valid_after_utc:
-        raise PolicyError(f"certificate {c.subject.rfc4514_string()} is not valid at {now.isoformat()}",
-                          reason="mud.signature.cert-time")
+        raise PolicyError(
+            f"certificate {c.subject.rfc4514_string()} is not valid at {now.isoformat()}",
+            reason="mud.signature.cert-time",
+        )
 
 
 def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
@@ -174,8 +202,9 @@ def _is_ca(c: x509.Certificate) -> bool:
         return False
 
 
-def _chain(signer: x509.Certificate, pool: list[x509.Certificate], anchors: Sequence[x509.Certificate],
-           now: datetime) -> list[x509.Certificate]:
+def _chain(
+    signer: x509.Certificate, pool: list[x509.Certificate], anchors: Sequence[x509.Certificate], now: datetime
+) -> list[x509.Certificate]:
     path = [signer]
     current = signer
     for _ in range(MAX_CHAIN):
@@ -190,16 +219,25 @@ def _chain(signer: x509.Certificate, pool: list[x509.Certificate], anchors: Sequ
             break
         path.append(nxt)
         current = nxt
-    raise PolicyError("MUD file signer does not chain to the manufacturer's trust anchor",
-                      reason="mud.signature.untrusted")
+    raise PolicyError(
+        "MUD file signer does not chain to the manufacturer's trust anchor", reason="mud.signature.untrusted"
+    )
 
 
-def verify_mud_signature(content: bytes, signature: bytes, *, trust_anchors: Sequence[x509.Certificate],
-                         now: datetime, intermediates: Sequence[x509.Certificate] = (),
-                         expected_signer: x509.Name | None = None) -> x509.Certificate:
+def verify_mud_signature(
+    content: bytes,
+    signature: bytes,
+    *,
+    trust_anchors: Sequence[x509.Certificate],
+    now: datetime,
+    intermediates: Sequence[x509.Certificate] = (),
+    expected_signer: x509.Name | None = None,
+) -> x509.Certificate:
     """Verify a detached MUD signature (see the module doc); return the signer certificate or raise."""
     if not trust_anchors:
-        raise PolicyError("no trust anchor configured for this manufacturer", reason="mud.signature.no-anchor")
+        raise PolicyError(
+            "no trust anchor configured for this manufacturer", reason="mud.signature.no-anchor"
+        )
     sd, certs = _load(signature)
     try:
         eci = sd["encap_content_info"]
@@ -227,7 +265,9 @@ def verify_mud_signature(content: bytes, signature: bytes, *, trust_anchors: Seq
     ct = values.get("content_type")
     md = values.get("message_digest")
     if ct is None or md is None or len(ct) != 1 or len(md) != 1 or ct[0].native != "data":
-        raise ValidationError("content-type and message-digest attributes are required", reason="mud.signature.attrs")
+        raise ValidationError(
+            "content-type and message-digest attributes are required", reason="mud.signature.attrs"
+        )
     if not hmac.compare_digest(md[0].native, _digest(digest, content)):
         raise VerifyError("MUD file does not match the signed digest", reason="mud.signature.digest-mismatch")
     signer = _find_signer(si, certs)
@@ -243,6 +283,9 @@ def verify_mud_signature(content: bytes, signature: bytes, *, trust_anchors: Seq
         raise DecodeError("signer certificate has malformed extensions", reason="mud.signature.cert") from err
     _chain(signer, [*certs, *intermediates], trust_anchors, now)
     if expected_signer is not None and signer.subject != expected_signer:
-        raise PolicyError(f"MUD file signed by {signer.subject.rfc4514_string()}, expected "
-                          f"{expected_signer.rfc4514_string()}", reason="mud.signature.signer-mismatch")
+        raise PolicyError(
+            f"MUD file signed by {signer.subject.rfc4514_string()}, expected "
+            f"{expected_signer.rfc4514_string()}",
+            reason="mud.signature.signer-mismatch",
+        )
     return signer

@@ -21,8 +21,9 @@ def check_mud_url(url: object, *, path: tuple[str | int, ...] = ()) -> str:
     if not url or len(url) > 2048:
         raise ValidationError("MUD URL is empty or too long", reason="mud.url.length", path=path)
     if not url.isascii() or any(c.isspace() or ord(c) < 0x21 or ord(c) == 0x7F for c in url):
-        raise ValidationError("MUD URL has non-ASCII, control or space characters",
-                              reason="mud.url.chars", path=path)
+        raise ValidationError(
+            "MUD URL has non-ASCII, control or space characters", reason="mud.url.chars", path=path
+        )
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -30,8 +31,11 @@ def check_mud_url(url: object, *, path: tuple[str | int, ...] = ()) -> str:
     except ValueError as err:
         raise ValidationError(f"MUD URL is malformed: {err}", reason="mud.url.malformed", path=path) from err
     if parts.scheme.lower() != "https":
-        raise ValidationError(f"MUD URL must use https, not {parts.scheme or 'no scheme'!r}",
-                              reason="mud.url.not-https", path=path)
+        raise ValidationError(
+            f"MUD URL must use https, not {parts.scheme or 'no scheme'!r}",
+            reason="mud.url.not-https",
+            path=path,
+        )
     if not host:
         raise ValidationError("MUD URL has no host", reason="mud.url.no-host", path=path)
     if parts.username is not None or parts.password is not None:
