@@ -137,7 +137,7 @@ def test_mud_cli_create_sign_verify_compile(tmp_path: Path) -> None:
     )
     assert r.returncode == 0, r.stderr
     assert (
-        "ip daddr 203.0.113.10 meta l4proto tcp tcp dport 443 ct direction original counter accept"
+        "ip daddr 203.0.113.10 meta l4proto tcp tcp dport 443 ct direction original counter return"
         in r.stdout
     )
     assert "mud.compile.unresolved" in r.stderr  # no same-manufacturer device known offline

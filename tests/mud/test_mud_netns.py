@@ -122,7 +122,7 @@ def test_mud_policy_is_enforced_both_directions_and_removed(lab: Lab) -> None:
     env = Environment(devices=(device, Device("display1", PEER_URL, ipv4=(peer,))))
     policy = compile_policy(mud, device, env, StaticResolver({"cloud.example.com": [cloud]}))
     nft.apply(policy)
-    assert nft.tables() == ["iotsec_mud_thermo1"]
+    assert nft.devices() == ["thermo1"]
 
     # from the device: only the cloud on TCP 443 and UDP 5683
     assert lab.probe(
@@ -150,7 +150,7 @@ def test_mud_policy_is_enforced_both_directions_and_removed(lab: Lab) -> None:
     assert lab.probe("peer", [("tcp", bad, 443)]) == [True]
 
     nft.remove(device)
-    assert nft.tables() == []
+    assert nft.devices() == []
     assert lab.nft_ruleset() == before
     assert lab.probe("dev", [("tcp", bad, 443), ("udp", bad, 5683)]) == [True, True]
     with pytest.raises(NotFoundError):

@@ -51,15 +51,22 @@ def test_mud_rfc8520_example_compiles(rfc8520_example: bytes) -> None:
     text = render_ruleset(pol)
     # expected rules written from the RFC text, not from the compiler
     assert (
-        "ip6 daddr 2001:db8:1::443 meta l4proto tcp tcp dport 443 ct direction original counter accept"
+        "ip6 daddr 2001:db8:1::443 meta l4proto tcp tcp dport 443 ct direction original counter return"
         in text
     )
     assert (
-        "ip6 saddr 2001:db8:1::443 meta l4proto tcp tcp sport 443 ct direction reply counter accept" in text
+        "ip6 saddr 2001:db8:1::443 meta l4proto tcp tcp sport 443 ct direction reply counter return" in text
     )
     assert text.count('counter drop comment "default deny"') == 2
-    assert "ip saddr 192.0.2.10 jump from_device" in text and "ip6 daddr 2001:db8::10 jump to_device" in text
-    assert render_remove(dev) == "table inet iotsec_mud_bulb\ndelete table inet iotsec_mud_bulb\n"
+    assert "add element inet iotsec_mud from4 { 192.0.2.10 : jump d_bulb_from }" in text
+    assert "add element inet iotsec_mud to6 { 2001:db8::10 : jump d_bulb_to }" in text
+    assert render_remove("bulb", ("192.0.2.10",)) == (
+        "delete element inet iotsec_mud from4 { 192.0.2.10 }\n"
+        "delete element inet iotsec_mud to4 { 192.0.2.10 }\n"
+        "flush chain inet iotsec_mud d_bulb_from\ndelete chain inet iotsec_mud d_bulb_from\n"
+        "flush chain inet iotsec_mud d_bulb_to\ndelete chain inet iotsec_mud d_bulb_to\n"
+    )
+    assert render_remove("bulb", last=True) == "delete table inet iotsec_mud\n"
     # a name that does not resolve leaves the ACE out (nothing is allowed) and says so
     pol2 = compile_policy(m, dev, Environment(), StaticResolver({}))
     assert pol2.intents == () and {f.id for f in pol2.findings} == {"mud.compile.unresolved"}

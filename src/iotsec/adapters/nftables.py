@@ -12,7 +12,7 @@ import subprocess
 from collections.abc import Sequence
 
 from iotsec.core.mud.compiler import Device, DevicePolicy
-from iotsec.core.mud.nft import TABLE_PREFIX, render_many, render_remove, render_ruleset, table_name
+from iotsec.core.mud.nft import CHAIN_PREFIX, TABLE, render_many, render_remove, render_ruleset
 from iotsec.errors import ConfigError, NotFoundError
 
 
@@ -60,31 +60,57 @@ class Nftables:
         self._run(["-c", "-f", "-"], stdin=ruleset)
 
     def apply(self, policy: DevicePolicy) -> None:
-        """Install or replace one device's table."""
+        """Install or replace one device's policy (one transaction)."""
         self.apply_text(render_ruleset(policy))
 
     def apply_many(self, policies: list[DevicePolicy]) -> None:
         """Install or replace several devices in one transaction."""
         self.apply_text(render_many(policies))
 
-    def remove(self, device: Device) -> None:
-        """Remove the device's table; :class:`NotFoundError` if it was not installed."""
-        if table_name(device) not in self.tables():
-            raise NotFoundError(f"no MUD table for device {device.id}", reason="mud.device.unknown")
-        self.apply_text(render_remove(device))
-
-    def tables(self) -> list[str]:
-        """Names of the MUD tables installed (family inet)."""
-        out = self._run(["-j", "list", "tables", "inet"])
+    def _state(self) -> tuple[set[str], dict[str, tuple[list[str], list[str]]]]:
+        """(device ids with chains, device id -> (IPv4 keys, IPv6 keys) in the dispatch maps)."""
+        try:
+            out = self._run(["-j", "list", "table", "inet", TABLE])
+        except ConfigError:
+            return set(), {}  # no table: nothing installed
         try:
             items = json.loads(out).get("nftables", [])
         except ValueError as err:
             raise ConfigError("nft printed no JSON", reason="nft.output") from err
-        return sorted(
-            i["table"]["name"]
-            for i in items
-            if "table" in i and str(i["table"].get("name", "")).startswith(TABLE_PREFIX)
-        )
+        ids: set[str] = set()
+        keys: dict[str, tuple[list[str], list[str]]] = {}
+        for item in items:
+            chain = item.get("chain")
+            if chain and str(chain.get("name", "")).startswith(CHAIN_PREFIX):
+                name = str(chain["name"])
+                for suffix in ("_from", "_to"):
+                    if name.endswith(suffix):
+                        ids.add(name[len(CHAIN_PREFIX) : -len(suffix)])
+            m = item.get("map")
+            if m and m.get("name") in ("from4", "from6"):
+                for elem in m.get("elem", []):
+                    target = str(elem[1].get("jump", {}).get("target", ""))
+                    dev = target[len(CHAIN_PREFIX) : -len("_from")]
+                    v4, v6 = keys.setdefault(dev, ([], []))
+                    (v4 if m["name"] == "from4" else v6).append(str(elem[0]))
+        return ids, keys
+
+    def devices(self) -> list[str]:
+        """Ids of the devices whose policies are installed."""
+        return sorted(self._state()[0])
+
+    def remove(self, device: Device) -> None:
+        """Remove a device's policy; :class:`NotFoundError` if it is not installed."""
+        self.remove_id(device.id)
+
+    def remove_id(self, device_id: str) -> None:
+        """Remove by id, finding its addresses in the dispatch maps (one transaction)."""
+        ids, keys = self._state()
+        if device_id not in ids:
+            raise NotFoundError(f"no MUD policy for device {device_id}", reason="mud.device.unknown")
+        v4, v6 = keys.get(device_id, ([], []))
+        last = ids == {device_id} and set(keys) <= {device_id}
+        self.apply_text(render_remove(device_id, tuple(v4), tuple(v6), last=last))
 
     def ruleset(self) -> str:
         """``nft list ruleset`` as text (for status output and tests)."""

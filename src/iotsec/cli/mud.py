@@ -250,7 +250,7 @@ def apply(file: str, netns: str | None, signature: str | None, ca: tuple[str, ..
 @click.option("--netns", help="Inside this network namespace.")
 def remove(device_id: str, netns: str | None) -> None:
     """Remove a device's MUD rules."""
-    Nftables(netns=netns).remove(Device(device_id, "https://unused.invalid/", ipv4=("192.0.2.0",)))
+    Nftables(netns=netns).remove_id(device_id)
     click.echo(f"removed device {device_id}")
 
 

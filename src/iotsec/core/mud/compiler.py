@@ -30,7 +30,7 @@ from iotsec.errors import ValidationError
 CONTROLLER_DNS = "urn:ietf:params:mud:dns"
 CONTROLLER_NTP = "urn:ietf:params:mud:ntp"
 
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_NAME = re.compile(r"^[A-Za-z0-9_]{1,40}$")
 
 
 class Resolver(Protocol):
@@ -61,9 +61,7 @@ class Device:
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.id):
-            raise ValidationError(
-                "device id must be 1-40 characters of [A-Za-z0-9_-]", reason="mud.device.id"
-            )
+            raise ValidationError("device id must be 1-40 characters of [A-Za-z0-9_]", reason="mud.device.id")
         for a, v in [(a, 4) for a in self.ipv4] + [(a, 6) for a in self.ipv6]:
             try:
                 if ipaddress.ip_address(a).version != v:

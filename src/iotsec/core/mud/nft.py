@@ -1,29 +1,33 @@
 """Render a :class:`DevicePolicy` as nftables ruleset text (pure: text out, nothing applied).
 
-One table per device (``inet iotsec_mud_<id>``), so that applying, replacing and removing one
-device is a single atomic ``nft -f`` transaction that cannot disturb another device:
+Layout: one shared table ``inet iotsec_mud`` whose only base chain (hook forward, policy accept)
+dispatches with verdict maps keyed by address: ``ip saddr vmap @from4`` jumps to the source
+device's ``d_<id>_from`` chain, ``ip daddr vmap @to4`` to the destination device's ``d_<id>_to``
+chain (and the same for IPv6). Each device chain holds the device's ACEs in order and ends in
+``drop``: default deny for the device, both directions (RFC 8520: what the MUD file does not allow
+is not allowed). An accepting ACE ``return``s, so that a packet between two MUD devices must be
+allowed by the policies of both. Lookup is O(1) in the number of devices (one base chain).
 
-* base chain ``forward`` (hook forward, policy accept) sends the device's packets to
-  ``from_device`` (source is the device) or ``to_device`` (destination is the device);
-* each of these chains holds the device's ACEs in order and ends in ``drop``: default deny for the
-  device, both directions (RFC 8520 §1.1: what the MUD file does not allow is not allowed).
-
-Tables of other devices are separate base chains on the same hook; a packet between two MUD
-devices must be accepted by both (a drop anywhere is final in netfilter).
+Applying or replacing a device is one ``nft -f`` transaction (all or nothing): the table, maps and
+dispatcher are (re)declared idempotently, the device chains flushed and refilled, the map elements
+(re)added. Removing is another: elements out, chains flushed and deleted.
 """
 
 from __future__ import annotations
 
-from iotsec.core.mud.compiler import Device, DevicePolicy, Intent
+from iotsec.core.mud.compiler import DevicePolicy, Intent
 from iotsec.core.mud.model import Direction, Forwarding, PortMatch, PortOperator
 
-TABLE_PREFIX = "iotsec_mud_"
+TABLE = "iotsec_mud"
+CHAIN_PREFIX = "d_"
 _OPS = {PortOperator.EQ: "", PortOperator.LTE: "<= ", PortOperator.GTE: ">= ", PortOperator.NEQ: "!= "}
 _PROTO = {6: "tcp", 17: "udp"}
+_MAPS = (("from4", "ipv4_addr"), ("to4", "ipv4_addr"), ("from6", "ipv6_addr"), ("to6", "ipv6_addr"))
 
 
-def table_name(device: Device) -> str:
-    return TABLE_PREFIX + device.id.replace("-", "_")
+def chain_names(device_id: str) -> tuple[str, str]:
+    """The (from-device, to-device) chain names of a device."""
+    return f"{CHAIN_PREFIX}{device_id}_from", f"{CHAIN_PREFIX}{device_id}_to"
 
 
 def _set(addrs: tuple[str, ...]) -> str:
@@ -41,9 +45,9 @@ def render_intent(it: Intent) -> str:
     ip = "ip" if it.family == 4 else "ip6"
     from_dev = it.direction is Direction.FROM_DEVICE
     peer_key, local_key = ("daddr", "saddr") if from_dev else ("saddr", "daddr")
-    parts: list[str] = []
-    if not it.peer and not it.local:
-        parts.append(f"meta nfproto {'ipv4' if it.family == 4 else 'ipv6'}")
+    parts: list[str] = (
+        [f"meta nfproto {'ipv4' if it.family == 4 else 'ipv6'}"] if not it.peer and not it.local else []
+    )
     parts += [f"{ip} {peer_key} {_set(s)}" for s in it.peer]
     parts += [f"{ip} {local_key} {_set(s)}" for s in it.local]
     proto = _PROTO.get(it.protocol or -1)
@@ -64,46 +68,71 @@ def render_intent(it: Intent) -> str:
         parts.append(f"meta l4proto {it.protocol}")
     if it.ct_direction is not None:
         parts.append(f"ct direction {it.ct_direction}")
-    verdict = {Forwarding.ACCEPT: "accept", Forwarding.DROP: "drop", Forwarding.REJECT: "reject"}[it.verdict]
+    # accept -> return: the other end's policy (if it is a MUD device too) is consulted next
+    verdict = {Forwarding.ACCEPT: "return", Forwarding.DROP: "drop", Forwarding.REJECT: "reject"}[it.verdict]
     comment = f"{it.acl}/{it.ace}".replace('"', "")[:120]
     return " ".join(parts) + f' counter {verdict} comment "{comment}"'
 
 
-def render_ruleset(policy: DevicePolicy) -> str:
-    """The ``nft -f`` text that atomically installs (or replaces) the device's table."""
-    d = policy.device
-    t = table_name(d)
-    lines = [
-        f"# MUD policy for device {d.id} from {policy.mud_url}",
-        f"table inet {t}",  # create if missing, so that the delete below always succeeds
-        f"delete table inet {t}",
-        f"table inet {t} {{",
-        "  chain forward {",
-        "    type filter hook forward priority filter; policy accept;",
+def render_base() -> str:
+    """The shared table, maps and dispatcher, declared idempotently."""
+    t = f"inet {TABLE}"
+    lines = [f"add table {t}"]
+    lines += [f"add map {t} {name} {{ type {typ} : verdict; }}" for name, typ in _MAPS]
+    lines += [
+        f"add chain {t} forward {{ type filter hook forward priority filter; policy accept; }}",
+        f"flush chain {t} forward",
+        f"add rule {t} forward ip saddr vmap @from4",
+        f"add rule {t} forward ip6 saddr vmap @from6",
+        f"add rule {t} forward ip daddr vmap @to4",
+        f"add rule {t} forward ip6 daddr vmap @to6",
     ]
-    for fam, addrs in ((4, d.ipv4), (6, d.ipv6)):
-        ip = "ip" if fam == 4 else "ip6"
-        if addrs:
-            lines.append(f"    {ip} saddr {_set(tuple(addrs))} jump from_device")
-            lines.append(f"    {ip} daddr {_set(tuple(addrs))} jump to_device")
-    lines.append("  }")
-    for direction, chain in ((Direction.FROM_DEVICE, "from_device"), (Direction.TO_DEVICE, "to_device")):
-        lines.append(f"  chain {chain} {{")
-        for it in policy.intents:
-            if it.direction is direction:
-                lines.append("    " + render_intent(it))
-        lines.append('    counter drop comment "default deny"')
-        lines.append("  }")
-    lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _device(policy: DevicePolicy) -> str:
+    d = policy.device
+    t = f"inet {TABLE}"
+    fr, to = chain_names(d.id)
+    lines = [f"# MUD policy for device {d.id} from {policy.mud_url}"]
+    for direction, chain in ((Direction.FROM_DEVICE, fr), (Direction.TO_DEVICE, to)):
+        lines += [f"add chain {t} {chain}", f"flush chain {t} {chain}"]
+        lines += [
+            f"add rule {t} {chain} {render_intent(it)}" for it in policy.intents if it.direction is direction
+        ]
+        lines.append(f'add rule {t} {chain} counter drop comment "default deny"')
+    for fam, addrs in ((4, d.ipv4), (6, d.ipv6)):
+        if addrs:
+            lines.append(
+                f"add element {t} from{fam} {{ " + ", ".join(f"{a} : jump {fr}" for a in addrs) + " }"
+            )
+            lines.append(f"add element {t} to{fam} {{ " + ", ".join(f"{a} : jump {to}" for a in addrs) + " }")
+    return "\n".join(lines) + "\n"
+
+
+def render_ruleset(policy: DevicePolicy) -> str:
+    """The ``nft -f`` text that atomically installs (or replaces) one device's policy."""
+    return render_base() + _device(policy)
 
 
 def render_many(policies: list[DevicePolicy]) -> str:
     """Several devices in one transaction (``nft -f`` applies a file all or nothing)."""
-    return "".join(render_ruleset(p) for p in policies)
+    return render_base() + "".join(_device(p) for p in policies)
 
 
-def render_remove(device: Device) -> str:
-    """The ``nft -f`` text that removes the device's table (and only it)."""
-    t = table_name(device)
-    return f"table inet {t}\ndelete table inet {t}\n"
+def render_remove(
+    device_id: str, ipv4: tuple[str, ...] = (), ipv6: tuple[str, ...] = (), *, last: bool = False
+) -> str:
+    """The ``nft -f`` text that removes one device (its map elements and chains). ``last``: it is
+    the only device left, so the whole table goes and the ruleset is as before the first apply."""
+    t = f"inet {TABLE}"
+    if last:
+        return f"delete table {t}\n"
+    lines = []
+    for fam, addrs in ((4, ipv4), (6, ipv6)):
+        if addrs:
+            lines.append(f"delete element {t} from{fam} {{ " + ", ".join(addrs) + " }")
+            lines.append(f"delete element {t} to{fam} {{ " + ", ".join(addrs) + " }")
+    for chain in chain_names(device_id):
+        lines += [f"flush chain {t} {chain}", f"delete chain {t} {chain}"]
+    return "\n".join(lines) + "\n"
