@@ -176,3 +176,23 @@ def test_mud_manager_unsigned_refused_by_default(server: HttpsServer) -> None:
     )
     assert mgr2.device_joined(Device("u", url, ipv6=("2001:db8::1",))).intents == ()
     assert FixedClock(NOW).now() + timedelta(0) == NOW
+
+
+def test_mud_manager_refresh_follows_dns_changes(server: HttpsServer) -> None:
+    ca, signer = manufacturer("Maker")
+    url, _ = _publish(server, "/bulb.json", signer)
+    table: dict[str, list[str]] = {"test.example.com": ["2001:db8::1"]}
+    rec = Recorder()
+    mgr = MudManager(
+        HttpsFetcher(ca_file=server.ca_file),
+        rec,
+        StaticResolver(table),
+        FixedClock(NOW),
+        ManagerConfig(trust_anchors={"127.0.0.1": [ca.cert]}),
+    )
+    mgr.device_joined(Device("bulb1", url, ipv6=("2001:db8::10",)))
+    assert mgr.refresh() == []  # nothing changed: nothing re-applied
+    table["test.example.com"] = ["2001:db8::2"]
+    assert mgr.refresh() == ["bulb1"]
+    assert rec.applied[-1].intents[0].peer == (("2001:db8::2",),)
+    assert server.hits["/bulb.json"] == 1  # the file itself was still fresh

@@ -210,3 +210,32 @@ def test_mud_signature_mutated_der_typed_errors(pos: int, xor: int, cut: int) ->
         # CMS leaves some fields unsigned (SignedData.digestAlgorithms): a flip there may still
         # verify, but never as anyone else than the real signer
         assert signer == SIGNER_A.cert
+
+
+def test_mud_expected_signer_from_device_certificate() -> None:
+    """A device certificate names the MUD signer (id-pe-mudsigner, RFC 8520 §11)."""
+    from iotsec.core.mud.discovery import (
+        encode_mudsigner_extension,
+        encode_x509_extension,
+        mud_signer_from_certificate,
+        mud_url_from_certificate,
+    )
+
+    url = "https://lighting.example.com/lightbulb2000"
+    dev = issue(
+        name("bulb-0001"),
+        CA_A,
+        ca=False,
+        extra=[encode_x509_extension(url), encode_mudsigner_extension(SIGNER_A.cert.subject)],
+    )
+    assert mud_url_from_certificate(dev.cert) == url
+    want = mud_signer_from_certificate(dev.cert)
+    assert want == SIGNER_A.cert.subject.public_bytes()
+    assert verify_mud_signature(CONTENT, SIG, trust_anchors=[CA_A.cert], now=NOW, expected_signer=want)
+    # another signer of the same manufacturer is not the one the device names
+    second = issue(name("Second signer", "Lighting Example"), CA_A, ca=False)
+    sig2 = sign_mud(CONTENT, second.key, second.cert, now=NOW)
+    with pytest.raises(PolicyError) as e:
+        verify_mud_signature(CONTENT, sig2, trust_anchors=[CA_A.cert], now=NOW, expected_signer=want)
+    assert e.value.reason == "mud.signature.signer-mismatch"
+    assert mud_signer_from_certificate(SIGNER_A.cert) is None

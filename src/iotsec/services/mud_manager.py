@@ -55,7 +55,7 @@ class CachedMud:
 class ManagedDevice:
     device: Device
     policy: DevicePolicy
-    expected_signer: x509.Name | None = None
+    expected_signer: x509.Name | bytes | None = None
 
 
 @dataclass
@@ -83,7 +83,7 @@ class MudManager:
     # -- MUD files -------------------------------------------------------------------------------
 
     def load(
-        self, mud_url: str, *, expected_signer: x509.Name | None = None, force: bool = False
+        self, mud_url: str, *, expected_signer: x509.Name | bytes | None = None, force: bool = False
     ) -> CachedMud:
         """The MUD file for ``mud_url``: from the cache while valid (RFC 8520 §3.5), else fetched."""
         url = check_mud_url(mud_url)
@@ -101,7 +101,7 @@ class MudManager:
         self.cache[url] = fresh
         return fresh
 
-    def _fetch(self, url: str, now: datetime, expected_signer: x509.Name | None) -> CachedMud:
+    def _fetch(self, url: str, now: datetime, expected_signer: x509.Name | bytes | None) -> CachedMud:
         body = self.fetcher.get(url).body
         doc = parse_mud(body, lenient=self.config.lenient)
         mud = doc.mud
@@ -144,7 +144,9 @@ class MudManager:
         )
         return compile_policy(cached.mud, device, self._env(), self.resolver)
 
-    def device_joined(self, device: Device, *, expected_signer: x509.Name | None = None) -> DevicePolicy:
+    def device_joined(
+        self, device: Device, *, expected_signer: x509.Name | bytes | None = None
+    ) -> DevicePolicy:
         """Fetch, verify, compile and enforce the policy of a device that appeared."""
         self.load(device.mud_url, expected_signer=expected_signer)  # fail before touching state
         old = self.devices.get(device.id)

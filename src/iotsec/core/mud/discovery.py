@@ -177,3 +177,23 @@ def mud_url_from_certificate_der(der: bytes) -> str | None:
     except ValueError as err:
         raise DecodeError("not a DER X.509 certificate", reason="mud.discovery.x509") from err
     return mud_url_from_certificate(cert)
+
+
+def mud_signer_from_certificate(cert: x509.Certificate) -> bytes | None:
+    """The DER Name in the id-pe-mudsigner extension (RFC 8520 §11), to pass as ``expected_signer``
+    to :func:`iotsec.core.mud.signature.verify_mud_signature`; None if the certificate has none."""
+    try:
+        ext = cert.extensions.get_extension_for_oid(ID_PE_MUD_SIGNER)
+    except x509.ExtensionNotFound:
+        return None
+    except ValueError as err:
+        raise DecodeError("certificate extensions are malformed", reason="mud.discovery.x509") from err
+    value = ext.value
+    if not isinstance(value, x509.UnrecognizedExtension) or not value.value.startswith(b"\x30"):
+        raise DecodeError("mudSigner extension is not a Name", reason="mud.discovery.x509")
+    return bytes(value.value)
+
+
+def encode_mudsigner_extension(signer: x509.Name) -> x509.UnrecognizedExtension:
+    """The id-pe-mudsigner extension value naming the MUD file signer."""
+    return x509.UnrecognizedExtension(ID_PE_MUD_SIGNER, signer.public_bytes())

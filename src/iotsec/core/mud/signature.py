@@ -231,7 +231,7 @@ def verify_mud_signature(
     trust_anchors: Sequence[x509.Certificate],
     now: datetime,
     intermediates: Sequence[x509.Certificate] = (),
-    expected_signer: x509.Name | None = None,
+    expected_signer: x509.Name | bytes | None = None,
 ) -> x509.Certificate:
     """Verify a detached MUD signature (see the module doc); return the signer certificate or raise."""
     if not trust_anchors:
@@ -282,10 +282,12 @@ def verify_mud_signature(
     except ValueError as err:
         raise DecodeError("signer certificate has malformed extensions", reason="mud.signature.cert") from err
     _chain(signer, [*certs, *intermediates], trust_anchors, now)
-    if expected_signer is not None and signer.subject != expected_signer:
-        raise PolicyError(
-            f"MUD file signed by {signer.subject.rfc4514_string()}, expected "
-            f"{expected_signer.rfc4514_string()}",
-            reason="mud.signature.signer-mismatch",
-        )
+    if expected_signer is not None:
+        # a Name, or its DER as carried by the id-pe-mudsigner extension (RFC 8520 §11)
+        want = expected_signer if isinstance(expected_signer, bytes) else expected_signer.public_bytes()
+        if signer.subject.public_bytes() != want:
+            raise PolicyError(
+                f"MUD file signed by {signer.subject.rfc4514_string()}, not by the expected signer",
+                reason="mud.signature.signer-mismatch",
+            )
     return signer
