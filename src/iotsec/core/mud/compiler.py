@@ -114,15 +114,23 @@ class DevicePolicy:
 
 
 def _family(addrs: Sequence[str], fam: int) -> tuple[str, ...]:
-    out: list[str] = []
+    """The addresses/prefixes of one IP version, canonical text, sorted; unparsable entries dropped
+    (a resolver or configuration can hand over anything)."""
+    out: set[str] = set()
     for a in addrs:
         try:
-            n = ipaddress.ip_network(a, strict=False)
+            if "/" in a:
+                n = ipaddress.ip_network(a, strict=False)
+                if n.version == fam:
+                    full = n.prefixlen == n.max_prefixlen
+                    out.add(str(n.network_address) if full else str(n))
+            else:
+                ip = ipaddress.ip_address(a)
+                if ip.version == fam:
+                    out.add(str(ip))
         except ValueError:
             continue
-        if n.version == fam:
-            out.append(str(n) if n.num_addresses > 1 else str(n.network_address))
-    return tuple(sorted(set(out)))
+    return tuple(sorted(out))
 
 
 def _peer_devices(env: Environment, me: Device, pred: object) -> list[str]:

@@ -122,7 +122,6 @@ def _load(signature: bytes) -> tuple[cms.SignedData, list[x509.Certificate]]:
         if ci["content_type"].native != "signed_data":
             raise ValidationError("not a CMS SignedData", reason="mud.signature.type")
         sd = ci["content"]
-        sd.native  # noqa: B018 - force a full parse so that malformed inner DER fails here
         certs: list[x509.Certificate] = []
         for choice in sd["certificates"] or []:
             if choice.name == "certificate":
@@ -137,12 +136,28 @@ def _load(signature: bytes) -> tuple[cms.SignedData, list[x509.Certificate]]:
 
 
 def _find_signer(si: cms.SignerInfo, certs: list[x509.Certificate]) -> x509.Certificate:
+    try:
+        return _find_signer_unchecked(si, certs)
+    except (ValidationError, DecodeError):
+        raise
+    except Exception as err:  # hostile DER inside the SignerIdentifier
+        raise DecodeError(
+            f"malformed signer identifier: {type(err).__name__}", reason="mud.signature.der"
+        ) from err
+
+
+def _find_signer_unchecked(si: cms.SignerInfo, certs: list[x509.Certificate]) -> x509.Certificate:
     sid = si["sid"]
     for c in certs:
         if sid.name == "issuer_and_serial_number":
             ias = sid.chosen
-            a = ax509.Certificate.load(c.public_bytes(Encoding.DER))
-            if a.issuer == ias["issuer"] and a.serial_number == ias["serial_number"].native:
+            if ias["serial_number"].native != c.serial_number:
+                continue
+            issuer = ias["issuer"]
+            # signers copy the issuer Name bytes from the certificate; compare semantically otherwise
+            if issuer.dump() == c.issuer.public_bytes() or (
+                ax509.Certificate.load(c.public_bytes(Encoding.DER)).issuer == issuer
+            ):
                 return c
         elif sid.name == "subject_key_identifier":
             try:
