@@ -181,3 +181,34 @@ def test_mud_rfc8520_example_enforced_over_ipv6(lab: Lab, rfc8520_example: bytes
     finally:
         nft.remove(device)
     assert lab.probe("dev", [("tcp", v6("bad"), 443)]) == [True]
+
+
+def test_mud_nft_state_address_change_and_last_removal() -> None:
+    """Dispatch-map bookkeeping with the real nft: an address change, two devices, removal order."""
+    import subprocess
+    import uuid
+
+    from mud_lab import available
+
+    if available():
+        pytest.skip(f"needs root, ip and nft ({available()})")
+    ns = f"iotsec-mud-{uuid.uuid4().hex[:8]}-st"
+    subprocess.run(["ip", "netns", "add", ns], check=True, timeout=20)
+    try:
+        nft = Nftables(netns=ns)
+        mud = parse_mud(thermostat_mud()).mud
+        res = StaticResolver({"cloud.example.com": ["10.213.3.2"]})
+        a2 = Device("a", URL, ipv4=("10.9.0.2", "10.9.0.3"))
+        nft.apply(compile_policy(mud, a2, Environment(), res))
+        nft.apply(compile_policy(mud, Device("b", URL, ipv4=("10.9.0.9",)), Environment(), res))
+        assert nft._state()[1]["a"] == (["10.9.0.2", "10.9.0.3"], [])
+        # the device keeps one address: the other leaves the maps in the same transaction
+        nft.apply(compile_policy(mud, Device("a", URL, ipv4=("10.9.0.3",)), Environment(), res))
+        assert nft._state()[1]["a"] == (["10.9.0.3"], [])
+        assert nft.devices() == ["a", "b"]
+        nft.remove_id("a")
+        assert nft.devices() == ["b"] and "a" not in nft._state()[1]
+        nft.remove_id("b")  # the last one: the table goes
+        assert "iotsec_mud" not in nft.ruleset()
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False, timeout=20)

@@ -448,3 +448,30 @@ def test_mud_parser_mutated_example_typed_errors(data: st.DataObject) -> None:
     except IotSecError:
         return
     parse_mud(to_json(m))  # whatever is accepted is written back as a valid file
+
+
+def test_mud_eth_matches_never_widen(rfc8520_example: bytes) -> None:
+    d = json.loads(rfc8520_example)
+    acl = d["ietf-access-control-list:acls"]["acl"][1]
+    acl["type"] = "mixed-eth-ipv6-acl-type"
+    deny = {
+        "name": "deny-eth",
+        "matches": {"eth": {"ethertype": "86dd"}, "ipv6": {"protocol": 17}},
+        "actions": {"forwarding": "drop"},
+    }
+    allow = {
+        "name": "allow-eth",
+        "matches": {"eth": {"ethertype": "888e"}},
+        "actions": {"forwarding": "accept"},
+    }
+    acl["aces"]["ace"] = [deny, allow, *acl["aces"]["ace"]]
+    mud = parse_mud(json.dumps(d)).mud
+    dev = Device("bulb", mud.mud_url, ipv6=("2001:db8::10",))
+    pol = compile_policy(mud, dev, Environment(), StaticResolver({"test.example.com": ["2001:db8::443"]}))
+    fr = [i for i in pol.intents if i.direction is Direction.FROM_DEVICE]
+    # the drop stays (without its Ethernet condition: it drops more), the Ethernet accept goes
+    assert [(i.ace, i.verdict) for i in fr] == [
+        ("deny-eth", Forwarding.DROP),
+        ("cl0-frdev", Forwarding.ACCEPT),
+    ]
+    assert {f.id for f in pol.findings} == {"mud.compile.eth", "mud.compile.eth-widened"}

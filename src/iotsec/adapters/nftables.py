@@ -6,6 +6,7 @@ enforce policies on a router namespace without touching the host's firewall.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import shutil
 import subprocess
@@ -60,8 +61,17 @@ class Nftables:
         self._run(["-c", "-f", "-"], stdin=ruleset)
 
     def apply(self, policy: DevicePolicy) -> None:
-        """Install or replace one device's policy (one transaction)."""
-        self.apply_text(render_ruleset(policy))
+        """Install or replace one device's policy (one transaction); addresses the device no longer
+        has are taken out of the dispatch maps in the same transaction."""
+        _, keys = self._state()
+        old4, old6 = keys.get(policy.device.id, ([], []))
+        new = {ipaddress.ip_address(a) for a in (*policy.device.ipv4, *policy.device.ipv6)}
+        stale4 = tuple(a for a in old4 if ipaddress.ip_address(a) not in new)
+        stale6 = tuple(a for a in old6 if ipaddress.ip_address(a) not in new)
+        text = render_ruleset(policy)
+        if stale4 or stale6:
+            text += render_remove(policy.device.id, stale4, stale6, chains=False)
+        self.apply_text(text)
 
     def apply_many(self, policies: list[DevicePolicy]) -> None:
         """Install or replace several devices in one transaction."""

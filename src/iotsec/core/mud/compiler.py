@@ -179,10 +179,19 @@ def compile_policy(mud: MudFile, device: Device, env: Environment, resolver: Res
             for ace in acl.aces:
                 where = f"/{acl.name}/{ace.name}"
                 if ace.eth is not None:
+                    if ace.forwarding is Forwarding.ACCEPT or ace.ip is None:
+                        # leaving an accept out only narrows what passes
+                        findings.append(
+                            Finding("mud.compile.eth", "Ethernet matches are not enforced on a router", where)
+                        )
+                        continue
+                    # a drop/reject with an Ethernet condition is kept without it: it drops more,
+                    # never less, than the file asks
                     findings.append(
-                        Finding("mud.compile.eth", "Ethernet matches are not enforced on a router", where)
+                        Finding(
+                            "mud.compile.eth-widened", "Ethernet condition dropped from a deny", where, "info"
+                        )
                     )
-                    continue
                 ace_fams = (
                     [ace.ip.version] if ace.ip else [f for f in (4, 6) if acl.type.value.find(f"ipv{f}") >= 0]
                 )

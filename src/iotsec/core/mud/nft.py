@@ -121,10 +121,16 @@ def render_many(policies: list[DevicePolicy]) -> str:
 
 
 def render_remove(
-    device_id: str, ipv4: tuple[str, ...] = (), ipv6: tuple[str, ...] = (), *, last: bool = False
+    device_id: str,
+    ipv4: tuple[str, ...] = (),
+    ipv6: tuple[str, ...] = (),
+    *,
+    last: bool = False,
+    chains: bool = True,
 ) -> str:
     """The ``nft -f`` text that removes one device (its map elements and chains). ``last``: it is
-    the only device left, so the whole table goes and the ruleset is as before the first apply."""
+    the only device left, so the whole table goes and the ruleset is as before the first apply.
+    ``chains=False``: only the given addresses leave the dispatch maps (an address change)."""
     t = f"inet {TABLE}"
     if last:
         return f"delete table {t}\n"
@@ -133,6 +139,6 @@ def render_remove(
         if addrs:
             lines.append(f"delete element {t} from{fam} {{ " + ", ".join(addrs) + " }")
             lines.append(f"delete element {t} to{fam} {{ " + ", ".join(addrs) + " }")
-    for chain in chain_names(device_id):
+    for chain in chain_names(device_id) if chains else ():
         lines += [f"flush chain {t} {chain}", f"delete chain {t} {chain}"]
     return "\n".join(lines) + "\n"
