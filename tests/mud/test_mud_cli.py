@@ -229,10 +229,17 @@ def test_mud_manager_service_end_to_end(lab: Lab, server: HttpsServer, tmp_path:
         ) == [True, True, False]
         assert lab.probe("peer", [("tcp", v4("dev"), 8080)]) == [False]  # the peer is not known yet
         # the display (same manufacturer) joins: the thermostat's policy is recompiled to admit it
-        assert (
-            send({"event": "join", "id": "display1", "mud-url": display_url, "ipv4": [v4("peer")]})["ok"]
-            is True
-        )
+        # malformed events are answered, the service keeps running
+        for bad in (
+            {"event": "join", "id": "x", "ipv4": 5, "mud-url": thermo_url},
+            {"event": "dance"},
+            {"event": "join", "id": "y", "dhcpv4": "zz", "ipv4": ["10.213.9.9"]},
+        ):
+            answer = send(bad)
+            assert answer["ok"] is False and str(answer["reason"]).startswith("mud."), answer
+        # the display announces its MUD URL in DHCPv4 option 161 (hex as a DHCP hook passes it)
+        option = encode_dhcpv4_option(display_url).hex()
+        assert send({"event": "join", "id": "display1", "dhcpv4": option, "ipv4": [v4("peer")]})["ok"] is True
         # both policies must allow a flow between two MUD devices: the display may open 8080 to
         # the thermostat, but nothing else (its own policy), and the thermostat cannot open it back
         assert lab.probe("peer", [("tcp", v4("dev"), 8080), ("tcp", v4("cloud"), 443)]) == [True, False]

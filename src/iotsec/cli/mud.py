@@ -318,12 +318,37 @@ def _manager(cfg_path: str) -> tuple[MudManager, Nftables]:
     return mgr, nft
 
 
+def _event_url(ev: dict[str, Any]) -> tuple[str, bytes | None]:
+    """The MUD URL of a join event: given directly, or as the device announced it (RFC 8520
+    §10-§12): DHCPv4 option 161 / DHCPv6 option 112 / LLDP TLV bytes in hex, or the device's
+    certificate in PEM (whose id-pe-mudsigner, if any, names the expected MUD file signer)."""
+    try:
+        if "mud-url" in ev:
+            return str(ev["mud-url"]), None
+        if "dhcpv4" in ev:
+            return discovery.parse_dhcpv4_option(bytes.fromhex(str(ev["dhcpv4"]))), None
+        if "dhcpv6" in ev:
+            return discovery.parse_dhcpv6_option(bytes.fromhex(str(ev["dhcpv6"]))), None
+        if "lldp" in ev:
+            return discovery.parse_lldp_tlv(bytes.fromhex(str(ev["lldp"]))), None
+        if "certificate" in ev:
+            cert = x509.load_pem_x509_certificate(str(ev["certificate"]).encode())
+            url = discovery.mud_url_from_certificate(cert)
+            if url is None:
+                raise IotSecError("device certificate has no MUD URL", reason="mud.discovery.none")
+            return url, discovery.mud_signer_from_certificate(cert)
+    except ValueError as err:
+        raise ConfigError(f"bad discovery data: {err}", reason="mud.manager.discovery") from err
+    raise ConfigError("join needs mud-url, dhcpv4, dhcpv6, lldp or certificate", reason="mud.manager.event")
+
+
 @group.command("manager")
 @click.option("--config", "cfg_path", type=click.Path(dir_okay=False, exists=True), required=True)
 def manager(cfg_path: str) -> None:
     """Run the MUD manager on JSON-lines events from stdin, one JSON result line per event.
 
-    Events: {"event": "join", "id": ..., "mud-url": ..., "ipv4": [...], "ipv6": [...]},
+    Events: {"event": "join", "id": ..., "mud-url": ..., "ipv4": [...], "ipv6": [...]} (instead of
+    "mud-url": "dhcpv4"/"dhcpv6"/"lldp" with the option hex, or "certificate" with a PEM),
     {"event": "leave", "id": ...}, {"event": "refresh"}, {"event": "status"}. The device
     policies are removed when stdin closes.
     """
@@ -338,14 +363,14 @@ def manager(cfg_path: str) -> None:
                     raise ConfigError("event must be a JSON object", reason="mud.manager.event")
                 kind = ev.get("event")
                 if kind == "join":
-                    url = str(ev.get("mud-url", ""))
+                    url, signer = _event_url(ev)
                     dev = Device(
                         str(ev.get("id", "")),
                         url,
-                        ipv4=tuple(ev.get("ipv4", ())),
-                        ipv6=tuple(ev.get("ipv6", ())),
+                        ipv4=tuple(str(a) for a in ev.get("ipv4", ())),
+                        ipv6=tuple(str(a) for a in ev.get("ipv6", ())),
                     )
-                    pol = mgr.device_joined(dev)
+                    pol = mgr.device_joined(dev, expected_signer=signer)
                     out: dict[str, Any] = {
                         "ok": True,
                         "event": "join",
@@ -365,8 +390,13 @@ def manager(cfg_path: str) -> None:
                     raise ConfigError(f"unknown event {kind!r}", reason="mud.manager.event")
             except IotSecError as err:
                 out = {"ok": False, **err.as_dict()}
-            except ValueError as err:
-                out = {"ok": False, "error": "DecodeError", "reason": "mud.manager.json", "message": str(err)}
+            except (ValueError, TypeError, AttributeError) as err:  # malformed event: answer, keep serving
+                out = {
+                    "ok": False,
+                    "error": "DecodeError",
+                    "reason": "mud.manager.event",
+                    "message": str(err),
+                }
             click.echo(json.dumps(out))
             sys.stdout.flush()
     finally:
