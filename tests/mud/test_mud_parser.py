@@ -475,3 +475,73 @@ def test_mud_eth_matches_never_widen(rfc8520_example: bytes) -> None:
         ("cl0-frdev", Forwarding.ACCEPT),
     ]
     assert {f.id for f in pol.findings} == {"mud.compile.eth", "mud.compile.eth-widened"}
+
+
+rule_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 70000),
+    st.text(max_size=30),
+    st.lists(st.integers(0, 10), max_size=3),
+)
+rule_keys = st.sampled_from(
+    [
+        "cloud",
+        "network",
+        "controller",
+        "my-controller",
+        "local-networks",
+        "same-manufacturer",
+        "manufacturer",
+        "model",
+        "proto",
+        "port",
+        "initiated-by",
+        "name",
+        "bogus",
+    ]
+)
+
+
+peer_entries = st.one_of(
+    st.fixed_dictionaries({"cloud": st.sampled_from(["a.example.com", "x", "bad name", "b.example.org."])}),
+    st.fixed_dictionaries(
+        {"network": st.sampled_from(["10.0.0.0/8", "2001:db8::/32", "10.0.0.1/8", "nope"])}
+    ),
+    st.fixed_dictionaries({"controller": st.sampled_from(["urn:ietf:params:mud:dns", "nocolon"])}),
+    st.fixed_dictionaries(
+        {st.sampled_from(["my-controller", "local-networks", "same-manufacturer"]): st.booleans()}
+    ),
+    st.fixed_dictionaries({"manufacturer": st.sampled_from(["m.example.com", "-bad-"])}),
+    st.fixed_dictionaries(
+        {"model": st.sampled_from(["https://m.example.com/a.json", "http://m.example.com/a"])}
+    ),
+    st.just({}),
+)
+good_rules = st.tuples(
+    peer_entries,
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "proto": st.sampled_from(["tcp", "udp", "any", "sctp"]),
+            "port": st.integers(-1, 65536),
+            "initiated-by": st.sampled_from(["device", "remote", "either", "x"]),
+        },
+    ),
+).map(lambda t: {**t[0], **t[1]})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.one_of(good_rules, good_rules, st.dictionaries(rule_keys, rule_values, max_size=5)), max_size=4
+    ),
+    st.sampled_from([[4], [6], [4, 6], [], [5], "x"]),
+)
+def test_mud_builder_random_profiles(rules: list[dict[str, Any]], versions: Any) -> None:
+    profile = {"mud-url": "https://devices.example.com/x.json", "allow": rules, "ip-versions": versions}
+    try:
+        mud = build_mud(profile, last_update="2026-11-26T12:00:00+00:00")
+    except IotSecError:
+        return
+    assert parse_mud(to_json(mud)).mud == mud  # whatever the builder makes is a valid MUD file
