@@ -18,6 +18,8 @@ from iotsec.core.mud.discovery import (
     encode_lldp_tlv,
     encode_x509_extension,
     find_in_dhcpv4_options,
+    find_in_dhcpv6_options,
+    find_in_lldpdu,
     mud_url_from_certificate,
     mud_url_from_certificate_der,
     parse_dhcpv4_option,
@@ -117,6 +119,8 @@ def test_mud_discovery_parsers_random_bytes(data: bytes) -> None:
         parse_dhcpv6_option,
         parse_lldp_tlv,
         find_in_dhcpv4_options,
+        find_in_dhcpv6_options,
+        find_in_lldpdu,
         mud_url_from_certificate_der,
     ):
         try:
@@ -140,3 +144,21 @@ def test_mud_discovery_roundtrip_or_refuse(path: str) -> None:
         except IotSecError:
             continue
         assert dec(raw) == url
+
+
+def test_mud_option_walkers() -> None:
+    mud6 = encode_dhcpv6_option(URL)
+    client_id = b"\x00\x01\x00\x04abcd"  # OPTION_CLIENTID, 4 bytes
+    assert find_in_dhcpv6_options(client_id + mud6) == URL
+    assert find_in_dhcpv6_options(client_id) is None
+    with pytest.raises(DecodeError):
+        find_in_dhcpv6_options(client_id + mud6[:-1])
+    # LLDPDU: Chassis ID (type 1), Port ID (type 2), TTL (type 3), the MUD TLV, End (type 0)
+    chassis = bytes([0x02, 0x07, 0x04]) + b"\x02\x42\xac\x11\x00\x02"
+    port = bytes([0x04, 0x05, 0x05]) + b"eth0"
+    ttl = bytes([0x06, 0x02, 0x00, 0x78])
+    lldpdu = chassis + port + ttl + encode_lldp_tlv(URL) + b"\x00\x00"
+    assert find_in_lldpdu(lldpdu) == URL
+    assert find_in_lldpdu(chassis + port + ttl + b"\x00\x00") is None
+    with pytest.raises(DecodeError):
+        find_in_lldpdu(chassis + port + ttl + encode_lldp_tlv(URL)[:-3])

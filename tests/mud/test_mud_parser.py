@@ -545,3 +545,25 @@ def test_mud_builder_random_profiles(rules: list[dict[str, Any]], versions: Any)
     except IotSecError:
         return
     assert parse_mud(to_json(mud)).mud == mud  # whatever the builder makes is a valid MUD file
+
+
+def test_mud_builder_networks_go_to_their_ip_version() -> None:
+    profile = load_profile("""
+mud-url: https://devices.example.com/x.json
+allow:
+  - {name: v4net, network: 192.0.2.0/24, proto: udp, port: 5683}
+  - {name: v6net, network: "2001:db8::/48", proto: udp, port: 5683}
+""")
+    mud = build_mud(profile, last_update="2026-11-26T12:00:00+00:00")
+    names = {a.name: [x.name for x in a.aces] for a in mud.acls}
+    assert names == {
+        "mud-device-v4fr": ["v4net-fr"],
+        "mud-device-v4to": ["v4net-to"],
+        "mud-device-v6fr": ["v6net-fr"],
+        "mud-device-v6to": ["v6net-to"],
+    }
+    with pytest.raises(ValidationError):
+        build_mud(
+            load_profile("mud-url: https://d.example.com/x\nallow:\n  - network: 10.0.0.1/8\n"),
+            last_update="2026-11-26T12:00:00+00:00",
+        )

@@ -29,6 +29,7 @@ denied by the MUD manager. Peers: ``cloud`` (DNS name), ``network`` (prefix), ``
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any
 
@@ -166,6 +167,13 @@ def _rule_aces(rule: Any, i: int, ver: int) -> tuple[dict[str, Any], dict[str, A
     )
 
 
+def _net_version(net: Any, i: int) -> int:
+    try:
+        return ipaddress.ip_network(str(net), strict=True).version
+    except ValueError as err:
+        raise ValidationError(f"allow[{i}]: bad network {net!r}", reason="mud.profile.network") from err
+
+
 def build_mud(profile: dict[str, Any], *, last_update: str) -> MudFile:
     """Build and validate the MUD file described by ``profile``; ``last_update`` is an RFC 3339
     timestamp (the caller's clock: core never reads it)."""
@@ -210,6 +218,8 @@ def build_mud(profile: dict[str, Any], *, last_update: str) -> MudFile:
     for ver in sorted(set(versions)):
         fr_aces, to_aces = [], []
         for i, rule in enumerate(rules):
+            if isinstance(rule, dict) and "network" in rule and _net_version(rule["network"], i) != ver:
+                continue  # a prefix belongs to the ACLs of its own IP version only
             f, t = _rule_aces(rule, i, ver)
             fr_aces.append(f)
             to_aces.append(t)

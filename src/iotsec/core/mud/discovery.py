@@ -101,6 +101,24 @@ def parse_dhcpv6_option(data: bytes) -> str:
     return _url(data[4:], "dhcpv6-option-112")
 
 
+def find_in_dhcpv6_options(options: bytes) -> str | None:
+    """Scan a DHCPv6 message's options (RFC 8415 §21.1 TLVs) for option 112."""
+    i = 0
+    while i < len(options):
+        if i + 4 > len(options):
+            raise DecodeError("DHCPv6 options truncated", reason="mud.discovery.truncated")
+        code, length = (
+            int.from_bytes(options[i : i + 2], "big"),
+            int.from_bytes(options[i + 2 : i + 4], "big"),
+        )
+        if i + 4 + length > len(options):
+            raise DecodeError("DHCPv6 options truncated", reason="mud.discovery.truncated")
+        if code == DHCPV6_OPTION_MUD_URL:
+            return parse_dhcpv6_option(options[i : i + 4 + length])
+        i += 4 + length
+    return None
+
+
 # --- LLDP: type 127 (7 bits) | length (9 bits) | OUI 00-00-5E | subtype 1 | MUDString -----------
 
 
@@ -129,6 +147,29 @@ def parse_lldp_tlv(data: bytes) -> str:
             "LLDP TLV is not the IANA MUD URL TLV (OUI 00-00-5E, subtype 1)", reason="mud.discovery.oui"
         )
     return _url(data[6:], "lldp-mud-tlv")
+
+
+def find_in_lldpdu(lldpdu: bytes) -> str | None:
+    """Walk the TLVs of an LLDPDU (IEEE 802.1AB) for the MUD URL TLV; stops at End of LLDPDU."""
+    i = 0
+    while i + 2 <= len(lldpdu):
+        header = int.from_bytes(lldpdu[i : i + 2], "big")
+        tlv_type, length = header >> 9, header & 0x1FF
+        if tlv_type == 0:  # End of LLDPDU
+            return None
+        if i + 2 + length > len(lldpdu):
+            raise DecodeError("LLDPDU truncated", reason="mud.discovery.truncated")
+        body = lldpdu[i + 2 : i + 2 + length]
+        if (
+            tlv_type == LLDP_TLV_ORG_SPECIFIC
+            and body[:3] == LLDP_OUI_IANA
+            and body[3:4] == bytes([LLDP_SUBTYPE_MUD])
+        ):
+            return parse_lldp_tlv(lldpdu[i : i + 2 + length])
+        i += 2 + length
+    if i != len(lldpdu):
+        raise DecodeError("LLDPDU truncated", reason="mud.discovery.truncated")
+    return None
 
 
 # --- X.509: id-pe-mudURL / id-pe-mudsigner -----------------------------------------------------
