@@ -162,3 +162,19 @@ def test_mud_option_walkers() -> None:
     assert find_in_lldpdu(chassis + port + ttl + b"\x00\x00") is None
     with pytest.raises(DecodeError):
         find_in_lldpdu(chassis + port + ttl + encode_lldp_tlv(URL)[:-3])
+
+
+_DEV = issue(name("device-0002"), None, ca=False, extra=[encode_x509_extension(URL)])
+_DEV_DER = _DEV.cert.public_bytes(Encoding.DER)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, len(_DEV_DER) - 1), st.integers(0, 7))
+def test_mud_discovery_mutated_certificate(pos: int, bit: int) -> None:
+    mutated = bytearray(_DEV_DER)
+    mutated[pos] ^= 1 << bit
+    try:
+        url = mud_url_from_certificate_der(bytes(mutated))
+    except IotSecError:
+        return
+    assert url is None or url.startswith("https://")

@@ -24,6 +24,8 @@ DEFAULT_MAX_BYTES = 1024 * 1024
 
 @dataclass(frozen=True)
 class Fetched:
+    """A fetched resource."""
+
     url: str  # the final URL after redirects
     body: bytes
     content_type: str | None
@@ -47,6 +49,7 @@ class HttpsFetcher:
         self.max_redirects = max_redirects
 
     def get(self, url: str) -> Fetched:
+        """GET ``url`` (https only) within the limits; typed errors on every failure."""
         check_mud_url(url)
         deadline = time.monotonic() + self.timeout
         with httpx.Client(
@@ -110,6 +113,7 @@ class SystemResolver:
     """DNS through the system resolver (getaddrinfo); failures resolve to no address."""
 
     def resolve(self, name: str) -> Sequence[str]:
+        """Addresses of ``name`` (IPv4 and IPv6), or none."""
         try:
             infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
         except (OSError, UnicodeError):

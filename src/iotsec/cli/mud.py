@@ -37,7 +37,7 @@ def _certs(paths: Sequence[str]) -> list[x509.Certificate]:
     for p in paths:
         try:
             out.extend(x509.load_pem_x509_certificates(Path(p).read_bytes()))
-        except ValueError as err:
+        except (ValueError, x509.InvalidVersion) as err:
             raise ConfigError(f"{p}: not a PEM certificate", reason="config.cert") from err
     return out
 
@@ -337,7 +337,7 @@ def _event_url(ev: dict[str, Any]) -> tuple[str, bytes | None]:
             if url is None:
                 raise IotSecError("device certificate has no MUD URL", reason="mud.discovery.none")
             return url, discovery.mud_signer_from_certificate(cert)
-    except ValueError as err:
+    except (ValueError, x509.InvalidVersion) as err:
         raise ConfigError(f"bad discovery data: {err}", reason="mud.manager.discovery") from err
     raise ConfigError("join needs mud-url, dhcpv4, dhcpv6, lldp or certificate", reason="mud.manager.event")
 

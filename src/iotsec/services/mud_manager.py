@@ -26,22 +26,38 @@ from iotsec.errors import IotSecError, NotFoundError, PolicyError
 
 
 class FetchedLike(Protocol):
+    """What a fetcher returns: at least the body bytes."""
+
     @property
-    def body(self) -> bytes: ...
+    def body(self) -> bytes:
+        """The response body."""
+        ...
 
 
 class Fetcher(Protocol):
-    def get(self, url: str) -> FetchedLike: ...
+    """Fetches a URL (HTTPS, bounded); see ``iotsec.adapters.mud_fetch.HttpsFetcher``."""
+
+    def get(self, url: str) -> FetchedLike:
+        """GET ``url`` or raise an :class:`IotSecError`."""
+        ...
 
 
 class Enforcer(Protocol):
-    def apply(self, policy: DevicePolicy) -> None: ...
+    """Applies and removes device policies; see ``iotsec.adapters.nftables.Nftables``."""
 
-    def remove(self, device: Device) -> None: ...
+    def apply(self, policy: DevicePolicy) -> None:
+        """Install or replace the device's policy atomically."""
+        ...
+
+    def remove(self, device: Device) -> None:
+        """Remove the device's policy."""
+        ...
 
 
 @dataclass
 class CachedMud:
+    """A verified MUD file, kept until ``expires_at`` (fetch time + cache-validity)."""
+
     url: str
     body: bytes
     mud: MudFile
@@ -53,6 +69,8 @@ class CachedMud:
 
 @dataclass
 class ManagedDevice:
+    """A device the manager enforces, with its current policy."""
+
     device: Device
     policy: DevicePolicy
     expected_signer: x509.Name | bytes | None = None
@@ -60,6 +78,8 @@ class ManagedDevice:
 
 @dataclass
 class ManagerConfig:
+    """Trust anchors per manufacturer (MUD URL host), the local environment, modes."""
+
     trust_anchors: Mapping[str, Sequence[x509.Certificate]] = field(default_factory=dict)  # authority -> CAs
     environment: Environment = field(default_factory=Environment)
     require_signature: bool = True

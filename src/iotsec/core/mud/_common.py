@@ -55,6 +55,7 @@ class _Ctx:
         self.findings: list[Finding] = []
 
     def legacy(self, what: str, old: str, new: str, path: Path) -> None:
+        """Accept a pre-RFC name in lenient mode (with a finding), refuse it in strict mode."""
         if not self.lenient:
             raise ValidationError(
                 f"pre-RFC {what} {old!r} (RFC name: {new!r}); use lenient mode to accept it",

@@ -36,7 +36,9 @@ _NAME = re.compile(r"^[A-Za-z0-9_]{1,40}$")
 class Resolver(Protocol):
     """Resolves a DNS name to addresses (text form, IPv4 and/or IPv6)."""
 
-    def resolve(self, name: str) -> Sequence[str]: ...
+    def resolve(self, name: str) -> Sequence[str]:
+        """The addresses of ``name``; empty if it does not resolve."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class StaticResolver:
     table: Mapping[str, Sequence[str]]
 
     def resolve(self, name: str) -> Sequence[str]:
+        """The addresses listed for ``name`` (case-insensitive, trailing dot ignored)."""
         return tuple(self.table.get(name.rstrip(".").lower(), ()))
 
 
@@ -107,6 +110,8 @@ class Intent:
 
 @dataclass(frozen=True)
 class DevicePolicy:
+    """A MUD file compiled for one device: its intents, in file order, and findings."""
+
     device: Device
     mud_url: str
     intents: tuple[Intent, ...]

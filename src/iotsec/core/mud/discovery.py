@@ -38,6 +38,7 @@ def _url(raw: bytes, where: str) -> str:
 
 
 def encode_dhcpv4_option(url: str) -> bytes:
+    """DHCPv4 option 161 bytes (code, length, URL) for ``url``."""
     raw = check_mud_url(url).encode("ascii")
     if len(raw) > MAX_MUD_URL:
         raise ValidationError("MUD URL too long for DHCPv4 (255 octets)", reason="mud.discovery.length")
@@ -80,6 +81,7 @@ def find_in_dhcpv4_options(options: bytes) -> str | None:
 
 
 def encode_dhcpv6_option(url: str) -> bytes:
+    """DHCPv6 option 112 bytes (code, length, URL) for ``url``."""
     raw = check_mud_url(url).encode("ascii")
     if len(raw) > MAX_MUD_URL:
         raise ValidationError("MUD URL too long (255 octets)", reason="mud.discovery.length")
@@ -87,6 +89,7 @@ def encode_dhcpv6_option(url: str) -> bytes:
 
 
 def parse_dhcpv6_option(data: bytes) -> str:
+    """The MUD URL in one DHCPv6 option 112 (code, 2-byte length, URL)."""
     if len(data) < 4:
         raise DecodeError("DHCPv6 option truncated", reason="mud.discovery.truncated")
     code, length = int.from_bytes(data[:2], "big"), int.from_bytes(data[2:4], "big")
@@ -123,6 +126,7 @@ def find_in_dhcpv6_options(options: bytes) -> str | None:
 
 
 def encode_lldp_tlv(url: str) -> bytes:
+    """The LLDP MUD TLV (type 127, OUI 00-00-5E, subtype 1) for ``url``."""
     raw = check_mud_url(url).encode("ascii")
     if len(raw) > MAX_MUD_URL:
         raise ValidationError("MUD URL too long (255 octets)", reason="mud.discovery.length")
@@ -132,6 +136,7 @@ def encode_lldp_tlv(url: str) -> bytes:
 
 
 def parse_lldp_tlv(data: bytes) -> str:
+    """The MUD URL in one LLDP MUD TLV (header, OUI 00-00-5E, subtype 1, URL)."""
     if len(data) < 2:
         raise DecodeError("LLDP TLV truncated", reason="mud.discovery.truncated")
     header = int.from_bytes(data[:2], "big")
@@ -203,7 +208,7 @@ def mud_url_from_certificate(cert: x509.Certificate) -> str | None:
         ext = cert.extensions.get_extension_for_oid(ID_PE_MUD_URL)
     except x509.ExtensionNotFound:
         return None
-    except ValueError as err:
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as err:
         raise DecodeError("certificate extensions are malformed", reason="mud.discovery.x509") from err
     value = ext.value
     if not isinstance(value, x509.UnrecognizedExtension):
@@ -215,7 +220,7 @@ def mud_url_from_certificate_der(der: bytes) -> str | None:
     """Same as :func:`mud_url_from_certificate` for DER bytes as received."""
     try:
         cert = x509.load_der_x509_certificate(der)
-    except ValueError as err:
+    except (ValueError, x509.InvalidVersion) as err:
         raise DecodeError("not a DER X.509 certificate", reason="mud.discovery.x509") from err
     return mud_url_from_certificate(cert)
 
@@ -227,7 +232,7 @@ def mud_signer_from_certificate(cert: x509.Certificate) -> bytes | None:
         ext = cert.extensions.get_extension_for_oid(ID_PE_MUD_SIGNER)
     except x509.ExtensionNotFound:
         return None
-    except ValueError as err:
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as err:
         raise DecodeError("certificate extensions are malformed", reason="mud.discovery.x509") from err
     value = ext.value
     if not isinstance(value, x509.UnrecognizedExtension) or not value.value.startswith(b"\x30"):

@@ -67,6 +67,7 @@ class MudMatch:
     my_controller: bool = False  # the controllers configured for this MUD URL
 
     def is_empty(self) -> bool:
+        """True if no abstraction is set."""
         return self == MudMatch()
 
 
@@ -94,12 +95,16 @@ class TransportMatch:
 
 @dataclass(frozen=True)
 class IcmpMatch:
+    """The ``icmp`` match container (RFC 8519 §4.1): type and code."""
+
     type: int | None = None
     code: int | None = None
 
 
 @dataclass(frozen=True)
 class EthMatch:
+    """The ``eth`` match container (RFC 8519 §4.1): ethertype and MAC addresses."""
+
     ethertype: int | None = None
     src_mac: str | None = None
     dst_mac: str | None = None
@@ -120,6 +125,8 @@ class Ace:
 
 @dataclass(frozen=True)
 class Acl:
+    """One access list (RFC 8519 §4.1 ``acl``): its ACEs are evaluated in order."""
+
     name: str
     type: AclType
     aces: tuple[Ace, ...]
@@ -154,10 +161,12 @@ class MudFile:
         raise LookupError(name)
 
     def policy(self, direction: Direction) -> tuple[Acl, ...]:
+        """The ACLs of the from-device or to-device policy, in order (RFC 8520 §3.3)."""
         names = self.from_device if direction is Direction.FROM_DEVICE else self.to_device
         return tuple(self.acl(n) for n in names)
 
     def ace_count(self) -> int:
+        """The number of ACEs over all ACLs."""
         return sum(len(a.aces) for a in self.acls)
 
 

@@ -34,9 +34,27 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from iotsec.errors import DecodeError, PolicyError, UnsupportedError, ValidationError, VerifyError
+from iotsec.errors import (
+    DecodeError,
+    IotSecError,
+    PolicyError,
+    UnsupportedError,
+    ValidationError,
+    VerifyError,
+)
 
 SigningKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+# what cryptography raises on certificates that parse as DER but carry bad content
+_CERT_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    UnsupportedAlgorithm,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+    x509.InvalidVersion,
+)
+_EXT_ERRORS: tuple[type[Exception], ...] = (x509.ExtensionNotFound, *_CERT_ERRORS)
+_ISSUE_ERRORS: tuple[type[Exception], ...] = (TypeError, InvalidSignature, *_CERT_ERRORS)
+_ANY_ERRORS: tuple[type[Exception], ...] = (KeyError, IndexError, TypeError, *_CERT_ERRORS)
 MAX_SIGNATURE_BYTES = 256 * 1024
 MAX_CHAIN = 8
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
@@ -162,7 +180,7 @@ def _find_signer_unchecked(si: cms.SignerInfo, certs: list[x509.Certificate]) ->
         elif sid.name == "subject_key_identifier":
             try:
                 ski = c.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
-            except (x509.ExtensionNotFound, ValueError):
+            except _EXT_ERRORS:
                 continue
             if ski == sid.chosen.native:
                 return c
@@ -174,7 +192,7 @@ def _find_signer_unchecked(si: cms.SignerInfo, certs: list[x509.Certificate]) ->
 def _check_sig(cert: x509.Certificate, alg: str, digest: str, sig: bytes, data: bytes) -> None:
     try:
         pub = cert.public_key()
-    except (ValueError, UnsupportedAlgorithm) as err:
+    except _CERT_ERRORS as err:
         raise DecodeError("signer certificate has an unusable key", reason="mud.signature.cert") from err
     h = _HASHES[digest]()
     try:
@@ -205,7 +223,7 @@ def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
         return False
     try:
         child.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+    except _ISSUE_ERRORS:
         return False
     return True
 
@@ -213,7 +231,7 @@ def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
 def _is_ca(c: x509.Certificate) -> bool:
     try:
         return bool(c.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except (x509.ExtensionNotFound, ValueError):
+    except _EXT_ERRORS:
         return False
 
 
@@ -249,6 +267,32 @@ def verify_mud_signature(
     expected_signer: x509.Name | bytes | None = None,
 ) -> x509.Certificate:
     """Verify a detached MUD signature (see the module doc); return the signer certificate or raise."""
+    try:
+        return _verify(
+            content,
+            signature,
+            trust_anchors=trust_anchors,
+            now=now,
+            intermediates=intermediates,
+            expected_signer=expected_signer,
+        )
+    except IotSecError:
+        raise
+    except _ANY_ERRORS as err:  # hostile content in the certificates
+        raise DecodeError(
+            f"malformed signature content: {type(err).__name__}", reason="mud.signature.der"
+        ) from err
+
+
+def _verify(
+    content: bytes,
+    signature: bytes,
+    *,
+    trust_anchors: Sequence[x509.Certificate],
+    now: datetime,
+    intermediates: Sequence[x509.Certificate] = (),
+    expected_signer: x509.Name | bytes | None = None,
+) -> x509.Certificate:
     if not trust_anchors:
         raise PolicyError(
             "no trust anchor configured for this manufacturer", reason="mud.signature.no-anchor"
@@ -294,7 +338,7 @@ def verify_mud_signature(
             raise PolicyError("signer certificate may not sign", reason="mud.signature.key-usage")
     except x509.ExtensionNotFound:
         pass
-    except ValueError as err:
+    except _CERT_ERRORS as err:
         raise DecodeError("signer certificate has malformed extensions", reason="mud.signature.cert") from err
     _chain(signer, [*certs, *intermediates], trust_anchors, now)
     if expected_signer is not None:
