@@ -135,6 +135,7 @@ def test_mud_manager_fetch_verify_cache(server: HttpsServer) -> None:
     clock.advance(49 * 3600)
     del server.routes["/bulb.json"]
     assert mgr.refresh() == []
+    assert mgr.stale() == {url: "mud.fetch.not-found"}
     mgr.device_left("bulb1")
     assert rec.removed == ["bulb1"]
     with pytest.raises(NotFoundError):

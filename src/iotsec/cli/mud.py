@@ -383,7 +383,7 @@ def manager(cfg_path: str) -> None:
                     mgr.device_left(str(ev.get("id", "")))
                     out = {"ok": True, "event": "leave", "id": ev.get("id")}
                 elif kind == "refresh":
-                    out = {"ok": True, "event": "refresh", "changed": mgr.refresh()}
+                    out = {"ok": True, "event": "refresh", "changed": mgr.refresh(), "stale": mgr.stale()}
                 elif kind == "status":
                     out = {"ok": True, "event": "status", "devices": sorted(mgr.devices)}
                 else:

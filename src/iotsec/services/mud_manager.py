@@ -65,6 +65,8 @@ class CachedMud:
     fetched_at: datetime
     expires_at: datetime
     signer: x509.Certificate | None = None
+    # why the last refetch after expiry failed (the file stays in force meanwhile), as a reason code
+    stale_reason: str | None = None
 
 
 @dataclass
@@ -113,9 +115,10 @@ class MudManager:
             return hit
         try:
             fresh = self._fetch(url, now, expected_signer)
-        except IotSecError:
+        except IotSecError as err:
             if hit is not None:
                 # RFC 8520 §3.5: an expired cache-validity does not oblige the manager to drop the file
+                hit.stale_reason = err.reason
                 return hit
             raise
         self.cache[url] = fresh
@@ -204,6 +207,10 @@ class MudManager:
                 md.policy = policy
                 changed.append(dev_id)
         return changed
+
+    def stale(self) -> dict[str, str]:
+        """MUD URLs whose refetch failed after expiry (kept in force), with the reason code."""
+        return {u: c.stale_reason for u, c in self.cache.items() if c.stale_reason}
 
     def _recompile_dependents(self, *, skip: str) -> None:
         for dev_id, md in list(self.devices.items()):
