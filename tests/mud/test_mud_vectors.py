@@ -87,3 +87,46 @@ def test_mud_vectors_accepted_by_nft() -> None:
         assert r.returncode == 0, r.stderr
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False, timeout=20)
+
+
+HOSTILE_NAME = 'x"\nflush ruleset\nadd table inet pwned #'
+
+
+def test_mud_hostile_names_cannot_inject_nft(rfc8520_example: bytes) -> None:
+    """RFC 8519 names are any string; the renderer must not let one end a comment or a line."""
+    import json
+
+    from iotsec.core.mud.nft import render_ruleset
+
+    d = json.loads(rfc8520_example)
+    acl = d["ietf-access-control-list:acls"]["acl"][1]
+    acl["aces"]["ace"][0]["name"] = HOSTILE_NAME
+    mud = parse_mud(json.dumps(d)).mud  # the parser accepts it: the name is a valid YANG string
+    dev = Device("bulb", mud.mud_url, ipv6=("2001:db8::10",))
+    text = render_ruleset(compile_policy(mud, dev, Environment(), StaticResolver(NAMES)))
+    assert "flush ruleset" not in text.replace("flush_ruleset", "")
+    assert not any(line.startswith(("flush ruleset", "add table inet pwned")) for line in text.splitlines())
+    assert 'comment "mud-76100-v6fr/x__flush_ruleset_add_table_inet_pwned__"' in text
+    if os.geteuid() == 0 and shutil.which("nft"):
+        ns = f"iotsec-mud-{uuid.uuid4().hex[:8]}-inj"
+        subprocess.run(["ip", "netns", "add", ns], check=True, timeout=20)
+        try:
+            r = subprocess.run(
+                ["ip", "netns", "exec", ns, "nft", "-f", "-"],
+                input=text,
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+            assert r.returncode == 0, r.stderr
+            listed = subprocess.run(
+                ["ip", "netns", "exec", ns, "nft", "list", "tables"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=True,
+            ).stdout
+            assert "pwned" not in listed and "iotsec_mud" in listed
+        finally:
+            subprocess.run(["ip", "netns", "del", ns], check=False, timeout=20)

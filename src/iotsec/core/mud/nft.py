@@ -15,6 +15,8 @@ dispatcher are (re)declared idempotently, the device chains flushed and refilled
 
 from __future__ import annotations
 
+import re
+
 from iotsec.core.mud.compiler import DevicePolicy, Intent
 from iotsec.core.mud.model import Direction, Forwarding, PortMatch, PortOperator
 
@@ -22,12 +24,20 @@ TABLE = "iotsec_mud"
 CHAIN_PREFIX = "d_"
 _OPS = {PortOperator.EQ: "", PortOperator.LTE: "<= ", PortOperator.GTE: ">= ", PortOperator.NEQ: "!= "}
 _PROTO = {6: "tcp", 17: "udp"}
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.:/@+=-]")
 _MAPS = (("from4", "ipv4_addr"), ("to4", "ipv4_addr"), ("from6", "ipv6_addr"), ("to6", "ipv6_addr"))
 
 
 def chain_names(device_id: str) -> tuple[str, str]:
     """The (from-device, to-device) chain names of a device."""
     return f"{CHAIN_PREFIX}{device_id}_from", f"{CHAIN_PREFIX}{device_id}_to"
+
+
+def _safe(text: str, limit: int = 120) -> str:
+    """Names from the MUD file (RFC 8519 ACL/ACE names are any string) go into nft comments: keep
+    a conservative character set so that no quote, newline or semicolon can end the comment and
+    inject nft syntax."""
+    return _UNSAFE.sub("_", text)[:limit]
 
 
 def _set(addrs: tuple[str, ...]) -> str:
@@ -70,7 +80,7 @@ def render_intent(it: Intent) -> str:
         parts.append(f"ct direction {it.ct_direction}")
     # accept -> return: the other end's policy (if it is a MUD device too) is consulted next
     verdict = {Forwarding.ACCEPT: "return", Forwarding.DROP: "drop", Forwarding.REJECT: "reject"}[it.verdict]
-    comment = f"{it.acl}/{it.ace}".replace('"', "")[:120]
+    comment = _safe(f"{it.acl}/{it.ace}")
     return " ".join(parts) + f' counter {verdict} comment "{comment}"'
 
 
@@ -94,7 +104,7 @@ def _device(policy: DevicePolicy) -> str:
     d = policy.device
     t = f"inet {TABLE}"
     fr, to = chain_names(d.id)
-    lines = [f"# MUD policy for device {d.id} from {policy.mud_url}"]
+    lines = [f"# MUD policy for device {d.id} from {_safe(policy.mud_url, 200)}"]
     for direction, chain in ((Direction.FROM_DEVICE, fr), (Direction.TO_DEVICE, to)):
         lines += [f"add chain {t} {chain}", f"flush chain {t} {chain}"]
         lines += [
