@@ -130,3 +130,19 @@ def test_mud_hostile_names_cannot_inject_nft(rfc8520_example: bytes) -> None:
             assert "pwned" not in listed and "iotsec_mud" in listed
         finally:
             subprocess.run(["ip", "netns", "del", ns], check=False, timeout=20)
+
+
+def test_mud_hostile_addresses_are_refused_or_dropped(rfc8520_example: bytes) -> None:
+    from iotsec.core.mud.nft import render_ruleset
+
+    for bad in ("fe80::1%a\nflush ruleset", "fe80::1%eth0", "2001:db8::1 ", "::ffff:10.0.0.1\n"):
+        with pytest.raises(ValidationError) as e:
+            Device("d", "https://x.example/", ipv6=(bad,))
+        assert e.value.reason == "mud.device.address"
+    assert Device("d", "https://x.example/", ipv6=("2001:DB8:0::1",)).ipv6 == ("2001:db8::1",)
+    mud = parse_mud(rfc8520_example).mud
+    dev = Device("bulb", mud.mud_url, ipv6=("2001:db8::10",))
+    # a resolver (DNS answers are peer input too) handing over junk: only real addresses are used
+    res = StaticResolver({"test.example.com": ["fe80::1%x\nflush ruleset", "2001:db8::443", "nonsense"]})
+    text = render_ruleset(compile_policy(mud, dev, Environment(), res))
+    assert "flush ruleset" not in text and "ip6 daddr 2001:db8::443 " in text

@@ -65,12 +65,20 @@ class Device:
     def __post_init__(self) -> None:
         if not _NAME.match(self.id):
             raise ValidationError("device id must be 1-40 characters of [A-Za-z0-9_]", reason="mud.device.id")
-        for a, v in [(a, 4) for a in self.ipv4] + [(a, 6) for a in self.ipv6]:
-            try:
-                if ipaddress.ip_address(a).version != v:
-                    raise ValueError(a)
-            except ValueError as err:
-                raise ValidationError(f"bad IPv{v} address {a!r}", reason="mud.device.address") from err
+        canonical: dict[int, tuple[str, ...]] = {}
+        for v, addrs in ((4, self.ipv4), (6, self.ipv6)):
+            out = []
+            for a in addrs:
+                try:
+                    # no zone index ("fe80::1%eth0"): it is free text and ends up in nft syntax
+                    if not isinstance(a, str) or "%" in a or ipaddress.ip_address(a).version != v:
+                        raise ValueError(a)
+                except ValueError as err:
+                    raise ValidationError(f"bad IPv{v} address {a!r}", reason="mud.device.address") from err
+                out.append(str(ipaddress.ip_address(a)))
+            canonical[v] = tuple(out)
+        object.__setattr__(self, "ipv4", canonical[4])
+        object.__setattr__(self, "ipv6", canonical[6])
         if not self.ipv4 and not self.ipv6:
             raise ValidationError("device needs at least one address", reason="mud.device.address")
 
@@ -123,6 +131,8 @@ def _family(addrs: Sequence[str], fam: int) -> tuple[str, ...]:
     (a resolver or configuration can hand over anything)."""
     out: set[str] = set()
     for a in addrs:
+        if not isinstance(a, str) or "%" in a:  # zone indexes are free text: never rendered
+            continue
         try:
             if "/" in a:
                 n = ipaddress.ip_network(a, strict=False)
