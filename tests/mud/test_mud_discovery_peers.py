@@ -41,7 +41,10 @@ print("ready", flush=True)
 end = time.time() + float(sys.argv[1])
 while time.time() < end:
     try:
-        print(s.recv(2048).hex(), flush=True)
+        frame = s.recv(2048)
+        print(frame.hex(), flush=True)
+        if b"\x00\x00\x5e\x01" in frame:  # an IANA-OUI subtype-1 TLV seen: enough
+            break
     except socket.timeout:
         pass
 """
