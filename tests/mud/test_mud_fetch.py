@@ -197,3 +197,26 @@ def test_mud_manager_refresh_follows_dns_changes(server: HttpsServer) -> None:
     assert mgr.refresh() == ["bulb1"]
     assert rec.applied[-1].intents[0].peer == (("2001:db8::2",),)
     assert server.hits["/bulb.json"] == 1  # the file itself was still fresh
+
+
+def test_mud_manager_pins_the_signer_of_a_file(server: HttpsServer) -> None:
+    ca, signer = manufacturer("Maker")
+    from mud_pki import issue, name
+
+    second = issue(name("Another signer", "Maker"), ca, ca=False)  # same CA, different signer
+    url, body = _publish(server, "/bulb.json", signer)
+    clock = FixedClock(NOW)
+    mgr = MudManager(
+        HttpsFetcher(ca_file=server.ca_file),
+        Recorder(),
+        StaticResolver({}),
+        clock,
+        ManagerConfig(trust_anchors={"127.0.0.1": [ca.cert]}),
+    )
+    mgr.device_joined(Device("bulb1", url, ipv6=("2001:db8::10",)))
+    # after expiry the server offers a file signed by someone else of the same manufacturer
+    server.routes["/bulb.p7s"] = Route(sign_mud(body, second.key, second.cert, now=NOW))
+    clock.advance(49 * 3600)
+    mgr.refresh()
+    assert mgr.stale() == {url: "mud.signature.signer-mismatch"}
+    assert mgr.cache[url].signer == signer.cert  # the pinned file stays in force

@@ -113,6 +113,9 @@ class MudManager:
         hit = self.cache.get(url)
         if hit is not None and not force and now < hit.expires_at:
             return hit
+        if expected_signer is None and hit is not None and hit.signer is not None:
+            # a new version of a file must come from the signer of the one in force (signer pinning)
+            expected_signer = hit.signer.subject
         try:
             fresh = self._fetch(url, now, expected_signer)
         except IotSecError as err:
