@@ -19,11 +19,13 @@ _HOST = re.compile(
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise DecodeError(f"duplicate JSON member {k!r}", reason="mud.json.duplicate")
-        out[k] = v
+    out = dict(pairs)
+    if len(out) != len(pairs):  # RFC 8259 §4 / RFC 7951: member names must be unique
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise DecodeError(f"duplicate JSON member {k!r}", reason="mud.json.duplicate")
+            seen.add(k)
     return out
 
 
