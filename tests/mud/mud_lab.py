@@ -71,6 +71,29 @@ with cf.ThreadPoolExecutor(max_workers=32) as ex:
     print(json.dumps(list(ex.map(probe, probes))))
 """
 
+PING = r"""
+import os, socket, struct, sys, time
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xFFFF); s += s >> 16
+    return ~s & 0xFFFF
+ident = os.getpid() & 0xFFFF
+body = struct.pack("!BBHHH", 8, 0, 0, ident, 1) + b"iotsec-mud"
+pkt = body[:2] + struct.pack("!H", csum(body)) + body[4:]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP); s.settimeout(0.2)
+s.sendto(pkt, (sys.argv[1], 0))
+end = time.time() + float(sys.argv[2])
+while time.time() < end:
+    try:
+        data, addr = s.recvfrom(2048)
+    except socket.timeout:
+        continue
+    icmp = data[(data[0] & 0x0F) * 4:]
+    if addr[0] == sys.argv[1] and icmp[0] == 0 and struct.unpack("!H", icmp[4:6])[0] == ident:
+        sys.exit(0)
+sys.exit(1)
+"""
+
 
 def v4(host: str) -> str:
     return f"10.213.{HOSTS[host]}.2"
@@ -164,6 +187,25 @@ class Lab:
         )
         answers = json.loads(r.stdout)
         return [a.startswith("pong ") for a in answers]
+
+    def ping(self, src: str, dst: str, timeout: float = 1.0) -> bool:
+        """One ICMP echo from ``src`` to the IPv4 ``dst`` (raw socket); True if the reply came back."""
+        r = run(
+            "ip",
+            "netns",
+            "exec",
+            self.ns(src),
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            PING,
+            dst,
+            str(timeout),
+            check=False,
+            timeout=timeout + 10,
+        )
+        return r.returncode == 0
 
     def nft_ruleset(self) -> str:
         return run("ip", "netns", "exec", self.router, "nft", "list", "ruleset").stdout

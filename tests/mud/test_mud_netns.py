@@ -212,3 +212,36 @@ def test_mud_nft_state_address_change_and_last_removal() -> None:
         assert "iotsec_mud" not in nft.ruleset()
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False, timeout=20)
+
+
+def test_mud_icmp_ace_is_enforced(lab: Lab) -> None:
+    """An ICMP ACE (RFC 8519 icmp match): echo to the cloud and its replies pass, nothing else."""
+
+    def pings(dst: str) -> bool:
+        return lab.ping("dev", dst)
+
+    cloud, bad = v4("cloud"), v4("bad")
+    doc = thermostat_mud()
+    acls = doc["ietf-access-control-list:acls"]["acl"]
+    acls[0]["aces"]["ace"] = [
+        _ace(
+            "echo", {"ipv4": {"destination-ipv4-network": f"{cloud}/32", "protocol": 1}, "icmp": {"type": 8}}
+        )
+    ]
+    acls[1]["aces"]["ace"] = [
+        _ace(
+            "echo-reply", {"ipv4": {"source-ipv4-network": f"{cloud}/32", "protocol": 1}, "icmp": {"type": 0}}
+        )
+    ]
+    assert pings(cloud) and pings(bad)
+    mud = parse_mud(doc).mud
+    device = Device("pinger", URL, ipv4=(v4("dev"),))
+    nft = Nftables(netns=lab.router)
+    nft.apply(compile_policy(mud, device, Environment(), StaticResolver({})))
+    try:
+        assert pings(cloud)
+        assert not pings(bad)
+        assert lab.probe("dev", [("tcp", cloud, 443)]) == [False]  # only ICMP is allowed
+    finally:
+        nft.remove(device)
+    assert pings(bad)
