@@ -25,6 +25,7 @@ GROUPS: dict[str, str] = {
     "cose": "iotsec.cli.cose:group",
     "ca": "iotsec.cli.ca:group",
     "est": "iotsec.cli.est:group",
+    "mud": "iotsec.cli.mud:group",
 }
 
 EXIT_INVALID = 1
