@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 # System tools that the tests drive for real (nft, ip, openssl, curl). Installed when root and missing.
 sysdeps:
 	@missing=""; \
-	for t in nft:nftables ip:iproute2 openssl:openssl curl:curl; do \
+	for t in nft:nftables ip:iproute2 openssl:openssl curl:curl busybox:busybox lldpd:lldpd; do \
 	  command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t##*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

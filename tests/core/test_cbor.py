@@ -210,3 +210,23 @@ def test_keys_that_collide_once_decoded_are_duplicates(hexdata: str) -> None:
 def test_distinct_keys_are_kept() -> None:
     assert cbor.loads(bytes.fromhex("a20100181800")) == {1: 0, 24: 0}
     assert cbor.loads(bytes.fromhex("a220002100")) == {-1: 0, -2: 0}
+
+
+@pytest.mark.parametrize(
+    ("hexdata", "expected"),
+    [
+        ("5f ff", "h''"),  # empty indefinite-length byte string
+        ("5f 4101 4102 ff", "h'0102'"),
+        ("82 7f 6161 6162 ff 01", '["ab", 1]'),
+    ],
+)
+def test_diag_of_indefinite_length_strings(hexdata: str, expected: str) -> None:
+    assert cbor.to_diag(bytes.fromhex(hexdata.replace(" ", ""))) == expected
+
+
+def test_diag_matches_rfc8949_notation() -> None:
+    assert cbor.to_diag(bytes.fromhex("a26161016162820203"), pretty=False) == '{"a":1,"b":[2,3]}'
+    with pytest.raises(DecodeError):
+        cbor.to_diag(b"\x82\x01")
+    with pytest.raises(DecodeError):
+        cbor.from_diag("{1: ")

@@ -16,6 +16,7 @@ with the number of items, not with payload size; the decode itself is cbor2's C 
 from __future__ import annotations
 
 import binascii
+import json
 import re
 from typing import Any
 
@@ -89,6 +90,12 @@ def check_well_formed(
     data: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH, allow_duplicate_keys: bool = False
 ) -> None:
     """Raise :class:`DecodeError` unless ``data`` is exactly one well-formed CBOR data item."""
+    _walk(data, max_depth, allow_duplicate_keys)
+
+
+def _walk(data: bytes, max_depth: int, allow_duplicate_keys: bool) -> bool:
+    """The well-formedness walk; returns whether ``data`` has indefinite-length strings."""
+    indefinite_strings = False
     end = len(data)
     stack: list[_Frame] = []
     pos = 0
@@ -110,6 +117,7 @@ def check_well_formed(
                 raise DecodeError(f"CBOR nesting is deeper than {max_depth}", reason="cbor.depth")
             if major in (2, 3):
                 if arg is None:
+                    indefinite_strings = True
                     stack.append(_Frame(-1, False, start, chunk_major=major))
                     continue
                 if arg > end - pos:
@@ -156,7 +164,7 @@ def check_well_formed(
                 raise DecodeError(
                     f"{end - pos} trailing byte(s) after the CBOR data item", reason="cbor.trailing"
                 )
-            return
+            return indefinite_strings
 
 
 def loads(
@@ -208,20 +216,53 @@ def tag(number: int, value: Any) -> CBORTag:
     return CBORTag(number, value)
 
 
-def to_diag(data: bytes) -> str:
-    """CBOR diagnostic notation (RFC 8949 §8) of well-formed ``data``."""
-    check_well_formed(data, allow_duplicate_keys=True)
-    try:
-        return str(cbor_diag.cbor2diag(data))
-    except Exception as exc:
-        raise DecodeError(f"cannot render CBOR as diagnostic notation: {exc}", reason="cbor.invalid") from exc
+def _is_panic(exc: BaseException) -> bool:
+    # cbor-diag is a Rust extension: a panic inside it surfaces as pyo3's PanicException, which
+    # derives from BaseException, so ``except Exception`` does not see it.
+    return type(exc).__name__ == "PanicException"
+
+
+def _render(value: Any) -> str:
+    """Diagnostic notation of a decoded value (used where cbor-diag cannot render the bytes)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (bytes, bytearray)):
+        return f"h'{bytes(value).hex()}'"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_render(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_render(k)}: {_render(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, CBORTag):
+        return f"{value.tag}({_render(value.value)})"
+    return repr(value)
+
+
+def to_diag(data: bytes, *, pretty: bool = True) -> str:
+    """CBOR diagnostic notation (RFC 8949 §8) of well-formed ``data``.
+
+    Indefinite-length strings (which the cbor-diag renderer does not support) are shown joined.
+    """
+    data = bytes(data)
+    if not _walk(data, DEFAULT_MAX_DEPTH, True):
+        try:
+            return str(cbor_diag.cbor2diag(data, pretty=pretty))
+        except BaseException as exc:
+            if not (isinstance(exc, Exception) or _is_panic(exc)):
+                raise
+    return _render(loads(data, allow_duplicate_keys=True))
 
 
 def from_diag(text: str) -> bytes:
     """Parse CBOR diagnostic notation (RFC 8949 §8, with RFC 8610 appendix G extensions)."""
     try:
         return bytes(cbor_diag.diag2cbor(text))
-    except Exception as exc:
+    except BaseException as exc:
+        if not (isinstance(exc, Exception) or _is_panic(exc)):
+            raise
         raise DecodeError(f"invalid CBOR diagnostic notation: {exc}", reason="cbor.diag") from exc
 
 

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import cbor_diag
-
 from iotsec.core import cbor
 from iotsec.core.cose._common import COSE_TAGS, TAG_MAC, TAG_MAC0, TAG_SIGN, TAG_SIGN1
 from iotsec.core.cose.algorithms import Algorithm, Curve, KeyType
@@ -52,7 +50,7 @@ def _comment(text: str) -> str:
 
 def _plain(value: Any) -> str:
     try:
-        return str(cbor_diag.cbor2diag(cbor.dumps(value), pretty=False))
+        return cbor.to_diag(cbor.dumps(value), pretty=False)
     except (IotSecError, ValueError, TypeError):  # decoded but not re-encodable: show it as Python does
         return repr(value)
 
@@ -202,7 +200,7 @@ def describe(data: bytes) -> str:
                 title = COSE_TAGS[tag] if tag != TAG_SIGN1 else "COSE_Sign1 or COSE_Mac0"
                 return f"/ untagged, looks like {title} /\n" + _layer(item, _PARTS[tag], "")
     if tag is None or not isinstance(body, list):
-        return str(cbor_diag.cbor2diag(data))
+        return cbor.to_diag(data)
     return f"{tag}(  / {COSE_TAGS[tag]} /\n  " + _layer(body, _PARTS[tag], "  ") + "\n)"
 
 
