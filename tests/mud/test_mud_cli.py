@@ -143,6 +143,61 @@ def test_mud_cli_create_sign_verify_compile(tmp_path: Path) -> None:
     assert "mud.compile.unresolved" in r.stderr  # no same-manufacturer device known offline
 
 
+def test_mud_cli_sign_with_encrypted_key(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(PROFILE.format(url="https://devices.example.com/thermo/v1.json"))
+    out = tmp_path / "thermo.json"
+    assert iotsec("mud", "create", str(tmp_path / "p.yaml"), "-o", str(out)).returncode == 0
+    ca, signer = manufacturer("Example Devices")
+    key, cert = signer.write(tmp_path, "signer")
+    encrypted = tmp_path / "signer-enc.key"
+    # openssl, not the code under test, encrypts the key
+    subprocess.run(
+        [
+            "openssl",
+            "pkcs8",
+            "-topk8",
+            "-in",
+            str(key),
+            "-out",
+            str(encrypted),
+            "-passout",
+            "pass:s3cret-phrase",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (tmp_path / "pass").write_text("s3cret-phrase\n")
+    (tmp_path / "wrong").write_text("other\n")
+    (tmp_path / "ca.pem").write_bytes(ca.cert_pem())
+    r = iotsec("mud", "sign", str(out), "--key", str(encrypted), "--cert", str(cert))
+    assert r.returncode == 1 and "config.key" in r.stderr
+    r = iotsec(
+        "mud",
+        "sign",
+        str(out),
+        "--key",
+        str(encrypted),
+        "--cert",
+        str(cert),
+        "--passphrase-file",
+        str(tmp_path / "wrong"),
+    )
+    assert r.returncode == 1 and "wrong passphrase" in r.stderr
+    r = iotsec(
+        "mud",
+        "sign",
+        str(out),
+        "--key",
+        str(encrypted),
+        "--cert",
+        str(cert),
+        "--passphrase-file",
+        str(tmp_path / "pass"),
+    )
+    assert r.returncode == 0, r.stderr
+    assert iotsec("mud", "verify", str(out), "--ca", str(tmp_path / "ca.pem")).returncode == 0
+
+
 def test_mud_cli_refusals(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text(
         '{"ietf-mud:mud": {"mud-version": 1, "mud-url": "http://x.example/a", '

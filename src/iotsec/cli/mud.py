@@ -91,12 +91,26 @@ def validate(ctx: click.Context, file: str, lenient: bool) -> None:
     "--chain", multiple=True, type=click.Path(dir_okay=False, exists=True), help="Intermediate certs."
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Default: FILE with .p7s.")
-def sign(file: str, key_path: str, cert_path: str, chain: tuple[str, ...], output: str | None) -> None:
+@click.option(
+    "--passphrase-file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="File whose first line is the passphrase of an encrypted --key.",
+)
+def sign(  # noqa: PLR0917 - click passes options as arguments
+    file: str,
+    key_path: str,
+    cert_path: str,
+    chain: tuple[str, ...],
+    output: str | None,
+    passphrase_file: str | None,
+) -> None:
     """Sign FILE: detached CMS SignedData in DER (RFC 8520 §13)."""
+    password = Path(passphrase_file).read_bytes().splitlines()[0] if passphrase_file else None
     try:
-        key = load_pem_private_key(Path(key_path).read_bytes(), password=None)
+        key = load_pem_private_key(Path(key_path).read_bytes(), password=password or None)
     except (ValueError, TypeError) as err:
-        raise ConfigError(f"{key_path}: not an unencrypted PEM private key", reason="config.key") from err
+        hint = "wrong passphrase or not a PEM key" if password else "not an unencrypted PEM private key"
+        raise ConfigError(f"{key_path}: {hint}", reason="config.key") from err
     certs = _certs([cert_path])
     content = Path(file).read_bytes()
     parse_mud(content)  # only sign what is a valid MUD file
