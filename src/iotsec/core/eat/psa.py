@@ -1,0 +1,200 @@
+"""The PSA attestation token claim set (RFC 9783 §4) and its profiles (RFC 9783 §5).
+
+Two profile identifiers are accepted: ``tag:psacertified.org,2023:psa#tfm`` (RFC 9783 §5.1) and
+``http://arm.com/psa/2.0.0`` (the claim set of draft-tschofenig-rats-psa-token that deployed
+verifiers such as Veraison accept). Both use the same claim keys; they differ in the profile string.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from iotsec.core.eat._util import is_int
+from iotsec.core.eat.claims import Claim, validate_claims
+from iotsec.errors import PathItem, ValidationError
+
+PROFILE_RFC9783 = "tag:psacertified.org,2023:psa#tfm"
+PROFILE_PSA_2_0_0 = "http://arm.com/psa/2.0.0"
+PROFILES = (PROFILE_RFC9783, PROFILE_PSA_2_0_0)
+
+
+class PsaClaim(IntEnum):
+    """RFC 9783 §10.1 CWT claim keys specific to PSA."""
+
+    CLIENT_ID = 2394
+    SECURITY_LIFECYCLE = 2395
+    IMPLEMENTATION_ID = 2396
+    CERTIFICATION_REFERENCE = 2398
+    SOFTWARE_COMPONENTS = 2399
+    VERIFICATION_SERVICE_INDICATOR = 2400
+
+
+class Lifecycle(IntEnum):
+    """RFC 9783 §4.3.1 security lifecycle major states (the high byte of the 16-bit value)."""
+
+    UNKNOWN = 0x00
+    ASSEMBLY_AND_TEST = 0x10
+    PSA_ROT_PROVISIONING = 0x20
+    SECURED = 0x30
+    NON_PSA_ROT_DEBUG = 0x40
+    RECOVERABLE_PSA_ROT_DEBUG = 0x50
+    DECOMMISSIONED = 0x60
+
+    @classmethod
+    def of(cls, value: int) -> Lifecycle:
+        return cls(value >> 8)
+
+
+# RFC 9783 §4.4.1 software component map keys
+SWC_TYPE, SWC_VALUE, SWC_VERSION, SWC_SIGNER, SWC_DESC = 1, 2, 4, 5, 6
+_CERT_REF = re.compile(r"^[0-9]{13}-[0-9]{5}$")  # RFC 9783 §4.2.4
+HASH_SIZES = (32, 48, 64)  # psa-hash-type
+
+
+@dataclass(frozen=True)
+class SoftwareComponent:
+    measurement_value: bytes
+    signer_id: bytes
+    measurement_type: str | None = None
+    version: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class PsaToken:
+    """A validated PSA claim set."""
+
+    profile: str
+    nonce: bytes
+    instance_id: bytes
+    implementation_id: bytes
+    client_id: int
+    lifecycle: int
+    software_components: tuple[SoftwareComponent, ...]
+    certification_reference: str | None
+    boot_seed: bytes | None
+    verification_service: str | None
+    claims: Mapping[int | str, Any]
+
+    @property
+    def lifecycle_state(self) -> Lifecycle:
+        return Lifecycle.of(self.lifecycle)
+
+    @property
+    def debug_enabled(self) -> bool:
+        return self.lifecycle_state in (Lifecycle.NON_PSA_ROT_DEBUG, Lifecycle.RECOVERABLE_PSA_ROT_DEBUG)
+
+
+def _err(what: str, problem: str, msg: str, *path: PathItem) -> ValidationError:
+    return ValidationError(msg, reason=f"psa.{what}.{problem}", path=path)
+
+
+def _require(claims: Mapping[Any, Any], key: int, what: str) -> Any:
+    if key not in claims:
+        raise _err(what, "missing", f"the PSA claim {what} ({key}) is missing", key)
+    return claims[key]
+
+
+def _hash(v: Any, what: str, *path: PathItem) -> bytes:
+    if not isinstance(v, bytes):
+        raise _err(what, "format", f"{what} must be a byte string", *path)
+    if len(v) not in HASH_SIZES:
+        raise _err(what, "format", f"{what} must be 32, 48 or 64 bytes, not {len(v)}", *path)
+    return v
+
+
+def _opt_text(c: Mapping[Any, Any], key: int, what: str, *path: PathItem) -> str | None:
+    v = c.get(key)
+    if v is not None and not isinstance(v, str):
+        raise _err(what, "format", f"{what} must be text", *path, key)
+    return v
+
+
+def validate_psa(claims: Mapping[Any, Any], *, profiles: tuple[str, ...] = PROFILES) -> PsaToken:
+    """Check a decoded claims-set against the PSA token CDDL (RFC 9783 §4, Appendix A).
+
+    Raises :class:`ValidationError` with reasons such as ``psa.instance_id.missing`` or
+    ``psa.boot_seed.size``.
+    """
+    c = validate_claims(dict(claims))  # the generic EAT rules first (RFC 9711 §4)
+    profile = _require(c, Claim.PROFILE, "profile")
+    if profile not in profiles:
+        raise _err("profile", "unknown", f"unsupported PSA profile {profile!r}", Claim.PROFILE)
+    nonce = _require(c, Claim.NONCE, "nonce")
+    if isinstance(nonce, list) or not isinstance(nonce, bytes) or len(nonce) not in HASH_SIZES:
+        raise _err("nonce", "size", "the PSA nonce must be 32, 48 or 64 bytes (RFC 9783 §4.1.1)", Claim.NONCE)
+    inst = _require(c, Claim.UEID, "instance_id")
+    # RFC 9783 §4.2.2: UEID of type RAND (0x01) followed by 32 bytes
+    if not isinstance(inst, bytes) or len(inst) != 33 or inst[0] != 0x01:
+        raise _err("instance_id", "format", "the instance ID must be 0x01 followed by 32 bytes", Claim.UEID)
+    impl = _require(c, PsaClaim.IMPLEMENTATION_ID, "implementation_id")
+    if not isinstance(impl, bytes) or len(impl) != 32:
+        raise _err(
+            "implementation_id", "format", "the implementation ID must be 32 bytes", PsaClaim.IMPLEMENTATION_ID
+        )
+    client = _require(c, PsaClaim.CLIENT_ID, "client_id")
+    if not is_int(client) or not -(2**31) <= client <= 2**31 - 1:  # RFC 9783 §4.2.1
+        raise _err("client_id", "format", "the client ID must be a 32-bit signed integer", PsaClaim.CLIENT_ID)
+    life = _require(c, PsaClaim.SECURITY_LIFECYCLE, "lifecycle")
+    if not is_int(life) or not 0 <= life <= 0xFFFF or (life >> 8) not in Lifecycle._value2member_map_:
+        raise _err("lifecycle", "format", "unknown security lifecycle state", PsaClaim.SECURITY_LIFECYCLE)
+    cert = _opt_text(c, PsaClaim.CERTIFICATION_REFERENCE, "certification_reference")
+    if cert is not None and not _CERT_REF.match(cert):
+        raise _err(
+            "certification_reference", "format", "must be EAN-13 '-' 5 digits",
+            PsaClaim.CERTIFICATION_REFERENCE,
+        )
+    seed = c.get(Claim.BOOTSEED)
+    if seed is not None and not 8 <= len(seed) <= 32:  # RFC 9783 §4.3.2; type checked by the EAT registry
+        raise _err("boot_seed", "size", f"the boot seed must be 8..32 bytes, not {len(seed)}", Claim.BOOTSEED)
+    vsi = _opt_text(c, PsaClaim.VERIFICATION_SERVICE_INDICATOR, "verification_service")
+    swcs = _require(c, PsaClaim.SOFTWARE_COMPONENTS, "sw_components")
+    if not isinstance(swcs, list) or not swcs:
+        raise _err("sw_components", "format", "software components must be a non-empty array", 2399)
+    comps = []
+    for i, sc in enumerate(swcs):
+        p: tuple[PathItem, ...] = (int(PsaClaim.SOFTWARE_COMPONENTS), i)
+        if not isinstance(sc, dict):
+            raise _err("sw_component", "format", "a software component is a map", *p)
+        if SWC_VALUE not in sc:
+            raise _err("sw_component", "measurement_missing", "measurement value is missing", *p)
+        if SWC_SIGNER not in sc:
+            raise _err("sw_component", "signer_missing", "signer ID is missing", *p)
+        comps.append(
+            SoftwareComponent(
+                measurement_value=_hash(sc[SWC_VALUE], "sw_component", *p, SWC_VALUE),
+                signer_id=_hash(sc[SWC_SIGNER], "sw_component", *p, SWC_SIGNER),
+                measurement_type=_opt_text(sc, SWC_TYPE, "sw_component", *p),
+                version=_opt_text(sc, SWC_VERSION, "sw_component", *p),
+                description=_opt_text(sc, SWC_DESC, "sw_component", *p),
+            )
+        )
+    return PsaToken(
+        profile=profile,
+        nonce=nonce,
+        instance_id=inst,
+        implementation_id=impl,
+        client_id=client,
+        lifecycle=life,
+        software_components=tuple(comps),
+        certification_reference=cert,
+        boot_seed=seed,
+        verification_service=vsi,
+        claims=c,
+    )
+
+
+__all__ = [
+    "PROFILES",
+    "PROFILE_PSA_2_0_0",
+    "PROFILE_RFC9783",
+    "Lifecycle",
+    "PsaClaim",
+    "PsaToken",
+    "SoftwareComponent",
+    "validate_psa",
+]
