@@ -21,6 +21,10 @@ from starlette.concurrency import run_in_threadpool
 
 from iotsec import __version__
 from iotsec.adapters.http import problem
+from iotsec.clock import SYSTEM, Clock
+from iotsec.core.cose import CoseKey
+from iotsec.core.eat.appraisal import Policy
+from iotsec.core.eat.signing import EarSigner
 from iotsec.errors import AuthenticationError, ValidationError
 from iotsec.services.verifier import MEDIA_TYPES, VerifierService, session_json
 
@@ -121,4 +125,29 @@ def create_app(service: VerifierService, *, provisioning_token: str | None = Non
     return app
 
 
-__all__ = ["SESSION_MEDIA_TYPE", "create_app"]
+
+
+def build_service(
+    db_url: str | None,
+    ear_key: CoseKey,
+    *,
+    clock: Clock = SYSTEM,
+    policy: Policy | None = None,
+    ear_format: str = "jwt",
+    ear_generation: str = "ietf",
+    session_ttl: int = 300,
+) -> VerifierService:
+    """Compose the verifier: SQL stores on ``db_url`` (SQLite by default), EAR signer, policy."""
+    from iotsec.adapters.db import create_schema, make_engine
+    from iotsec.adapters.db.rats import SqlEndorsementStore, SqlSessionStore
+
+    engine = make_engine(db_url)
+    create_schema(engine)
+    return VerifierService(
+        SqlSessionStore(engine), SqlEndorsementStore(engine), clock,
+        EarSigner(ear_key, format=ear_format, generation=ear_generation),
+        policy=policy, session_ttl=session_ttl,
+    )
+
+
+__all__ = ["SESSION_MEDIA_TYPE", "build_service", "create_app"]

@@ -9,7 +9,16 @@ from urllib.parse import urljoin
 
 import httpx
 
-from iotsec.errors import IotSecError, NotFoundError, PolicyError, UnsupportedError, ValidationError, VerifyError
+from iotsec.errors import (
+    AuthenticationError,
+    ConflictError,
+    IotSecError,
+    NotFoundError,
+    PolicyError,
+    UnsupportedError,
+    ValidationError,
+    VerifyError,
+)
 
 
 @dataclass
@@ -29,8 +38,10 @@ def _raise_for(resp: httpx.Response) -> None:
         body = {}
     reason = str(body.get("reason", f"http.{resp.status_code}"))
     msg = str(body.get("detail", resp.text[:200]))
-    cls: type[IotSecError] = {400: ValidationError, 401: VerifyError, 403: PolicyError, 404: NotFoundError,
+    cls: type[IotSecError] = {400: ValidationError, 403: PolicyError, 404: NotFoundError, 409: ConflictError,
                               415: UnsupportedError}.get(resp.status_code, IotSecError)
+    if resp.status_code == 401:  # the problem table maps both to 401: tell them apart by reason
+        cls = AuthenticationError if reason.startswith("verifier.provisioning") else VerifyError
     raise cls(f"verifier refused ({resp.status_code}): {msg}", reason=reason)
 
 

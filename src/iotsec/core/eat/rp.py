@@ -62,10 +62,6 @@ def check(result: Ear, policy: RpPolicy, *, now: int) -> list[Finding]:
         a.nonce == policy.nonce for a in result.submods.values()
     ):
         out.append(Finding("ear.nonce.mismatch", Severity.ERROR, "the EAR does not echo our nonce", REQ_VERIFY))
-    overall = result.overall()
-    if overall.trust < policy.status.trust:
-        out.append(Finding("ear.status.insufficient", Severity.ERROR,
-                           f"overall status {overall.json_name} is below {policy.status.json_name}", REQ_VERIFY))
     for name, a in result.submods.items():
         for cat, need in policy.categories.items():
             got = a.tier(cat)
@@ -73,6 +69,10 @@ def check(result: Ear, policy: RpPolicy, *, now: int) -> list[Finding]:
                 out.append(Finding(f"ear.{cat.json_name}.insufficient", Severity.ERROR,
                                    f"{name}: {cat.json_name} is {got.json_name}, policy needs {need.json_name}",
                                    REQ_VERIFY, f"/submods/{name}"))
+    overall = result.overall()
+    if overall.trust < policy.status.trust:
+        out.append(Finding("ear.status.insufficient", Severity.ERROR,
+                           f"overall status {overall.json_name} is below {policy.status.json_name}", REQ_VERIFY))
     return out
 
 
