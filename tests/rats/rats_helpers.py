@@ -32,12 +32,17 @@ def digests(components: dict[str, bytes] = COMPONENTS) -> list[tuple[str, bytes]
     return [(n, hashlib.sha256(c).digest()) for n, c in components.items()]
 
 
-def device_corim(ueid: bytes, key: CoseKey, components: dict[str, bytes] = COMPONENTS, *, cid: str = "acme-1") -> bytes:
+def device_corim(
+    ueid: bytes, key: CoseKey, components: dict[str, bytes] = COMPONENTS, *, cid: str = "acme-1"
+) -> bytes:
     """Reference values (SHA-256 of each component, computed with hashlib) and the device's key."""
     env = corim.Environment(vendor="ACME", model="Widget", instance_ueid=ueid)
     meas = tuple(corim.Measurement(n, ((1, hashlib.sha256(c).digest()),)) for n, c in components.items())
-    tag = corim.Comid(f"{cid}-comid", [corim.ReferenceValue(env, meas)],
-                      [corim.AttestKey(env, (key.public().to_der(private=False),))])
+    tag = corim.Comid(
+        f"{cid}-comid",
+        [corim.ReferenceValue(env, meas)],
+        [corim.AttestKey(env, (key.public().to_der(private=False),))],
+    )
     return corim.encode(corim.Corim(cid, [tag]))
 
 
@@ -53,17 +58,26 @@ def self_signed(tmp: Path) -> tuple[Path, Path]:
     import ipaddress
 
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(k.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(k.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
         .sign(k, hashes.SHA256())
     )
     cp, kp = tmp / "cert.pem", tmp / "key.pem"
     cp.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    kp.write_bytes(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption()))
+    kp.write_bytes(
+        k.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     kp.chmod(0o600)
     return cp, kp
 
@@ -78,8 +92,14 @@ def free_port() -> int:
 def serve(app: object, *, cert: Path | None = None, key: Path | None = None) -> Iterator[str]:
     """Run ``app`` with uvicorn in a thread on loopback; yield its base URL; stop it after."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",  # type: ignore[arg-type]
-                            ssl_certfile=str(cert) if cert else None, ssl_keyfile=str(key) if key else None)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",  # type: ignore[arg-type]
+        ssl_certfile=str(cert) if cert else None,
+        ssl_keyfile=str(key) if key else None,
+    )
     server = uvicorn.Server(config)
     t = threading.Thread(target=server.run, daemon=True)
     t.start()

@@ -49,11 +49,14 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     tmp = tmp_path_factory.mktemp("rats-e2e")
     cert, key = self_signed(tmp)
     clock = FixedClock(NOW)
-    service = build_service(f"sqlite:///{tmp / 'v.db'}", CoseKey.generate(Algorithm.ES256), clock=clock,
-                            session_ttl=60)
+    service = build_service(
+        f"sqlite:///{tmp / 'v.db'}", CoseKey.generate(Algorithm.ES256), clock=clock, session_ttl=60
+    )
     device_key = new_device_key()
-    with serve(create_app(service, provisioning_token=TOKEN), cert=cert, key=key) as url, \
-            httpx.Client(verify=ssl.create_default_context(cafile=str(cert)), timeout=10) as http:
+    with (
+        serve(create_app(service, provisioning_token=TOKEN), cert=cert, key=key) as url,
+        httpx.Client(verify=ssl.create_default_context(cafile=str(cert)), timeout=10) as http,
+    ):
         VerifierClient(url, http).provision(device_corim(UEID, device_key), TOKEN)
         yield Env(url, http, clock, device_key)
 
@@ -121,8 +124,9 @@ def test_rats_e2e_expired_session_is_refused(env: Env) -> None:
 def test_rats_e2e_unknown_attestation_key_is_refused(env: Env) -> None:
     stranger = env.attester(ueid=b"\x01" + secrets.token_bytes(32), key=new_device_key())
     s = env.client.new_session(nonce_size=32)
-    r = env.http.post(s.url, content=stranger.evidence(s.nonce, now=NOW),
-                      headers={"content-type": Attester.media_type})
+    r = env.http.post(
+        s.url, content=stranger.evidence(s.nonce, now=NOW), headers={"content-type": Attester.media_type}
+    )
     _problem(r, 403, "eat.key.unknown")
     # the right UEID but another key: the signature does not verify
     impostor = env.attester(key=new_device_key())
@@ -150,8 +154,16 @@ def test_rats_e2e_psa_rfc9783_example_token(env: Env, shared_vectors: Path) -> N
     env_psa = corim.Environment(implementation_id=claims[2396], instance_ueid=claims[256])
     swc = claims[2399][0]
     meas = corim.Measurement(swc[1], ((1, swc[2]),), signer_id=swc[5], psa=True)
-    c = corim.Corim("psa-example", [corim.Comid("psa-example-comid", [corim.ReferenceValue(env_psa, (meas,))],
-                                                [corim.AttestKey(env_psa, (iak.public().to_der(private=False),))])])
+    c = corim.Corim(
+        "psa-example",
+        [
+            corim.Comid(
+                "psa-example-comid",
+                [corim.ReferenceValue(env_psa, (meas,))],
+                [corim.AttestKey(env_psa, (iak.public().to_der(private=False),))],
+            )
+        ],
+    )
     env.client.provision(corim.encode(c), TOKEN)
     s = env.client.new_session(nonce=claims[10])  # the example's nonce, supplied by the challenger
     out = env.client.submit(s, 'application/eat+cwt; eat_profile="tag:psacertified.org,2023:psa#tfm"', tok)

@@ -33,6 +33,7 @@ class Platform(Protocol):
     def components(self) -> list[tuple[str, bytes]]:
         """(name, SHA-256 digest) of each installed component."""
         ...
+
     def debug_status(self) -> DebugStatus: ...
     def boot_count(self) -> int: ...
     def boot_seed(self) -> bytes: ...
@@ -81,11 +82,24 @@ class LinuxPlatform:
     """A Linux device: component files hashed from disk, uptime from /proc/uptime, the boot seed from
     the kernel's per-boot ``boot_id`` (RFC 9711 §4.2.13), the boot count kept in ``state_dir``."""
 
-    def __init__(self, state_dir: Path, component_files: dict[str, Path], *, ueid: bytes,
-                 software: tuple[str, str], debug: DebugStatus = DebugStatus.DISABLED_SINCE_BOOT,
-                 proc: Path = Path("/proc")) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        component_files: dict[str, Path],
+        *,
+        ueid: bytes,
+        software: tuple[str, str],
+        debug: DebugStatus = DebugStatus.DISABLED_SINCE_BOOT,
+        proc: Path = Path("/proc"),
+    ) -> None:
         self.state_dir, self.files, self.ueid, self.sw, self.debug, self.proc = (
-            state_dir, component_files, ueid, software, debug, proc)
+            state_dir,
+            component_files,
+            ueid,
+            software,
+            debug,
+            proc,
+        )
 
     def instance_id(self) -> bytes:
         return self.ueid
@@ -149,8 +163,13 @@ class Attester:
         p = self.platform
         name, version = p.software()
         files = tuple(coswid.FileMeasurement(n, coswid.HASH_SHA256, d) for n, d in p.components())
-        sw = coswid.EvidenceCoswid(tag_id=f"{name}-{version}", software_name=name, software_version=version,
-                                   files=files, creator="iotsec attester")
+        sw = coswid.EvidenceCoswid(
+            tag_id=f"{name}-{version}",
+            software_name=name,
+            software_version=version,
+            files=files,
+            creator="iotsec attester",
+        )
         c: dict[int | str, Any] = {
             Claim.PROFILE: PROFILE_CONSTRAINED,
             Claim.NONCE: nonce,

@@ -20,12 +20,20 @@ from typing import Any, Protocol
 from iotsec.clock import Clock
 from iotsec.core.cose import CoseKey
 from iotsec.core.eat import corim, ear, tokens
-from iotsec.core.eat.appraisal import AppraisalResult, Evidence, Finding, Policy, appraise, check_nonce
-from iotsec.core.eat.appraisal import evidence_from_eat, evidence_from_psa
+from iotsec.core.eat.appraisal import (
+    AppraisalResult,
+    Evidence,
+    Finding,
+    Policy,
+    appraise,
+    check_nonce,
+    evidence_from_eat,
+    evidence_from_psa,
+)
 from iotsec.core.eat.claims import Claim
 from iotsec.core.eat.psa import PROFILE_PSA_2_0_0, PROFILE_RFC9783, validate_psa
 from iotsec.core.eat.signing import EarSigner
-from iotsec.errors import ConflictError, NotFoundError, PolicyError, UnsupportedError, ValidationError
+from iotsec.errors import ConflictError, PolicyError, UnsupportedError, ValidationError
 
 PROFILE_CONSTRAINED = "urn:ietf:rfc:rfc9711"  # RFC 9711 §6.3 constrained device standard profile
 # media type -> evidence family
@@ -81,6 +89,7 @@ class SessionStore(Protocol):
     def claim(self, sid: str) -> Session:
         """Move a ``waiting`` session to ``processing`` atomically; ConflictError otherwise."""
         ...
+
     def delete(self, sid: str) -> None: ...
 
 
@@ -135,7 +144,9 @@ class VerifierService:
         """Store a CoRIM (unsigned ``#6.501``) after checking it decodes (draft-ietf-rats-corim §4)."""
         base, _ = parse_media_type(media_type)
         if base not in ("application/corim-unsigned+cbor", "application/rim+cbor"):
-            raise UnsupportedError(f"unsupported endorsement media type {media_type!r}", reason="verifier.media_type")
+            raise UnsupportedError(
+                f"unsupported endorsement media type {media_type!r}", reason="verifier.media_type"
+            )
         c = corim.decode_unsigned(body)
         if not c.tags:
             raise ValidationError("the CoRIM holds no CoMID tag", reason="corim.empty")
@@ -154,8 +165,13 @@ class VerifierService:
         """The key endorsed for this instance (RFC 9711 §6.3: identified by UEID)."""
         self._refresh()
         for ak in self._keys:
-            if ev.instance_id is not None and ak.environment.instance_ueid == ev.instance_id and \
-                    ak.environment.matches(implementation_id=ev.implementation_id, instance_ueid=ev.instance_id):
+            if (
+                ev.instance_id is not None
+                and ak.environment.instance_ueid == ev.instance_id
+                and ak.environment.matches(
+                    implementation_id=ev.implementation_id, instance_ueid=ev.instance_id
+                )
+            ):
                 return CoseKey.from_der(ak.keys_spki[0])
         raise PolicyError("no endorsed attestation key for this instance", reason="eat.key.unknown")
 
@@ -236,7 +252,9 @@ class VerifierService:
         evidence_family(media_type)  # 415 before touching the session
         s = self.sessions.get(sid)
         if s.status != "waiting":
-            raise ConflictError(f"the session is {s.status}: evidence was already submitted", reason="eat.session.used")
+            raise ConflictError(
+                f"the session is {s.status}: evidence was already submitted", reason="eat.session.used"
+            )
         if self.clock.now() >= s.expiry:
             s.status, s.failure = "failed", "eat.session.expired"
             self.sessions.update(s)

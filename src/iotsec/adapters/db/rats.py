@@ -48,9 +48,15 @@ def _utc(t: dt.datetime) -> dt.datetime:
 
 def _to_session(r: RatsSession) -> v.Session:
     return v.Session(
-        id=r.id, nonce=bytes(r.nonce), expiry=_utc(r.expiry), accept=json.loads(r.accept), status=r.status,
-        evidence_type=r.evidence_type, evidence=bytes(r.evidence) if r.evidence is not None else None,
-        result=r.result, failure=r.failure,
+        id=r.id,
+        nonce=bytes(r.nonce),
+        expiry=_utc(r.expiry),
+        accept=json.loads(r.accept),
+        status=r.status,
+        evidence_type=r.evidence_type,
+        evidence=bytes(r.evidence) if r.evidence is not None else None,
+        result=r.result,
+        failure=r.failure,
     )
 
 
@@ -60,9 +66,19 @@ class SqlSessionStore:
 
     def create(self, s: v.Session) -> None:
         with Session(self.engine) as db, db.begin():
-            db.add(RatsSession(id=s.id, nonce=s.nonce, expiry=s.expiry, accept=json.dumps(s.accept),
-                               status=s.status, evidence_type=s.evidence_type, evidence=s.evidence,
-                               result=s.result, failure=s.failure))
+            db.add(
+                RatsSession(
+                    id=s.id,
+                    nonce=s.nonce,
+                    expiry=s.expiry,
+                    accept=json.dumps(s.accept),
+                    status=s.status,
+                    evidence_type=s.evidence_type,
+                    evidence=s.evidence,
+                    result=s.result,
+                    failure=s.failure,
+                )
+            )
 
     def get(self, sid: str) -> v.Session:
         with Session(self.engine) as db:
@@ -73,17 +89,30 @@ class SqlSessionStore:
 
     def update(self, s: v.Session) -> None:
         with Session(self.engine) as db, db.begin():
-            db.execute(update(RatsSession).where(RatsSession.id == s.id).values(
-                status=s.status, evidence_type=s.evidence_type, evidence=s.evidence, result=s.result,
-                failure=s.failure))
+            db.execute(
+                update(RatsSession)
+                .where(RatsSession.id == s.id)
+                .values(
+                    status=s.status,
+                    evidence_type=s.evidence_type,
+                    evidence=s.evidence,
+                    result=s.result,
+                    failure=s.failure,
+                )
+            )
 
     def claim(self, sid: str) -> v.Session:
         # one conditional UPDATE: two concurrent submissions cannot both move waiting -> processing
         with Session(self.engine) as db, db.begin():
-            res = db.execute(update(RatsSession).where(RatsSession.id == sid, RatsSession.status == "waiting")
-                             .values(status="processing"))
+            res = db.execute(
+                update(RatsSession)
+                .where(RatsSession.id == sid, RatsSession.status == "waiting")
+                .values(status="processing")
+            )
             if res.rowcount != 1:  # type: ignore[attr-defined]
-                raise ConflictError("evidence was already submitted to this session", reason="eat.session.used")
+                raise ConflictError(
+                    "evidence was already submitted to this session", reason="eat.session.used"
+                )
         return self.get(sid)
 
     def delete(self, sid: str) -> None:
@@ -103,8 +132,11 @@ class SqlEndorsementStore:
 
     def load(self, after: int) -> list[tuple[int, bytes]]:
         with Session(self.engine) as db:
-            rows = db.execute(select(RatsEndorsement.id, RatsEndorsement.raw).where(RatsEndorsement.id > after)
-                              .order_by(RatsEndorsement.id)).all()
+            rows = db.execute(
+                select(RatsEndorsement.id, RatsEndorsement.raw)
+                .where(RatsEndorsement.id > after)
+                .order_by(RatsEndorsement.id)
+            ).all()
             return [(int(i), bytes(r)) for i, r in rows]
 
 

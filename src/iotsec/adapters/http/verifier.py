@@ -70,8 +70,12 @@ def create_app(service: VerifierService, *, provisioning_token: str | None = Non
                 raise ValidationError("nonceSize must be an integer", reason="verifier.nonce.size")
             size = int(q["nonceSize"])
         s = await run_in_threadpool(service.new_session, nonce=nonce, nonce_size=size)
-        return JSONResponse(session_json(s), status_code=201, media_type=SESSION_MEDIA_TYPE,
-                            headers={"Location": f"session/{s.id}"})
+        return JSONResponse(
+            session_json(s),
+            status_code=201,
+            media_type=SESSION_MEDIA_TYPE,
+            headers={"Location": f"session/{s.id}"},
+        )
 
     @app.get("/challenge-response/v1/session/{sid}")
     async def get_session(sid: str) -> Response:
@@ -87,7 +91,9 @@ def create_app(service: VerifierService, *, provisioning_token: str | None = Non
     async def submit(sid: str, request: Request) -> Response:
         ctype = request.headers.get("content-type")
         if not ctype:
-            raise ValidationError("Content-Type (the evidence media type) is required", reason="http.content_type")
+            raise ValidationError(
+                "Content-Type (the evidence media type) is required", reason="http.content_type"
+            )
         body = await _body(request)
         if not body:
             raise ValidationError("the evidence is empty", reason="http.body.empty")
@@ -99,7 +105,9 @@ def create_app(service: VerifierService, *, provisioning_token: str | None = Non
         auth = request.headers.get("authorization", "")
         given = auth[7:] if auth.lower().startswith("bearer ") else ""
         if not provisioning_token or not hmac.compare_digest(given.encode(), provisioning_token.encode()):
-            raise AuthenticationError("provisioning needs a valid bearer token", reason="verifier.provisioning.auth")
+            raise AuthenticationError(
+                "provisioning needs a valid bearer token", reason="verifier.provisioning.auth"
+            )
         ctype = request.headers.get("content-type")
         if not ctype:
             raise ValidationError("Content-Type (a CoRIM media type) is required", reason="http.content_type")
@@ -125,8 +133,6 @@ def create_app(service: VerifierService, *, provisioning_token: str | None = Non
     return app
 
 
-
-
 def build_service(
     db_url: str | None,
     ear_key: CoseKey,
@@ -144,9 +150,12 @@ def build_service(
     engine = make_engine(db_url)
     create_schema(engine)
     return VerifierService(
-        SqlSessionStore(engine), SqlEndorsementStore(engine), clock,
+        SqlSessionStore(engine),
+        SqlEndorsementStore(engine),
+        clock,
         EarSigner(ear_key, format=ear_format, generation=ear_generation),
-        policy=policy, session_ttl=session_ttl,
+        policy=policy,
+        session_ttl=session_ttl,
     )
 
 

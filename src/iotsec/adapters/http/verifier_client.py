@@ -38,8 +38,13 @@ def _raise_for(resp: httpx.Response) -> None:
         body = {}
     reason = str(body.get("reason", f"http.{resp.status_code}"))
     msg = str(body.get("detail", resp.text[:200]))
-    cls: type[IotSecError] = {400: ValidationError, 403: PolicyError, 404: NotFoundError, 409: ConflictError,
-                              415: UnsupportedError}.get(resp.status_code, IotSecError)
+    cls: type[IotSecError] = {
+        400: ValidationError,
+        403: PolicyError,
+        404: NotFoundError,
+        409: ConflictError,
+        415: UnsupportedError,
+    }.get(resp.status_code, IotSecError)
     if resp.status_code == 401:  # the problem table maps both to 401: tell them apart by reason
         cls = AuthenticationError if reason.startswith("verifier.provisioning") else VerifyError
     raise cls(f"verifier refused ({resp.status_code}): {msg}", reason=reason)
@@ -68,8 +73,12 @@ class VerifierClient:
         r = self.client.post(url, params=params)
         _raise_for(r)
         body = r.json()
-        return ChallengeSession(urljoin(url, r.headers["location"]), base64.b64decode(body["nonce"]),
-                                list(body.get("accept", [])), body)
+        return ChallengeSession(
+            urljoin(url, r.headers["location"]),
+            base64.b64decode(body["nonce"]),
+            list(body.get("accept", [])),
+            body,
+        )
 
     def submit(self, session: ChallengeSession, media_type: str, evidence: bytes) -> dict[str, Any]:
         r = self.client.post(session.url, content=evidence, headers={"content-type": media_type})
@@ -77,9 +86,14 @@ class VerifierClient:
         out: dict[str, Any] = r.json()
         return out
 
-    def provision(self, corim: bytes, token: str, media_type: str = "application/corim-unsigned+cbor") -> None:
-        r = self.client.post(urljoin(self.base, "endorsement-provisioning/v1/submit"), content=corim,
-                             headers={"content-type": media_type, "authorization": f"Bearer {token}"})
+    def provision(
+        self, corim: bytes, token: str, media_type: str = "application/corim-unsigned+cbor"
+    ) -> None:
+        r = self.client.post(
+            urljoin(self.base, "endorsement-provisioning/v1/submit"),
+            content=corim,
+            headers={"content-type": media_type, "authorization": f"Bearer {token}"},
+        )
         _raise_for(r)
 
 

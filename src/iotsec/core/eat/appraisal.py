@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from iotsec.core.eat import coswid, ear
@@ -24,7 +24,7 @@ REQ_VERIFY = "ENISA GP-TM-42"  # verify devices before trusting them
 REQ_DEBUG = "ENISA GP-TM-22"  # debug interfaces disabled in production
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     INFO = "info"
     WARNING = "warning"
     ERROR = "error"
@@ -39,8 +39,13 @@ class Finding:
     path: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {"id": self.id, "severity": self.severity.value, "message": self.message,
-                "requirement": self.requirement, "path": self.path}
+        return {
+            "id": self.id,
+            "severity": self.severity.value,
+            "message": self.message,
+            "requirement": self.requirement,
+            "path": self.path,
+        }
 
 
 @dataclass(frozen=True)
@@ -94,12 +99,25 @@ _HASH_BY_LEN = {32: coswid.HASH_SHA256, 48: coswid.HASH_SHA384, 64: coswid.HASH_
 def evidence_from_psa(tok: PsaToken) -> Evidence:
     """Normalise a validated PSA token (RFC 9783 §4.4: measurement type is the component name)."""
     comps = tuple(
-        Component(sc.measurement_type or "", _HASH_BY_LEN[len(sc.measurement_value)], sc.measurement_value,
-                  sc.version, sc.signer_id)
+        Component(
+            sc.measurement_type or "",
+            _HASH_BY_LEN[len(sc.measurement_value)],
+            sc.measurement_value,
+            sc.version,
+            sc.signer_id,
+        )
         for sc in tok.software_components
     )
-    return Evidence(tok.profile, tok.nonce, tok.instance_id, tok.implementation_id, comps,
-                    tok.debug_enabled, tok.lifecycle, dict(tok.claims))
+    return Evidence(
+        tok.profile,
+        tok.nonce,
+        tok.instance_id,
+        tok.implementation_id,
+        comps,
+        tok.debug_enabled,
+        tok.lifecycle,
+        dict(tok.claims),
+    )
 
 
 def evidence_from_eat(claims: dict[Any, Any]) -> Evidence:
@@ -148,16 +166,20 @@ def appraise(ev: Evidence, refs: Sequence[ReferenceValue], policy: Policy) -> Ap
     corim §8) and grade the AR4SI categories (draft-ietf-rats-ar4si §2.3.4). The key has verified."""
     findings: list[Finding] = []
     vec: dict[ear.Category, int] = {ear.Category.INSTANCE_IDENTITY: ear.TRUSTWORTHY_INSTANCE}
-    mine = [r for r in refs if r.environment.matches(implementation_id=ev.implementation_id,
-                                                     instance_ueid=ev.instance_id)]
+    mine = [
+        r
+        for r in refs
+        if r.environment.matches(implementation_id=ev.implementation_id, instance_ueid=ev.instance_id)
+    ]
     known = [m for r in mine for m in r.measurements]
     # hardware: the implementation (class) has endorsed reference values
     vec[ear.Category.HARDWARE] = ear.GENUINE_HARDWARE if mine else ear.UNRECOGNIZED_HARDWARE
     if not known:
         sev = Severity.ERROR if policy.require_reference_values else Severity.WARNING
         findings.append(Finding("eat.refval.missing", sev, "no reference values for this attester", REQ_BOOT))
-        vec[ear.Category.EXECUTABLES] = (ear.CONTRAINDICATED_RUNTIME if policy.require_reference_values
-                                         else ear.UNRECOGNIZED_RUNTIME)
+        vec[ear.Category.EXECUTABLES] = (
+            ear.CONTRAINDICATED_RUNTIME if policy.require_reference_values else ear.UNRECOGNIZED_RUNTIME
+        )
     else:
         execs = ear.APPROVED_RUNTIME
         seen: set[int] = set()
@@ -166,33 +188,65 @@ def appraise(ev: Evidence, refs: Sequence[ReferenceValue], policy: Policy) -> Ap
             if not cands:
                 msg = f"component {c.name!r} has no reference value"
                 if policy.unknown_component == "contraindicate":
-                    findings.append(Finding("eat.component.unrecognized", Severity.ERROR, msg, REQ_BOOT, f"/{i}"))
+                    findings.append(
+                        Finding("eat.component.unrecognized", Severity.ERROR, msg, REQ_BOOT, f"/{i}")
+                    )
                     execs = max(execs, ear.CONTRAINDICATED_RUNTIME)
                 elif policy.unknown_component == "warn":
-                    findings.append(Finding("eat.component.unrecognized", Severity.WARNING, msg, REQ_BOOT, f"/{i}"))
+                    findings.append(
+                        Finding("eat.component.unrecognized", Severity.WARNING, msg, REQ_BOOT, f"/{i}")
+                    )
                     execs = max(execs, ear.UNRECOGNIZED_RUNTIME)
                 continue
             seen.update(id(m) for m in cands)
             if any((c.alg, c.digest) in m.digests for m in cands):
-                findings.append(Finding("eat.component.match", Severity.INFO,
-                                        f"component {c.name!r} matches its reference value", REQ_BOOT, f"/{i}"))
+                findings.append(
+                    Finding(
+                        "eat.component.match",
+                        Severity.INFO,
+                        f"component {c.name!r} matches its reference value",
+                        REQ_BOOT,
+                        f"/{i}",
+                    )
+                )
             else:
-                findings.append(Finding("eat.component.mismatch", Severity.ERROR,
-                                        f"component {c.name!r} differs from its reference value", REQ_BOOT, f"/{i}"))
+                findings.append(
+                    Finding(
+                        "eat.component.mismatch",
+                        Severity.ERROR,
+                        f"component {c.name!r} differs from its reference value",
+                        REQ_BOOT,
+                        f"/{i}",
+                    )
+                )
                 execs = ear.CONTRAINDICATED_RUNTIME
         for m in known:
             if id(m) not in seen and m.digests:
-                findings.append(Finding("eat.component.absent", Severity.WARNING,
-                                        f"reference component {m.name!r} was not measured", REQ_BOOT))
+                findings.append(
+                    Finding(
+                        "eat.component.absent",
+                        Severity.WARNING,
+                        f"reference component {m.name!r} was not measured",
+                        REQ_BOOT,
+                    )
+                )
                 execs = max(execs, ear.UNRECOGNIZED_RUNTIME)
         vec[ear.Category.EXECUTABLES] = execs
     # configuration: lifecycle (RFC 9783 §4.3.1) and debug state (RFC 9711 §4.2.9)
     config = ear.APPROVED_CONFIG
     if ev.lifecycle is not None and Lifecycle.of(ev.lifecycle) not in (
-        Lifecycle.SECURED, Lifecycle.NON_PSA_ROT_DEBUG, Lifecycle.RECOVERABLE_PSA_ROT_DEBUG
+        Lifecycle.SECURED,
+        Lifecycle.NON_PSA_ROT_DEBUG,
+        Lifecycle.RECOVERABLE_PSA_ROT_DEBUG,
     ):
-        findings.append(Finding("eat.lifecycle.invalid", Severity.ERROR,
-                                f"lifecycle {Lifecycle.of(ev.lifecycle).name} is not a secured state", REQ_VERIFY))
+        findings.append(
+            Finding(
+                "eat.lifecycle.invalid",
+                Severity.ERROR,
+                f"lifecycle {Lifecycle.of(ev.lifecycle).name} is not a secured state",
+                REQ_VERIFY,
+            )
+        )
         config = ear.UNSUPPORTABLE_CONFIG
     if ev.debug:
         if policy.debug == "contraindicate":
@@ -206,8 +260,9 @@ def appraise(ev: Evidence, refs: Sequence[ReferenceValue], policy: Policy) -> Ap
     for v in vec.values():
         worst = worst.worse(ear.Tier.of(v))
     nonce = ev.nonce if isinstance(ev.nonce, bytes) else None
-    appraisal = ear.Appraisal(status=worst, vector=vec, policy_ids=[policy.id], profile=ev.profile or None,
-                              nonce=nonce)
+    appraisal = ear.Appraisal(
+        status=worst, vector=vec, policy_ids=[policy.id], profile=ev.profile or None, nonce=nonce
+    )
     return AppraisalResult(appraisal, findings)
 
 

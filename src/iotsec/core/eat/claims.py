@@ -95,8 +95,15 @@ class MeasResult(IntEnum):
 
 # RFC 9711 §4.2.8 location map: CBOR key -> JSON name
 LOCATION_NAMES = {
-    1: "latitude", 2: "longitude", 3: "altitude", 4: "accuracy", 5: "altitude-accuracy",
-    6: "heading", 7: "speed", 8: "timestamp", 9: "age",
+    1: "latitude",
+    2: "longitude",
+    3: "altitude",
+    4: "accuracy",
+    5: "altitude-accuracy",
+    6: "heading",
+    7: "speed",
+    8: "timestamp",
+    9: "age",
 }
 # COSE hash algorithms usable in a Detached-Submodule-Digest (RFC 9711 §4.2.18.2; IANA COSE Algorithms)
 HASH_ALGS = {-16: "SHA-256", -43: "SHA-384", -44: "SHA-512", -18: "SHAKE256", -15: "SHA-256/64"}
@@ -254,7 +261,7 @@ def _version(name: str) -> tuple[Check, ToJson, FromJson]:
             raise _fail(name, "type", f"{name} version scheme must be an integer", p)
         return list(v)
 
-    return check, lambda v: list(v), check
+    return check, list, check
 
 
 def _dbgstat() -> tuple[Check, ToJson, FromJson]:
@@ -266,7 +273,7 @@ def _dbgstat() -> tuple[Check, ToJson, FromJson]:
         return DebugStatus(v)
 
     def from_json(v: Any, p: P) -> Any:
-        if v not in by_name:
+        if not isinstance(v, str) or v not in by_name:
             raise _fail("dbgstat", "value", f"unknown dbgstat {v!r}", p)
         return by_name[v]
 
@@ -288,12 +295,13 @@ def _location() -> tuple[Check, ToJson, FromJson]:
             if k not in LOCATION_NAMES:
                 raise _fail("location", "key", f"unknown location member {k!r}", (*p, str(k)))
             if k == 8:
-                x = _time("location")[0](x, (*p, k))
+                out[k] = _time("location")[0](x, (*p, k))
             elif k == 9:
-                x = _uint("location")[0](x, (*p, k))
+                out[k] = _uint("location")[0](x, (*p, k))
             elif not _number(x):
                 raise _fail("location", "type", f"location {LOCATION_NAMES[k]} must be a number", (*p, k))
-            out[k] = x
+            else:
+                out[k] = x
         return out
 
     def from_json(v: Any, p: P) -> Any:
@@ -364,7 +372,9 @@ def _formats(name: str) -> tuple[Check, ToJson, FromJson]:
 
     def from_json(v: Any, p: P) -> Any:
         checked = check(v, p)
-        return [[ct, b64u_decode(b, reason=f"eat.{name}.type", path=(*p, i))] for i, (ct, b) in enumerate(checked)]
+        return [
+            [ct, b64u_decode(b, reason=f"eat.{name}.type", path=(*p, i))] for i, (ct, b) in enumerate(checked)
+        ]
 
     return check, to_json, from_json
 
@@ -378,7 +388,12 @@ def _measres() -> tuple[Check, ToJson, FromJson]:
             raise _fail("measres", "type", "measres must be a non-empty array", p)
         out = []
         for i, g in enumerate(v):
-            if not isinstance(g, list) or len(g) != 2 or not isinstance(g[0], str) or not isinstance(g[1], list):
+            if (
+                not isinstance(g, list)
+                or len(g) != 2
+                or not isinstance(g[0], str)
+                or not isinstance(g[1], list)
+            ):
                 raise _fail("measres", "type", "a measres group is [system, [+ result]]", (*p, i))
             if not g[1]:
                 raise _fail("measres", "type", "a measres group needs results", (*p, i))
@@ -396,7 +411,7 @@ def _measres() -> tuple[Check, ToJson, FromJson]:
         return MeasResult(x)
 
     def jres(x: Any, p: P) -> MeasResult:
-        if x not in by_name:
+        if not isinstance(x, str) or x not in by_name:
             raise _fail("measres", "value", f"unknown result {x!r}", p)
         return by_name[x]
 
@@ -530,6 +545,7 @@ BY_JSON_NAME["aud"] = REGISTRY[int(Claim.AUD)]
 
 # --- submodules (RFC 9711 §4.2.18) ------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class NestedToken:
     """A nested token in a submodule (§4.2.18.3): kept as bytes/text; its key is not ours to know."""
@@ -630,6 +646,7 @@ def _submods_to_cbor(v: Mapping[str, Any]) -> dict[str, Any]:
 
 # --- claims-set entry points -------------------------------------------------------------------
 
+
 def validate_claims(claims: Any, *, path: P = (), _depth: int = 0) -> dict[int | str, Any]:
     """Validate a CBOR claims-set (a decoded map) and return it normalised (enums, nested objects)."""
     if not isinstance(claims, dict):
@@ -669,7 +686,7 @@ def claims_to_json(claims: Mapping[int | str, Any]) -> dict[str, Any]:
     """The JSON form of a validated claims-set (unknown integer labels become their decimal text)."""
     out: dict[str, Any] = {}
     for k, v in claims.items():
-        spec = REGISTRY.get(k) if is_int(k) else None
+        spec = REGISTRY.get(k) if isinstance(k, int) else None
         if spec is None:
             out[str(k)] = _jsonable(v)
         elif spec.key == Claim.SUBMODS:
@@ -735,7 +752,7 @@ def decode_json_claims(text: bytes | str) -> dict[int | str, Any]:
 
 def claim_name(key: int | str) -> str:
     """The readable name of a label (JSON name for registered claims)."""
-    spec = REGISTRY.get(key) if is_int(key) else None
+    spec = REGISTRY.get(key) if isinstance(key, int) else None
     return spec.json_name if spec else str(key)
 
 

@@ -114,6 +114,7 @@ class Corim:
 
 # --- encode -------------------------------------------------------------------------------------
 
+
 def _env_cbor(e: Environment) -> dict[int, Any]:
     out: dict[int, Any] = {}
     cls: dict[int, Any] = {}
@@ -155,11 +156,15 @@ def _meas_cbor(m: Measurement) -> dict[int, Any]:
 def encode_comid(c: Comid) -> bytes:
     triples: dict[int, Any] = {}
     if c.reference_values:
-        triples[T_REFERENCE] = [[_env_cbor(r.environment), [_meas_cbor(m) for m in r.measurements]]
-                                for r in c.reference_values]
+        triples[T_REFERENCE] = [
+            [_env_cbor(r.environment), [_meas_cbor(m) for m in r.measurements]] for r in c.reference_values
+        ]
     if c.attest_keys:
         triples[T_ATTEST_KEY] = [
-            [_env_cbor(k.environment), [cbor.tag(TAG_PKIX_B64_KEY, base64.b64encode(s).decode()) for s in k.keys_spki]]
+            [
+                _env_cbor(k.environment),
+                [cbor.tag(TAG_PKIX_B64_KEY, base64.b64encode(s).decode()) for s in k.keys_spki],
+            ]
             for k in c.attest_keys
         ]
     return cbor.dumps({M_TAG_IDENTITY: {0: c.tag_id}, M_TRIPLES: triples})
@@ -174,6 +179,7 @@ def encode(c: Corim) -> bytes:
 
 
 # --- decode -------------------------------------------------------------------------------------
+
 
 def _text_or_uuid(v: Any, what: str) -> str:
     if isinstance(v, str):
@@ -195,9 +201,11 @@ def _env(v: Any) -> Environment:
             raise _bad("class-map must be a map", "corim.invalid", E_CLASS)
         cid = cls.get(K_CLASS_ID)
         if cid is not None:
-            if isinstance(cid, cbor.CBORTag) and cid.tag in (TAG_IMPL_ID, TAG_BYTES) and isinstance(cid.value, bytes):
-                impl = cid.value
-            elif isinstance(cid, cbor.CBORTag) and cid.tag == TAG_UUID and isinstance(cid.value, bytes):
+            if (
+                isinstance(cid, cbor.CBORTag)
+                and cid.tag in (TAG_IMPL_ID, TAG_BYTES)
+                and isinstance(cid.value, bytes)
+            ) or (isinstance(cid, cbor.CBORTag) and cid.tag == TAG_UUID and isinstance(cid.value, bytes)):
                 impl = cid.value
             elif type(cid).__name__ == "UUID":
                 impl = cid.bytes
@@ -210,7 +218,11 @@ def _env(v: Any) -> Environment:
             raise _bad("model must be text")
     ins = v.get(E_INSTANCE)
     if ins is not None:
-        if isinstance(ins, cbor.CBORTag) and ins.tag in (TAG_UEID, TAG_BYTES) and isinstance(ins.value, bytes):
+        if (
+            isinstance(ins, cbor.CBORTag)
+            and ins.tag in (TAG_UEID, TAG_BYTES)
+            and isinstance(ins.value, bytes)
+        ):
             inst = ins.value
         else:
             raise _bad("unsupported instance-id (UEID #6.550 expected)", "corim.instance", E_INSTANCE)
@@ -311,6 +323,7 @@ def decode_unsigned(data: bytes) -> Corim:
 
 # --- readable description ----------------------------------------------------------------------
 
+
 def _hex(v: Any, what: str) -> bytes:
     try:
         return bytes.fromhex(str(v))
@@ -324,7 +337,9 @@ def _env_desc(d: Any) -> Environment:
     cls = d.get("class", {}) or {}
     inst = d.get("instance", {}) or {}
     return Environment(
-        implementation_id=_hex(cls["implementation-id"], "implementation-id") if "implementation-id" in cls else None,
+        implementation_id=_hex(cls["implementation-id"], "implementation-id")
+        if "implementation-id" in cls
+        else None,
         vendor=cls.get("vendor"),
         model=cls.get("model"),
         instance_ueid=_hex(inst["ueid"], "ueid") if "ueid" in inst else None,
@@ -363,12 +378,16 @@ def from_description(desc: Any, *, load_spki: Any = None) -> Corim:
         c = Comid(str(t.get("id", f"{desc['id']}/{i}")))
         for rv in t.get("reference-values", []):
             c.reference_values.append(
-                ReferenceValue(_env_desc(rv.get("environment", {})), tuple(_meas_desc(m) for m in rv["measurements"]))
+                ReferenceValue(
+                    _env_desc(rv.get("environment", {})), tuple(_meas_desc(m) for m in rv["measurements"])
+                )
             )
         for ak in t.get("attestation-keys", []):
             if load_spki is None:
                 raise _bad("attestation keys need a key loader", "corim.description")
-            c.attest_keys.append(AttestKey(_env_desc(ak.get("environment", {})), tuple(load_spki(k) for k in ak["keys"])))
+            c.attest_keys.append(
+                AttestKey(_env_desc(ak.get("environment", {})), tuple(load_spki(k) for k in ak["keys"]))
+            )
         tags.append(c)
     return Corim(str(desc["id"]), tags, desc.get("profile"))
 
@@ -378,8 +397,15 @@ def to_description(c: Corim) -> dict[str, Any]:
 
     def env(e: Environment) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        cls = {k: v for k, v in (("implementation-id", e.implementation_id.hex() if e.implementation_id else None),
-                                 ("vendor", e.vendor), ("model", e.model)) if v is not None}
+        cls = {
+            k: v
+            for k, v in (
+                ("implementation-id", e.implementation_id.hex() if e.implementation_id else None),
+                ("vendor", e.vendor),
+                ("model", e.model),
+            )
+            if v is not None
+        }
         if cls:
             out["class"] = cls
         if e.instance_ueid is not None:
@@ -406,10 +432,17 @@ def to_description(c: Corim) -> dict[str, Any]:
     d["tags"] = [
         {
             "id": t.tag_id,
-            "reference-values": [{"environment": env(r.environment), "measurements": [meas(m) for m in r.measurements]}
-                                 for r in t.reference_values],
-            "attestation-keys": [{"environment": env(k.environment),
-                                  "keys": [base64.b64encode(s).decode() for s in k.keys_spki]} for k in t.attest_keys],
+            "reference-values": [
+                {"environment": env(r.environment), "measurements": [meas(m) for m in r.measurements]}
+                for r in t.reference_values
+            ],
+            "attestation-keys": [
+                {
+                    "environment": env(k.environment),
+                    "keys": [base64.b64encode(s).decode() for s in k.keys_spki],
+                }
+                for k in t.attest_keys
+            ],
         }
         for t in c.tags
     ]

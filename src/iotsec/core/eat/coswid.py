@@ -51,8 +51,12 @@ def encode(ev: EvidenceCoswid, *, tagged: bool = False) -> bytes:
         if f.size is not None:
             entry[SIZE] = f.size
         files.append(entry)
-    m: dict[int, Any] = {TAG_ID: ev.tag_id, TAG_VERSION: ev.tag_version, SOFTWARE_NAME: ev.software_name,
-                         EVIDENCE: {FILE: files}}
+    m: dict[int, Any] = {
+        TAG_ID: ev.tag_id,
+        TAG_VERSION: ev.tag_version,
+        SOFTWARE_NAME: ev.software_name,
+        EVIDENCE: {FILE: files},
+    }
     if ev.software_version:
         m[SOFTWARE_VERSION] = ev.software_version
     if ev.creator:

@@ -25,7 +25,11 @@ from iotsec.errors import DecodeError, PathItem, ValidationError
 PROFILE_IETF = "tag:ietf.org,2026:rats/ear#03"
 PROFILE_VERAISON_2023 = "tag:github.com,2023:veraison/ear"
 PROFILE_VERAISON_2022 = "tag:github.com,2022:veraison/ear"
-GENERATIONS = {PROFILE_IETF: "ietf", PROFILE_VERAISON_2023: "veraison-2023", PROFILE_VERAISON_2022: "veraison-2022"}
+GENERATIONS = {
+    PROFILE_IETF: "ietf",
+    PROFILE_VERAISON_2023: "veraison-2023",
+    PROFILE_VERAISON_2022: "veraison-2022",
+}
 PROFILE_OF = {v: k for k, v in GENERATIONS.items()}
 
 
@@ -109,15 +113,31 @@ UNRECOGNIZED_HARDWARE = 97
 # CBOR labels (ear.cddl, ear-appraisal.cddl, ext-*.cddl)
 L_PROFILE, L_IAT, L_EXP, L_NONCE, L_SUBMODS = 265, 6, 4, 10, 266
 L_STATUS, L_VECTOR, L_RAW, L_POLICIES, L_VERIFIER = 1000, 1001, 1002, 1003, 1004
-EXT_CBOR = {65000: "ear_teep_claims", -70000: "ear_veraison_annotated_evidence",
-            -70001: "ear_veraison_policy_claims", -70002: "ear_veraison_key_attestation"}
+EXT_CBOR = {
+    65000: "ear_teep_claims",
+    -70000: "ear_veraison_annotated_evidence",
+    -70001: "ear_veraison_policy_claims",
+    -70002: "ear_veraison_key_attestation",
+}
 EXT_CBOR_BY_NAME = {v: k for k, v in EXT_CBOR.items()}
 
 _NAMES = {
-    "ietf": {"status": "ear_status", "vector": "ear_trustworthiness_vector", "raw": "ear_raw_evidence",
-             "policies": "ear_appraisal_policy_ids", "verifier": "ear_verifier_id", "ext": "ear_"},
-    "veraison": {"status": "ear.status", "vector": "ear.trustworthiness-vector", "raw": "ear.raw-evidence",
-                 "policies": "ear.appraisal-policy-id", "verifier": "ear.verifier-id", "ext": "ear."},
+    "ietf": {
+        "status": "ear_status",
+        "vector": "ear_trustworthiness_vector",
+        "raw": "ear_raw_evidence",
+        "policies": "ear_appraisal_policy_ids",
+        "verifier": "ear_verifier_id",
+        "ext": "ear_",
+    },
+    "veraison": {
+        "status": "ear.status",
+        "vector": "ear.trustworthiness-vector",
+        "raw": "ear.raw-evidence",
+        "policies": "ear.appraisal-policy-id",
+        "verifier": "ear.verifier-id",
+        "ext": "ear.",
+    },
 }
 
 
@@ -145,7 +165,9 @@ class Appraisal:
         for v in self.vector.values():
             worst = worst.worse(Tier.of(v))
         if self.status.trust > worst.trust:
-            raise _err("ear_status claims more trust than its trustworthiness vector", "status.inconsistent", *path)
+            raise _err(
+                "ear_status claims more trust than its trustworthiness vector", "status.inconsistent", *path
+            )
 
 
 @dataclass
@@ -178,6 +200,7 @@ class Ear:
 
 
 # --- parsing ------------------------------------------------------------------------------------
+
 
 def _tier(v: Any, *path: PathItem) -> Tier:
     if isinstance(v, str):
@@ -329,7 +352,16 @@ def parse(claims: Mapping[Any, Any]) -> Ear:
     nonce = get("eat_nonce", L_NONCE)
     if nonce is not None:
         ear.nonce = _nonce(nonce, fmt, "eat_nonce")
-    known_j = {"eat_profile", "iat", "exp", "submods", "eat_nonce", names["status"], names["raw"], names["verifier"]}
+    known_j = {
+        "eat_profile",
+        "iat",
+        "exp",
+        "submods",
+        "eat_nonce",
+        names["status"],
+        names["raw"],
+        names["verifier"],
+    }
     known_c = {L_PROFILE, L_IAT, L_EXP, L_SUBMODS, L_NONCE, L_STATUS, L_RAW, L_VERIFIER}
     ear.extra = {k: x for k, x in claims.items() if k not in (known_c if fmt == "cbor" else known_j)}
     return ear
@@ -356,6 +388,7 @@ def parse_cbor(data: bytes) -> Ear:
 
 
 # --- encoding -----------------------------------------------------------------------------------
+
 
 def to_json(ear: Ear, *, generation: str | None = None) -> dict[str, Any]:
     """The JSON claims-set of ``ear`` in ``generation`` (default: the EAR's own)."""
@@ -386,8 +419,12 @@ def to_json(ear: Ear, *, generation: str | None = None) -> dict[str, Any]:
         if a.nonce is not None:
             s["eat_nonce"] = b64u_encode(a.nonce)
         for k, x in a.extensions.items():
-            key = k if gen == "ietf" else "ear." + k[len("ear_"):].replace("_", "-").replace("veraison-", "veraison.")
-            s[key] = x
+            ext_key = (
+                k
+                if gen == "ietf"
+                else "ear." + k[len("ear_") :].replace("_", "-").replace("veraison-", "veraison.")
+            )
+            s[ext_key] = x
         out["submods"][name] = s
     for k, x in ear.extra.items():
         out[str(k)] = x

@@ -134,7 +134,10 @@ def validate_psa(claims: Mapping[Any, Any], *, profiles: tuple[str, ...] = PROFI
     impl = _require(c, PsaClaim.IMPLEMENTATION_ID, "implementation_id")
     if not isinstance(impl, bytes) or len(impl) != 32:
         raise _err(
-            "implementation_id", "format", "the implementation ID must be 32 bytes", PsaClaim.IMPLEMENTATION_ID
+            "implementation_id",
+            "format",
+            "the implementation ID must be 32 bytes",
+            PsaClaim.IMPLEMENTATION_ID,
         )
     client = _require(c, PsaClaim.CLIENT_ID, "client_id")
     if not is_int(client) or not -(2**31) <= client <= 2**31 - 1:  # RFC 9783 §4.2.1
@@ -145,7 +148,9 @@ def validate_psa(claims: Mapping[Any, Any], *, profiles: tuple[str, ...] = PROFI
     cert = _opt_text(c, PsaClaim.CERTIFICATION_REFERENCE, "certification_reference")
     if cert is not None and not _CERT_REF.match(cert):
         raise _err(
-            "certification_reference", "format", "must be EAN-13 '-' 5 digits",
+            "certification_reference",
+            "format",
+            "must be EAN-13 '-' 5 digits",
             PsaClaim.CERTIFICATION_REFERENCE,
         )
     seed = c.get(Claim.BOOTSEED)

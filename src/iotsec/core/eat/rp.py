@@ -45,7 +45,9 @@ class RpPolicy:
                 try:
                     p.categories[Category.from_name(k)] = tier(v, k)
                 except KeyError:
-                    raise ValidationError(f"unknown category {k!r}", reason="ear.policy.invalid", path=(k,)) from None
+                    raise ValidationError(
+                        f"unknown category {k!r}", reason="ear.policy.invalid", path=(k,)
+                    ) from None
         return p
 
 
@@ -55,24 +57,42 @@ def check(result: Ear, policy: RpPolicy, *, now: int) -> list[Finding]:
     if result.exp is not None and now >= result.exp:
         out.append(Finding("ear.expired", Severity.ERROR, "the EAR has expired", REQ_VERIFY))
     if policy.max_age is not None and now - result.iat > policy.max_age:
-        out.append(Finding("ear.stale", Severity.ERROR, f"the EAR is older than {policy.max_age}s", REQ_VERIFY))
+        out.append(
+            Finding("ear.stale", Severity.ERROR, f"the EAR is older than {policy.max_age}s", REQ_VERIFY)
+        )
     if result.iat > now + 60:
         out.append(Finding("ear.future", Severity.ERROR, "the EAR was issued in the future", REQ_VERIFY))
-    if policy.nonce is not None and result.nonce != policy.nonce and not any(
-        a.nonce == policy.nonce for a in result.submods.values()
+    if (
+        policy.nonce is not None
+        and result.nonce != policy.nonce
+        and not any(a.nonce == policy.nonce for a in result.submods.values())
     ):
-        out.append(Finding("ear.nonce.mismatch", Severity.ERROR, "the EAR does not echo our nonce", REQ_VERIFY))
+        out.append(
+            Finding("ear.nonce.mismatch", Severity.ERROR, "the EAR does not echo our nonce", REQ_VERIFY)
+        )
     for name, a in result.submods.items():
         for cat, need in policy.categories.items():
             got = a.tier(cat)
             if got.trust < need.trust or (need == Tier.AFFIRMING and got != Tier.AFFIRMING):
-                out.append(Finding(f"ear.{cat.json_name}.insufficient", Severity.ERROR,
-                                   f"{name}: {cat.json_name} is {got.json_name}, policy needs {need.json_name}",
-                                   REQ_VERIFY, f"/submods/{name}"))
+                out.append(
+                    Finding(
+                        f"ear.{cat.json_name}.insufficient",
+                        Severity.ERROR,
+                        f"{name}: {cat.json_name} is {got.json_name}, policy needs {need.json_name}",
+                        REQ_VERIFY,
+                        f"/submods/{name}",
+                    )
+                )
     overall = result.overall()
     if overall.trust < policy.status.trust:
-        out.append(Finding("ear.status.insufficient", Severity.ERROR,
-                           f"overall status {overall.json_name} is below {policy.status.json_name}", REQ_VERIFY))
+        out.append(
+            Finding(
+                "ear.status.insufficient",
+                Severity.ERROR,
+                f"overall status {overall.json_name} is below {policy.status.json_name}",
+                REQ_VERIFY,
+            )
+        )
     return out
 
 

@@ -16,7 +16,12 @@ from iotsec.core.eat import ear
 from iotsec.core.eat._util import b64u_decode, b64u_encode
 from iotsec.errors import DecodeError, ValidationError
 
-JWS_ALG_OF = {Algorithm.ES256: "ES256", Algorithm.ES384: "ES384", Algorithm.ES512: "ES512", Algorithm.EDDSA: "EdDSA"}
+JWS_ALG_OF = {
+    Algorithm.ES256: "ES256",
+    Algorithm.ES384: "ES384",
+    Algorithm.ES512: "ES512",
+    Algorithm.EDDSA: "EdDSA",
+}
 ASYMMETRIC_JWS = ("ES256", "ES384", "ES512", "EdDSA")
 
 
@@ -50,7 +55,7 @@ class EarSigner:
         if self.format == "jwt":
             return self.sign(e).encode()
         e = ear.Ear(**{**e.__dict__, "profile": ear.PROFILE_OF[self.generation]})
-        return sign1(ear.encode_cbor(e), self.key, alg=self.key.alg or _COSE_ALG[self.alg])
+        return sign1(ear.encode_cbor(e), self.key, alg=_COSE_ALG[self.alg])
 
     def sign(self, e: ear.Ear) -> str:
         """The EAR as text: a compact JWS, or base64url of the COSE_Sign1 for CWT."""

@@ -16,7 +16,14 @@ from typing import Any
 from iotsec.core import cbor, jose
 from iotsec.core.cose import Algorithm, CoseKey, KeyType, Mac0Message, Sign1Message, mac0, sign1
 from iotsec.core.eat._util import b64u_decode, b64u_encode
-from iotsec.core.eat.claims import Claim, DetachedDigest, claims_from_json, claims_to_cbor, claims_to_json, validate_claims
+from iotsec.core.eat.claims import (
+    Claim,
+    DetachedDigest,
+    claims_from_json,
+    claims_to_cbor,
+    claims_to_json,
+    validate_claims,
+)
 from iotsec.errors import DecodeError, UnsupportedError, ValidationError, VerifyError
 
 TAG_CWT = 61  # RFC 8392 §6
@@ -68,7 +75,9 @@ def peek(data: bytes) -> Token:
         except (ValueError, RecursionError) as exc:
             raise DecodeError(f"JWT claims are not JSON: {exc}", reason="eat.jwt.payload") from exc
         kid = header.get("kid")
-        return Token("jwt", claims_from_json(obj), kid.encode() if isinstance(kid, str) else None, header.get("alg"))
+        return Token(
+            "jwt", claims_from_json(obj), kid.encode() if isinstance(kid, str) else None, header.get("alg")
+        )
     item = _unwrap_cwt(cbor.loads(data))
     if isinstance(item, cbor.CBORTag) and item.tag == TAG_UCCS:
         return Token("uccs", validate_claims(item.value))
@@ -88,7 +97,9 @@ def peek(data: bytes) -> Token:
 
 def _peek_deb(v: Any) -> Token:
     if not isinstance(v, list) or len(v) != 2 or not isinstance(v[1], dict) or not v[1]:
-        raise ValidationError("a detached EAT bundle is [main-token, {+ name => claims}]", reason="eat.deb.format")
+        raise ValidationError(
+            "a detached EAT bundle is [main-token, {+ name => claims}]", reason="eat.deb.format"
+        )
     main, sets = v
     if isinstance(main, bytes):
         inner = peek(main)
@@ -119,7 +130,9 @@ def _check_digests(claims: dict[int | str, Any], raw_sets: dict[str, bytes]) -> 
         if alg not in _DIGESTS:
             raise UnsupportedError(f"unsupported digest algorithm {d.alg!r}", reason="eat.deb.alg")
         if hashlib.new(_DIGESTS[alg], raw).digest() != d.digest:
-            raise VerifyError(f"detached claims-set {name!r} does not match its digest", reason="eat.deb.digest")
+            raise VerifyError(
+                f"detached claims-set {name!r} does not match its digest", reason="eat.deb.digest"
+            )
 
 
 def verify(data: bytes, key: CoseKey, *, jws_algs: tuple[str, ...] | None = None) -> Token:
@@ -190,11 +203,13 @@ def create_cwt(
     if key.kty == KeyType.SYMMETRIC:
         out = mac0(payload, key, alg=alg or Algorithm.HMAC_256_256, unprotected=unprot)
     else:
-        out = sign1(payload, key, alg=alg or key.alg or Algorithm.ES256, unprotected=unprot)
+        out = sign1(payload, key, alg=alg, unprotected=unprot)
     return cbor.dumps(cbor.tag(TAG_CWT, cbor.loads(out))) if cwt_tag else out
 
 
-def create_jwt(claims: dict[int | str, Any], key: CoseKey, *, alg: str = "ES256", kid: str | None = None) -> str:
+def create_jwt(
+    claims: dict[int | str, Any], key: CoseKey, *, alg: str = "ES256", kid: str | None = None
+) -> str:
     """Sign a claims-set as a JWT (JSON claims, RFC 9711 §7.2.2)."""
     payload = json.dumps(claims_to_json(claims), separators=(",", ":")).encode()
     jkey: jose.Key = key.k if key.kty == KeyType.SYMMETRIC else key.private_key

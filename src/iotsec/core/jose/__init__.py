@@ -9,7 +9,14 @@ and HS256/HS384/HS512 (RFC 7518 §3.2). ``none`` is never accepted.
 """
 
 from iotsec.core.jose.jwk import Key, PublicKey, jwk_from_key, key_from_jwk, public_of
-from iotsec.core.jose.jws import ALGORITHMS, b64u_decode, b64u_encode, decode_unverified, sign_compact, verify_compact
+from iotsec.core.jose.jws import (
+    ALGORITHMS,
+    b64u_decode,
+    b64u_encode,
+    decode_unverified,
+    sign_compact,
+    verify_compact,
+)
 
 __all__ = [
     "ALGORITHMS",

@@ -12,11 +12,12 @@ import json
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 from iotsec.errors import ValidationError
 
-PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
-Key = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | PublicKey | bytes
+PublicKey = PublicKeyTypes
+Key = PrivateKeyTypes | PublicKeyTypes | bytes  # checked against the algorithm at use
 
 _CURVES: dict[str, tuple[ec.EllipticCurve, int]] = {
     "P-256": (ec.SECP256R1(), 32),
@@ -28,11 +29,15 @@ _CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"
 
 def _b64(s: Any, name: str) -> bytes:
     if not isinstance(s, str):
-        raise ValidationError(f"JWK member {name!r} must be base64url text", reason="jwk.member", path=(name,))
+        raise ValidationError(
+            f"JWK member {name!r} must be base64url text", reason="jwk.member", path=(name,)
+        )
     try:
         return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
     except (binascii.Error, ValueError) as exc:
-        raise ValidationError(f"JWK member {name!r} is not base64url", reason="jwk.member", path=(name,)) from exc
+        raise ValidationError(
+            f"JWK member {name!r} is not base64url", reason="jwk.member", path=(name,)
+        ) from exc
 
 
 def _e(b: bytes) -> str:
@@ -86,7 +91,9 @@ def public_of(key: Key) -> Key:
     return key
 
 
-def jwk_from_key(key: Key, *, private: bool = False, alg: str | None = None, kid: str | None = None) -> dict[str, Any]:
+def jwk_from_key(
+    key: Key, *, private: bool = False, alg: str | None = None, kid: str | None = None
+) -> dict[str, Any]:
     """The JWK of ``key``; private members only with ``private=True``."""
     out: dict[str, Any]
     if isinstance(key, bytes):
@@ -98,16 +105,27 @@ def jwk_from_key(key: Key, *, private: bool = False, alg: str | None = None, kid
         crv = _CURVE_NAMES[pub.curve.name]
         size = _CURVES[crv][1]
         n = pub.public_numbers()
-        out = {"kty": "EC", "crv": crv, "x": _e(n.x.to_bytes(size, "big")), "y": _e(n.y.to_bytes(size, "big"))}
+        out = {
+            "kty": "EC",
+            "crv": crv,
+            "x": _e(n.x.to_bytes(size, "big")),
+            "y": _e(n.y.to_bytes(size, "big")),
+        }
         if private and isinstance(key, ec.EllipticCurvePrivateKey):
             out["d"] = _e(key.private_numbers().private_value.to_bytes(size, "big"))
-    else:
+    elif isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
         from cryptography.hazmat.primitives import serialization as s
 
         pub_ed = key.public_key() if isinstance(key, ed25519.Ed25519PrivateKey) else key
-        out = {"kty": "OKP", "crv": "Ed25519", "x": _e(pub_ed.public_bytes(s.Encoding.Raw, s.PublicFormat.Raw))}
+        out = {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": _e(pub_ed.public_bytes(s.Encoding.Raw, s.PublicFormat.Raw)),
+        }
         if private and isinstance(key, ed25519.Ed25519PrivateKey):
             out["d"] = _e(key.private_bytes(s.Encoding.Raw, s.PrivateFormat.Raw, s.NoEncryption()))
+    else:
+        raise ValidationError(f"no JWK form for {type(key).__name__}", reason="jwk.kty")
     if alg:
         out["alg"] = alg
     if kid:

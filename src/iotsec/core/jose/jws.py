@@ -57,7 +57,10 @@ def _check_key(alg: str, key: Key, *, signing: bool) -> None:
             and isinstance(key, (ec.EllipticCurvePrivateKey if signing else ec.EllipticCurvePublicKey))
             and key.curve.name == _EC_CURVE[alg]
         )
-        or (fam == "OKP" and isinstance(key, (ed25519.Ed25519PrivateKey if signing else ed25519.Ed25519PublicKey)))
+        or (
+            fam == "OKP"
+            and isinstance(key, (ed25519.Ed25519PrivateKey if signing else ed25519.Ed25519PublicKey))
+        )
     )
     if not ok:
         raise ValidationError(f"the key does not fit algorithm {alg}", reason="jws.key")
@@ -70,7 +73,9 @@ def sign_compact(payload: bytes, key: Key, alg: str, *, header: dict[str, Any] |
     _check_key(alg, key, signing=True)
     hdr = {"alg": alg, **(header or {})}
     hdr["alg"] = alg
-    signing_input = (b64u_encode(json.dumps(hdr, separators=(",", ":")).encode()) + "." + b64u_encode(payload)).encode()
+    signing_input = (
+        b64u_encode(json.dumps(hdr, separators=(",", ":")).encode()) + "." + b64u_encode(payload)
+    ).encode()
     fam, h, size = ALGORITHMS[alg]
     if fam == "HMAC":
         assert isinstance(key, bytes)
@@ -107,7 +112,9 @@ def decode_unverified(token: str | bytes) -> tuple[dict[str, Any], bytes, bytes,
     return header, b64u_decode(parts[1]), (parts[0] + "." + parts[1]).encode(), b64u_decode(parts[2])
 
 
-def verify_compact(token: str | bytes, key: Key, *, algs: tuple[str, ...] = ("ES256",)) -> tuple[dict[str, Any], bytes]:
+def verify_compact(
+    token: str | bytes, key: Key, *, algs: tuple[str, ...] = ("ES256",)
+) -> tuple[dict[str, Any], bytes]:
     """Verify a compact JWS with ``key``; return (protected header, payload). Raises VerifyError."""
     header, payload, signing_input, sig = decode_unverified(token)
     alg = header.get("alg")
