@@ -426,8 +426,8 @@ def to_json(ear: Ear, *, generation: str | None = None) -> dict[str, Any]:
             )
             s[ext_key] = x
         out["submods"][name] = s
-    for k, x in ear.extra.items():
-        out[str(k)] = x
+    for ek, ex in ear.extra.items():
+        out[str(ek)] = ex
     return out
 
 
