@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import socket
 import threading
 import time
@@ -19,6 +20,10 @@ from cryptography.x509.oid import NameOID
 
 from iotsec.core.cose import Algorithm, CoseKey
 from iotsec.core.eat import corim
+
+REPO = Path(__file__).resolve().parents[2]
+# the same location as the shared_vectors fixture (tests/conftest.py), needed at collection time
+VECTORS = Path(os.environ.get("IOTSEC_SHARED_VECTORS", REPO.parent / "shared" / "vectors"))
 
 COMPONENTS = {
     "bootloader": b"bootloader image v1",
