@@ -308,7 +308,7 @@ def parse(claims: Mapping[Any, Any]) -> Ear:
         raise _err("an EAR claims-set must be a map", "type")
     fmt = "cbor" if L_PROFILE in claims or any(is_int(k) for k in claims) else "json"
     profile = claims.get(L_PROFILE) if fmt == "cbor" else claims.get("eat_profile")
-    if profile not in GENERATIONS:
+    if not isinstance(profile, str) or profile not in GENERATIONS:
         raise _err(f"unknown EAR profile {profile!r}", "profile.unknown", "eat_profile")
     gen = GENERATIONS[profile]
     names = _NAMES["ietf" if gen == "ietf" else "veraison"]

@@ -122,7 +122,7 @@ def validate_psa(claims: Mapping[Any, Any], *, profiles: tuple[str, ...] = PROFI
     """
     c = validate_claims(dict(claims))  # the generic EAT rules first (RFC 9711 §4)
     profile = _require(c, Claim.PROFILE, "profile")
-    if profile not in profiles:
+    if not isinstance(profile, str) or profile not in profiles:
         raise _err("profile", "unknown", f"unsupported PSA profile {profile!r}", Claim.PROFILE)
     nonce = _require(c, Claim.NONCE, "nonce")
     if isinstance(nonce, list) or not isinstance(nonce, bytes) or len(nonce) not in HASH_SIZES:

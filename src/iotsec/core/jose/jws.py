@@ -118,7 +118,7 @@ def verify_compact(
     """Verify a compact JWS with ``key``; return (protected header, payload). Raises VerifyError."""
     header, payload, signing_input, sig = decode_unverified(token)
     alg = header.get("alg")
-    if alg not in algs or alg not in ALGORITHMS:
+    if not isinstance(alg, str) or alg not in algs or alg not in ALGORITHMS:
         raise VerifyError(f"JWS algorithm {alg!r} is not accepted here", reason="jws.alg")
     if header.get("crit"):
         raise VerifyError("critical JWS header parameters are not understood", reason="jws.crit")
