@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -30,10 +31,54 @@ scalars = st.one_of(
     st.binary(max_size=40),
     st.text(max_size=20),
 )
-labels = st.one_of(st.sampled_from([1, 2, 3, 4, 6, 7, 10, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266,
-                                    267, 268, 269, 270, 271, 272, 273, 274, 275, 2394, 2395, 2396, 2398, 2399, 2400,
-                                    1000, 1001, 1002, 1003, 1004, 0, 5]),
-                   st.integers(-100, 100), st.text(max_size=8))
+labels = st.one_of(
+    st.sampled_from(
+        [
+            1,
+            2,
+            3,
+            4,
+            6,
+            7,
+            10,
+            256,
+            257,
+            258,
+            259,
+            260,
+            261,
+            262,
+            263,
+            264,
+            265,
+            266,
+            267,
+            268,
+            269,
+            270,
+            271,
+            272,
+            273,
+            274,
+            275,
+            2394,
+            2395,
+            2396,
+            2398,
+            2399,
+            2400,
+            1000,
+            1001,
+            1002,
+            1003,
+            1004,
+            0,
+            5,
+        ]
+    ),
+    st.integers(-100, 100),
+    st.text(max_size=8),
+)
 values = st.recursive(
     scalars,
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(labels, inner, max_size=4)),
@@ -42,19 +87,20 @@ values = st.recursive(
 maps = st.dictionaries(labels, values, max_size=8)
 json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.text(max_size=20)),
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
     max_leaves=12,
 )
-json_names = st.sampled_from(sorted(claims.BY_JSON_NAME) + ["ear_status", "ear.status", "submods", "eat_profile",
-                                                            "ear_verifier_id", "iat", "x"])
+json_names = st.sampled_from(
+    [*sorted(claims.BY_JSON_NAME), "ear_status", "ear.status", "submods", "eat_profile", "ear_verifier_id", "iat", "x"]
+)
 json_maps = st.dictionaries(json_names, json_values, max_size=8)
 
 
 def only_typed(fn: Callable[[], Any]) -> None:
-    try:
+    with contextlib.suppress(IotSecError):
         fn()
-    except IotSecError:
-        pass
 
 
 def _good_cwt() -> bytes:
@@ -96,10 +142,21 @@ def test_rats_prop_claims_json(m: dict[str, Any]) -> None:
 @SETTINGS
 @given(st.binary(max_size=300))
 def test_rats_prop_random_bytes(data: bytes) -> None:
-    for fn in (claims.decode_claims, claims.decode_json_claims, tokens.peek, coswid.decode, corim.decode_unsigned,
-               corim.decode_comid, ear.parse_json, ear.parse_cbor, jose.decode_unverified,
-               lambda d: verify_ear(d, EAR_KEY), lambda d: tokens.verify(d, EAR_KEY),
-               lambda d: tokens.verify_json_deb(d, EAR_KEY), jose.key_from_jwk):
+    for fn in (
+        claims.decode_claims,
+        claims.decode_json_claims,
+        tokens.peek,
+        coswid.decode,
+        corim.decode_unsigned,
+        corim.decode_comid,
+        ear.parse_json,
+        ear.parse_cbor,
+        jose.decode_unverified,
+        lambda d: verify_ear(d, EAR_KEY),
+        lambda d: tokens.verify(d, EAR_KEY),
+        lambda d: tokens.verify_json_deb(d, EAR_KEY),
+        jose.key_from_jwk,
+    ):
         only_typed(lambda fn=fn: fn(data))  # type: ignore[misc]
 
 
@@ -149,10 +206,20 @@ def test_rats_prop_jwk_members_missing(field: str) -> None:
 
 
 GOOD_PSA = cbor.loads(cbor.from_diag((VECTORS / "rats/psa-token-rfc9783/test/GOOD_full.diag").read_text()))
-GOOD_EAR_JSON = ear.to_json(ear.parse_json(json.dumps({
-    "eat_profile": ear.PROFILE_IETF, "iat": 1, "ear_verifier_id": {"developer": "d", "build": "b"},
-    "submods": {"x": {"ear_status": "affirming", "ear_trustworthiness_vector": {"executables": 2}}},
-})))
+GOOD_EAR_JSON = ear.to_json(
+    ear.parse_json(
+        json.dumps(
+            {
+                "eat_profile": ear.PROFILE_IETF,
+                "iat": 1,
+                "ear_verifier_id": {"developer": "d", "build": "b"},
+                "submods": {
+                    "x": {"ear_status": "affirming", "ear_trustworthiness_vector": {"executables": 2}}
+                },
+            }
+        )
+    )
+)
 
 
 @SETTINGS
