@@ -93,7 +93,7 @@ json_values = st.recursive(
     max_leaves=12,
 )
 json_names = st.sampled_from(
-    [*sorted(claims.BY_JSON_NAME), "ear_status", "ear.status", "submods", "eat_profile", "ear_verifier_id", "x"]
+    [*sorted(claims.BY_JSON_NAME), "ear_status", "ear.status", "eat_profile", "ear_verifier_id", "x"]
 )
 json_maps = st.dictionaries(json_names, json_values, max_size=8)
 
