@@ -1,4 +1,4 @@
-"""The verifier HTTP API against SQLite and PostgreSQL: shapes, storage, and problem details for bad requests."""
+"""The verifier HTTP API on SQLite and PostgreSQL: shapes, storage, problem details for bad requests."""
 
 from __future__ import annotations
 
@@ -115,7 +115,9 @@ def test_rats_http_new_session_bad_requests(ctx: Ctx) -> None:
     problem(ctx.http.post(url, params={"nonceSize": "65"}), 400, "verifier.nonce.size")
     problem(ctx.http.post(url, params={"nonceSize": "abc"}), 400, "verifier.nonce.size")
     problem(ctx.http.post(url, params={"nonce": "!!!"}), 400, "verifier.nonce")
-    problem(ctx.http.post(url, params={"nonce": base64.b64encode(b"short").decode()}), 400, "verifier.nonce.size")
+    problem(
+        ctx.http.post(url, params={"nonce": base64.b64encode(b"short").decode()}), 400, "verifier.nonce.size"
+    )
     problem(ctx.http.post(url, params={"nonce": "AAAAAAAAAAA=", "nonceSize": "8"}), 400, "verifier.nonce")
     problem(ctx.http.post(url, params={"bogus": "1"}), 400, "http.query")
     problem(ctx.http.get(url), 405)
@@ -127,13 +129,19 @@ def test_rats_http_submit_bad_requests(ctx: Ctx) -> None:
     url = "/challenge-response/v1/" + loc
     nonce = base64.b64decode(ctx.http.get(url).json()["nonce"])
     assert s["status"] == "waiting"
-    problem(ctx.http.post("/challenge-response/v1/session/nope", content=b"x", headers={"content-type": MT}), 404)
-    problem(ctx.http.post(url, content=b"x", headers={"content-type": "text/plain"}), 415, "verifier.media_type")
+    problem(
+        ctx.http.post("/challenge-response/v1/session/nope", content=b"x", headers={"content-type": MT}), 404
+    )
+    problem(
+        ctx.http.post(url, content=b"x", headers={"content-type": "text/plain"}), 415, "verifier.media_type"
+    )
     problem(ctx.http.post(url, content=b"", headers={"content-type": MT}), 400, "http.body.empty")
     problem(ctx.http.post(url, content=b"x" * 300_000, headers={"content-type": MT}), 400, "http.body.size")
     problem(ctx.http.post(url, content=b"\xff\x00garbage", headers={"content-type": MT}), 400)
     # the session failed on the garbage and stays failed: a second try is a conflict
-    problem(ctx.http.post(url, content=ctx.evidence(nonce), headers={"content-type": MT}), 409, "eat.session.used")
+    problem(
+        ctx.http.post(url, content=ctx.evidence(nonce), headers={"content-type": MT}), 409, "eat.session.used"
+    )
     problem(ctx.http.delete("/challenge-response/v1/session/nope"), 404)
 
 
