@@ -23,6 +23,10 @@ from iotsec.errors import IotSecError
 # name -> "module:attribute" of a click.Group. Add one line per part.
 GROUPS: dict[str, str] = {
     "cose": "iotsec.cli.cose:group",
+    "eat": "iotsec.cli.eat:group",
+    "ear": "iotsec.cli.ear:group",
+    "corim": "iotsec.cli.corim:group",
+    "verifier": "iotsec.cli.verifier:group",
 }
 
 EXIT_INVALID = 1

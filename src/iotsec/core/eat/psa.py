@@ -193,6 +193,40 @@ def validate_psa(claims: Mapping[Any, Any], *, profiles: tuple[str, ...] = PROFI
     )
 
 
+# JSON names of the PSA claims, as Veraison's annotated evidence prints them
+PSA_JSON_NAMES = {
+    PsaClaim.CLIENT_ID: "psa-client-id",
+    PsaClaim.SECURITY_LIFECYCLE: "psa-security-lifecycle",
+    PsaClaim.IMPLEMENTATION_ID: "psa-implementation-id",
+    PsaClaim.CERTIFICATION_REFERENCE: "psa-certification-reference",
+    PsaClaim.SOFTWARE_COMPONENTS: "psa-software-components",
+    PsaClaim.VERIFICATION_SERVICE_INDICATOR: "psa-verification-service-indicator",
+}
+SWC_JSON_NAMES = {
+    SWC_TYPE: "measurement-type",
+    SWC_VALUE: "measurement-value",
+    SWC_VERSION: "version",
+    SWC_SIGNER: "signer-id",
+    SWC_DESC: "measurement-desc",
+}
+
+
+def rename_json(claims_json: dict[str, Any]) -> dict[str, Any]:
+    """Give the PSA claims of a JSON claims-set (from ``claims_to_json``) their readable names."""
+    names = {str(int(k)): n for k, n in PSA_JSON_NAMES.items()}
+    swc_names = {str(k): n for k, n in SWC_JSON_NAMES.items()}
+    out: dict[str, Any] = {}
+    for k, v in claims_json.items():
+        name = names.get(k, k)
+        if name == "psa-software-components" and isinstance(v, list):
+            out[name] = [
+                {swc_names.get(a, a): b for a, b in sc.items()} if isinstance(sc, dict) else sc for sc in v
+            ]
+        else:
+            out[name] = v
+    return out
+
+
 __all__ = [
     "PROFILES",
     "PROFILE_PSA_2_0_0",
@@ -201,5 +235,6 @@ __all__ = [
     "PsaClaim",
     "PsaToken",
     "SoftwareComponent",
+    "rename_json",
     "validate_psa",
 ]
