@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 from enum import IntEnum
 from pathlib import Path
@@ -12,8 +13,9 @@ import click
 from iotsec.cli._rats import emit, load_key, parse_hex, read_structured, read_token
 from iotsec.core.cose import alg_from_name
 from iotsec.core.eat import psa, tokens
+from iotsec.core.eat._util import b64u_decode
 from iotsec.core.eat.claims import Claim, claims_from_json, claims_to_json
-from iotsec.errors import PolicyError
+from iotsec.errors import IotSecError, PolicyError
 
 
 @click.group("eat")
@@ -108,7 +110,14 @@ def verify(token: str, key_file: str, symmetric: bool, nonce: str | None) -> Non
     if n is not None:
         got = tok.claims.get(Claim.NONCE)
         got_list = got if isinstance(got, list) else [got]
-        raw = [g.encode() if isinstance(g, str) else g for g in got_list if g is not None]
+        raw: list[bytes] = []
+        for g in got_list:
+            if isinstance(g, bytes):
+                raw.append(g)
+            elif isinstance(g, str):  # JSON nonces are text: as is, or base64url of the bytes
+                raw.append(g.encode())
+                with contextlib.suppress(IotSecError):
+                    raw.append(b64u_decode(g))
         if not any(hmac.compare_digest(g, n) for g in raw):
             raise PolicyError("the token does not carry the expected nonce", reason="eat.nonce.mismatch")
     emit(_describe(tok))
