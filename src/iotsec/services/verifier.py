@@ -10,6 +10,7 @@ attestation key is found through the attest-key triples of the provisioned CoRIM
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 import threading
 import uuid
@@ -57,14 +58,23 @@ def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
     return base.lower(), out
 
 
+_PARSED_TYPES = [(parse_media_type(mt), fam) for mt, fam in MEDIA_TYPES.items()]
+
+
+@functools.lru_cache(maxsize=64)
+def _family(media_type: str) -> str | None:
+    parsed = parse_media_type(media_type)
+    return next((fam for mt, fam in _PARSED_TYPES if mt == parsed), None)
+
+
 def evidence_family(media_type: str) -> str:
     """The evidence family of a media type, matching parameters by value (415 when unknown)."""
-    base, params = parse_media_type(media_type)
-    for mt, fam in MEDIA_TYPES.items():
-        b, p = parse_media_type(mt)
-        if b == base and p == params:
-            return fam
-    raise UnsupportedError(f"unsupported evidence media type {media_type!r}", reason="verifier.media_type")
+    fam = _family(media_type[:512])
+    if fam is None:
+        raise UnsupportedError(
+            f"unsupported evidence media type {media_type!r}", reason="verifier.media_type"
+        )
+    return fam
 
 
 @dataclass
@@ -137,6 +147,7 @@ class VerifierService:
         self._seen = 0
         self._refs: list[corim.ReferenceValue] = []
         self._keys: list[corim.AttestKey] = []
+        self._key_cache: dict[bytes, CoseKey] = {}
 
     # -- endorsements ----------------------------------------------------------------------------
 
@@ -172,7 +183,11 @@ class VerifierService:
                     implementation_id=ev.implementation_id, instance_ueid=ev.instance_id
                 )
             ):
-                return CoseKey.from_der(ak.keys_spki[0])
+                spki = ak.keys_spki[0]
+                key = self._key_cache.get(spki)
+                if key is None:
+                    key = self._key_cache[spki] = CoseKey.from_der(spki)
+                return key
         raise PolicyError("no endorsed attestation key for this instance", reason="eat.key.unknown")
 
     def reference_values(self) -> Sequence[corim.ReferenceValue]:
@@ -196,7 +211,7 @@ class VerifierService:
             if ev.nonce is None:  # RFC 9711 §6.3: the nonce is required
                 raise ValidationError("the evidence has no nonce", reason="eat.nonce.missing")
         key = self.attestation_key(ev)
-        tokens.verify(data, key)  # raises VerifyError
+        tokens.verify(data, key, peeked=tok)  # raises VerifyError
         if nonce is not None:
             check_nonce(ev, nonce)
         result = appraise(ev, self.reference_values(), self.policy)

@@ -135,12 +135,15 @@ def _check_digests(claims: dict[int | str, Any], raw_sets: dict[str, bytes]) -> 
             )
 
 
-def verify(data: bytes, key: CoseKey, *, jws_algs: tuple[str, ...] | None = None) -> Token:
+def verify(
+    data: bytes, key: CoseKey, *, jws_algs: tuple[str, ...] | None = None, peeked: Token | None = None
+) -> Token:
     """Verify a CWT (Sign1/Mac0), JWT or detached bundle with ``key``; raise VerifyError on failure.
 
     UCCS carries no signature: it is refused here (accept it only over a secured channel, RFC 9781 §3).
+    ``peeked``: the result of :func:`peek` on the same ``data``, to avoid decoding twice.
     """
-    tok = peek(data)
+    tok = peeked if peeked is not None else peek(data)
     if tok.kind == "uccs":
         raise VerifyError("an unprotected CWT claims-set has no signature to verify", reason="eat.uccs")
     if tok.kind == "jwt":
