@@ -113,6 +113,26 @@ def test_rats_cli_corim_create_show(tmp_path: Path) -> None:
     assert desc["tags"][0]["reference-values"][0]["measurements"][0]["digests"] == ["sha-256:" + "ab" * 32]
     r = run("corim", "show", str(tmp_path / "c.cbor"), "--diag")
     assert r.stdout.startswith("501(")
+    signer = CoseKey.generate(Algorithm.ES256)
+    (tmp_path / "signer.pem").write_bytes(signer.to_pem())
+    (tmp_path / "signer.pub.pem").write_bytes(signer.public().to_pem(private=False))
+    r = run(
+        "corim",
+        "create",
+        str(tmp_path / "d.yaml"),
+        "-o",
+        str(tmp_path / "s.cbor"),
+        "--sign",
+        str(tmp_path / "signer.pem"),
+        "--signer",
+        "ACME",
+    )
+    assert r.returncode == 0, r.stderr
+    r = run("corim", "show", str(tmp_path / "s.cbor"), "--key", str(tmp_path / "signer.pub.pem"))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["signed"] == {"signer": "ACME", "verified": True}
+    r = run("corim", "show", str(tmp_path / "s.cbor"), "--key", str(tmp_path / "dev.pub.pem"))
+    assert r.returncode == 1 and "corim.signed.untrusted" in r.stderr
     (tmp_path / "x.cbor").write_bytes(b"\xff")
     assert run("corim", "show", str(tmp_path / "x.cbor")).returncode == 1
 

@@ -312,3 +312,56 @@ def test_rats_linux_platform(tmp_path: Path) -> None:
     t = tokens.verify(Attester(plat, key).evidence(b"n" * 32, now=5), key.public())
     assert t.claims[c.Claim.UPTIME] == 1234 and t.claims[c.Claim.BOOTCOUNT] == 2
     assert t.claims[c.Claim.PROFILE] == "urn:ietf:rfc:rfc9711"
+
+
+# --- signed CoRIM -------------------------------------------------------------------------------
+
+
+def test_rats_signed_corim() -> None:
+    from rats_helpers import device_corim
+
+    from iotsec.core.eat import corim_signed
+    from iotsec.services.verifier import VerifierService
+
+    signer, dev = CoseKey.generate(Algorithm.ES256), CoseKey.generate(Algorithm.ES256)
+    unsigned = device_corim(UEID, dev)
+    signed = corim_signed.sign_corim(unsigned, signer, signer="ACME supply chain")
+    assert cbor.loads(signed).tag == 18
+    assert corim_signed.signer_name(signed) == "ACME supply chain"
+    c = corim_signed.verify_signed_corim(
+        signed, [CoseKey.generate(Algorithm.ES256).public(), signer.public()]
+    )
+    assert c.id == "acme-1" and c.attest_keys[0].environment.instance_ueid == UEID
+    old = cbor.dumps(cbor.tag(502, cbor.loads(signed)))  # the earlier drafts' wrapper
+    assert corim_signed.verify_signed_corim(old, [signer.public()]).id == "acme-1"
+    with pytest.raises(VerifyError) as ei:
+        corim_signed.verify_signed_corim(signed, [dev.public()])
+    assert ei.value.reason == "corim.signed.untrusted"
+
+    class Mem:
+        def __init__(self) -> None:
+            self.rows: list[bytes] = []
+
+        def add(self, corim_id: str, media_type: str, raw: bytes) -> None:
+            self.rows.append(raw)
+
+        def load(self, after: int) -> list[tuple[int, bytes]]:
+            return [(i + 1, r) for i, r in enumerate(self.rows) if i + 1 > after]
+
+    from iotsec.clock import FixedClock
+
+    mem = Mem()
+    svc = VerifierService(
+        None,
+        mem,
+        FixedClock(1),
+        EarSigner(CoseKey.generate(Algorithm.ES256)),  # type: ignore[arg-type]
+        corim_signers=[signer.public()],
+    )
+    svc.provision("application/corim-signed+cbor", signed)
+    assert mem.rows == [unsigned]
+    with pytest.raises(VerifyError):
+        svc.provision("application/corim-signed+cbor", corim_signed.sign_corim(unsigned, dev, signer="x"))
+    bare = VerifierService(None, Mem(), FixedClock(1), EarSigner(CoseKey.generate(Algorithm.ES256)))  # type: ignore[arg-type]
+    with pytest.raises(UnsupportedError):
+        bare.provision("application/corim-signed+cbor", signed)

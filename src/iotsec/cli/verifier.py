@@ -51,6 +51,13 @@ def group() -> None:
     help="How an attester with debug enabled is graded.",
 )
 @click.option("--session-ttl", default=300, show_default=True, type=int, help="Seconds a session waits.")
+@click.option(
+    "--corim-signer-key",
+    "corim_signer_keys",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Public key trusted to sign CoRIMs (application/corim-signed+cbor); repeatable.",
+)
 def serve(  # noqa: PLR0917
     db_url: str | None,
     ear_key: str,
@@ -64,6 +71,7 @@ def serve(  # noqa: PLR0917
     ear_generation: str,
     debug_policy: str,
     session_ttl: int,
+    corim_signer_keys: tuple[str, ...],
 ) -> None:
     """Serve the verifier with uvicorn (TLS unless --insecure-http)."""
     import uvicorn
@@ -85,6 +93,7 @@ def serve(  # noqa: PLR0917
         ear_format=ear_format,
         ear_generation=ear_generation,
         session_ttl=session_ttl,
+        corim_signers=[load_key(k) for k in corim_signer_keys],
     )
     app = create_app(service, provisioning_token=token)
     uvicorn.run(
@@ -102,7 +111,8 @@ def serve(  # noqa: PLR0917
 @click.option("--url", required=True, help="Verifier base URL, e.g. https://127.0.0.1:8443")
 @click.option("--token-file", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--cacert", type=click.Path(exists=True, dir_okay=False), help="CA/certificate to trust (PEM).")
-def provision(corim_file: str, url: str, token_file: str, cacert: str | None) -> None:
+@click.option("--signed", is_flag=True, help="The CoRIM is signed (application/corim-signed+cbor).")
+def provision(corim_file: str, url: str, token_file: str, cacert: str | None, signed: bool) -> None:
     """Submit an unsigned CoRIM to a verifier's endorsement-provisioning API."""
     import ssl
 
@@ -113,6 +123,8 @@ def provision(corim_file: str, url: str, token_file: str, cacert: str | None) ->
     verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=cacert) if cacert else True
     with httpx.Client(verify=verify, timeout=30) as http:
         VerifierClient(url, http).provision(
-            Path(corim_file).read_bytes(), Path(token_file).read_text().strip()
+            Path(corim_file).read_bytes(),
+            Path(token_file).read_text().strip(),
+            "application/corim-signed+cbor" if signed else "application/corim-unsigned+cbor",
         )
     emit({"status": "success"})

@@ -32,6 +32,7 @@ from iotsec.core.eat.appraisal import (
     evidence_from_psa,
 )
 from iotsec.core.eat.claims import Claim
+from iotsec.core.eat.corim_signed import MEDIA_TYPE_SIGNED, unsigned_payload
 from iotsec.core.eat.psa import PROFILE_PSA_2_0_0, PROFILE_RFC9783, validate_psa
 from iotsec.core.eat.signing import EarSigner
 from iotsec.errors import ConflictError, PolicyError, UnsupportedError, ValidationError
@@ -134,6 +135,7 @@ class VerifierService:
         include_raw_evidence: bool = False,
         developer: str = "https://iotsec.dev",
         build: str = "iotsec-verifier 0.1.0",
+        corim_signers: Sequence[CoseKey] = (),
     ) -> None:
         self.sessions = sessions
         self.endorsements = endorsements
@@ -143,6 +145,7 @@ class VerifierService:
         self.session_ttl = session_ttl
         self.include_raw_evidence = include_raw_evidence
         self.developer, self.build = developer, build
+        self.corim_signers = list(corim_signers)
         self._lock = threading.Lock()
         self._seen = 0
         self._refs: list[corim.ReferenceValue] = []
@@ -152,9 +155,16 @@ class VerifierService:
     # -- endorsements ----------------------------------------------------------------------------
 
     def provision(self, media_type: str, body: bytes) -> corim.Corim:
-        """Store a CoRIM (unsigned ``#6.501``) after checking it decodes (draft-ietf-rats-corim §4)."""
+        """Store a CoRIM after checking it decodes (draft-ietf-rats-corim §4). A signed CoRIM (§4.2)
+        must verify with one of the configured ``corim_signers``; it is stored unwrapped."""
         base, _ = parse_media_type(media_type)
-        if base not in ("application/corim-unsigned+cbor", "application/rim+cbor"):
+        if base == MEDIA_TYPE_SIGNED:
+            if not self.corim_signers:
+                raise UnsupportedError(
+                    "no trusted CoRIM signer is configured", reason="corim.signed.unconfigured"
+                )
+            body = unsigned_payload(body, self.corim_signers)
+        elif base not in ("application/corim-unsigned+cbor", "application/rim+cbor"):
             raise UnsupportedError(
                 f"unsupported endorsement media type {media_type!r}", reason="verifier.media_type"
             )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+from collections.abc import Sequence
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -142,6 +143,7 @@ def build_service(
     ear_format: str = "jwt",
     ear_generation: str = "ietf",
     session_ttl: int = 300,
+    corim_signers: Sequence[CoseKey] = (),
 ) -> VerifierService:
     """Compose the verifier: SQL stores on ``db_url`` (SQLite by default), EAR signer, policy."""
     from iotsec.adapters.db import create_schema, make_engine
@@ -156,6 +158,7 @@ def build_service(
         EarSigner(ear_key, format=ear_format, generation=ear_generation),
         policy=policy,
         session_ttl=session_ttl,
+        corim_signers=corim_signers,
     )
 
 
