@@ -35,7 +35,7 @@ from iotsec.core.eat.claims import Claim
 from iotsec.core.eat.corim_signed import MEDIA_TYPE_SIGNED, unsigned_payload
 from iotsec.core.eat.psa import PROFILE_PSA_2_0_0, PROFILE_RFC9783, validate_psa
 from iotsec.core.eat.signing import EarSigner
-from iotsec.errors import ConflictError, PolicyError, UnsupportedError, ValidationError
+from iotsec.errors import PolicyError, UnsupportedError, ValidationError
 
 PROFILE_CONSTRAINED = "urn:ietf:rfc:rfc9711"  # RFC 9711 §6.3 constrained device standard profile
 # media type -> evidence family
@@ -151,6 +151,8 @@ class VerifierService:
         self._refs: list[corim.ReferenceValue] = []
         self._keys: list[corim.AttestKey] = []
         self._key_cache: dict[bytes, CoseKey] = {}
+        self._dirty = True
+        self._loaded_at = -1
 
     # -- endorsements ----------------------------------------------------------------------------
 
@@ -172,10 +174,17 @@ class VerifierService:
         if not c.tags:
             raise ValidationError("the CoRIM holds no CoMID tag", reason="corim.empty")
         self.endorsements.add(c.id, base, body)
+        self._dirty = True
         return c
 
     def _refresh(self) -> None:
+        # endorsements provisioned through this process are seen at once; those provisioned through
+        # another process sharing the database within a second
+        now = self.clock.timestamp()
+        if not self._dirty and now == self._loaded_at:
+            return
         with self._lock:
+            self._dirty, self._loaded_at = False, now
             for rid, raw in self.endorsements.load(self._seen):
                 c = corim.decode_unsigned(raw)
                 self._refs.extend(c.reference_values)
@@ -275,16 +284,11 @@ class VerifierService:
         is marked failed; a session accepts evidence once (a replay gets ConflictError).
         """
         evidence_family(media_type)  # 415 before touching the session
-        s = self.sessions.get(sid)
-        if s.status != "waiting":
-            raise ConflictError(
-                f"the session is {s.status}: evidence was already submitted", reason="eat.session.used"
-            )
+        s = self.sessions.claim(sid)  # waiting -> processing, atomically; ConflictError otherwise
         if self.clock.now() >= s.expiry:
             s.status, s.failure = "failed", "eat.session.expired"
             self.sessions.update(s)
             raise PolicyError("the session has expired", reason="eat.session.expired")
-        s = self.sessions.claim(sid)
         s.evidence_type, s.evidence = media_type, data
         try:
             out = self.appraise(media_type, data, nonce=s.nonce)

@@ -102,18 +102,21 @@ class SqlSessionStore:
             )
 
     def claim(self, sid: str) -> v.Session:
-        # one conditional UPDATE: two concurrent submissions cannot both move waiting -> processing
+        # one conditional UPDATE ... RETURNING: two concurrent submissions cannot both move
+        # waiting -> processing
         with Session(self.engine) as db, db.begin():
-            res = db.execute(
+            row = db.execute(
                 update(RatsSession)
                 .where(RatsSession.id == sid, RatsSession.status == "waiting")
                 .values(status="processing")
-            )
-            if res.rowcount != 1:  # type: ignore[attr-defined]
-                raise ConflictError(
-                    "evidence was already submitted to this session", reason="eat.session.used"
-                )
-        return self.get(sid)
+                .returning(RatsSession)
+            ).scalar_one_or_none()
+            if row is not None:
+                return _to_session(row)
+        s = self.get(sid)  # NotFoundError if there is no such session
+        raise ConflictError(
+            f"the session is {s.status}: evidence was already submitted", reason="eat.session.used"
+        )
 
     def delete(self, sid: str) -> None:
         with Session(self.engine) as db, db.begin():

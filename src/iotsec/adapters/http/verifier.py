@@ -150,6 +150,12 @@ def build_service(
     from iotsec.adapters.db.rats import SqlEndorsementStore, SqlSessionStore
 
     engine = make_engine(db_url)
+    if engine.dialect.name == "sqlite":
+        # WAL with synchronous=NORMAL: no corruption on power loss, at most the last commits lost;
+        # sessions are short-lived and a lost one is simply retried by the attester
+        from sqlalchemy import event
+
+        event.listen(engine, "connect", lambda conn, _rec: conn.execute("PRAGMA synchronous=NORMAL"))
     create_schema(engine)
     return VerifierService(
         SqlSessionStore(engine),
