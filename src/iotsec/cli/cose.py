@@ -310,3 +310,7 @@ def keygen(alg: str, kid: str | None, output: str, fmt: str | None, public_out: 
 
 
 # Further commands (encrypt/decrypt) are registered below by their own modules.
+from iotsec.cli.cose_crypt import decrypt_cmd, encrypt_cmd  # noqa: E402  (COSE encryption commands)
+
+group.add_command(encrypt_cmd)
+group.add_command(decrypt_cmd)
