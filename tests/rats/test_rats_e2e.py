@@ -179,3 +179,31 @@ def test_rats_e2e_discovery_publishes_the_key(env: Env) -> None:
     assert info["ear-verification-key"]["alg"] == "ES256" and "d" not in info["ear-verification-key"]
     assert Attester.media_type in info["media-types"]
     assert info["api-endpoints"]["newChallengeResponseSession"] == "/challenge-response/v1/newSession"
+
+
+def test_rats_e2e_real_server_on_each_database(db_url: str, tmp_path: Path) -> None:
+    """A real uvicorn server on SQLite and on PostgreSQL, emitting CWT EARs in Veraison's 2023 naming."""
+    from iotsec.core.eat.signing import verify_ear
+
+    clock = FixedClock(NOW)
+    service = build_service(
+        db_url,
+        CoseKey.generate(Algorithm.ES256),
+        clock=clock,
+        ear_format="cwt",
+        ear_generation="veraison-2023",
+    )
+    dev = new_device_key()
+    try:
+        with serve(create_app(service, provisioning_token=TOKEN)) as url, httpx.Client(timeout=10) as http:
+            client = VerifierClient(url, http)
+            client.provision(device_corim(UEID, dev), TOKEN)
+            plat = StaticPlatform(ueid=UEID, comps=digests())
+            s = attest(client, Attester(plat, dev), now=NOW)
+            key = CoseKey.from_jwk(client.discover()["ear-verification-key"])
+            e = verify_ear(s["result"], key)
+            assert e.generation == "veraison-2023" and e.submods["device"].status == Tier.AFFIRMING
+            d = RelyingParty(key, rp.RpPolicy(), clock).accept(s["result"])
+            assert d.ear.submods["device"].vector[Category.EXECUTABLES] == 2
+    finally:
+        service.sessions.engine.dispose()  # type: ignore[attr-defined]
