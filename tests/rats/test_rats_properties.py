@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import cbor2
@@ -240,3 +241,73 @@ def test_rats_prop_one_json_claim_replaced(name: str, value: Any) -> None:
     base = claims.claims_to_json(claims.validate_claims(GOOD_PSA))
     only_typed(lambda: claims.claims_from_json({**base, name: value}))
     only_typed(lambda: ear.parse({**GOOD_EAR_JSON, name: value}))
+
+
+def test_rats_prop_signed_corim_decoders() -> None:
+    from iotsec.core.eat import corim_signed
+
+    signer = CoseKey.generate(Algorithm.ES256)
+    good = corim_signed.sign_corim(GOOD_CORIM, signer, signer="s")
+
+    @SETTINGS
+    @given(st.integers(0, 10_000), st.integers(0, 255), st.integers(0, 40))
+    def run(pos: int, byte: int, cut: int) -> None:
+        bad = mutate(good, pos, byte, cut)
+        only_typed(lambda: corim_signed.verify_signed_corim(bad, [signer.public()]))
+        only_typed(lambda: corim_signed.peek_signed_corim(bad))
+        only_typed(lambda: corim_signed.signer_name(bad))
+
+    run()
+
+
+def test_rats_prop_http_endpoints_never_fail_inside(tmp_path: Path) -> None:
+    """Hostile bodies, media types and query strings: a status below 500, problem details on errors."""
+    from fastapi.testclient import TestClient
+
+    from iotsec.adapters.http.verifier import build_service, create_app
+    from iotsec.clock import FixedClock
+
+    service = build_service(
+        f"sqlite:///{tmp_path / 'v.db'}", CoseKey.generate(Algorithm.ES256), clock=FixedClock(1_760_000_000)
+    )
+    http = TestClient(create_app(service, provisioning_token="p" * 20))
+    mts = st.one_of(
+        st.sampled_from(
+            [
+                *Attester.media_type.split(";")[:1],
+                Attester.media_type,
+                "application/psa-attestation-token",
+                "application/corim-unsigned+cbor",
+                "application/corim-signed+cbor",
+            ]
+        ),
+        st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=30),
+    )
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        st.binary(max_size=200),
+        mts,
+        st.dictionaries(st.sampled_from(["nonce", "nonceSize", "x"]), st.text(max_size=12), max_size=2),
+    )
+    def run(body: bytes, mt: str, query: dict[str, str]) -> None:
+        r = http.post("/challenge-response/v1/newSession", params=query)
+        assert r.status_code in (201, 400), r.text
+        s = http.post("/challenge-response/v1/newSession")
+        url = "/challenge-response/v1/" + s.headers["location"]
+        for resp in (
+            http.post(url, content=body, headers={"content-type": mt}),
+            http.post(
+                "/endorsement-provisioning/v1/submit",
+                content=body,
+                headers={"content-type": mt, "authorization": "Bearer " + "p" * 20},
+            ),
+        ):
+            assert resp.status_code < 500, resp.text
+            if resp.status_code >= 400:
+                assert resp.headers["content-type"].startswith("application/problem+json")
+
+    try:
+        run()
+    finally:
+        service.sessions.engine.dispose()  # type: ignore[attr-defined]
