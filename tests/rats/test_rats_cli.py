@@ -244,6 +244,23 @@ def test_rats_cli_verifier_serve_and_attest(tmp_path: Path) -> None:
         )
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout)["status"] == "complete"
+        r = run(
+            "eat",
+            "attest",
+            "--url",
+            url,
+            "--cacert",
+            str(cert),
+            "--key",
+            str(tmp_path / "dev.pem"),
+            "--ueid",
+            UEID.hex(),
+            *comps,
+            "--format",
+            "jwt",
+        )
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["status"] == "complete"
         (tmp_path / "ear.pub.pem").write_bytes(ear_key.public().to_pem(private=False))
         r = run("ear", "verify", str(tmp_path / "ear.jwt"), "--key", str(tmp_path / "ear.pub.pem"))
         assert r.returncode == 0, r.stderr

@@ -207,3 +207,29 @@ def test_rats_e2e_real_server_on_each_database(db_url: str, tmp_path: Path) -> N
             assert d.ear.submods["device"].vector[Category.EXECUTABLES] == 2
     finally:
         service.sessions.engine.dispose()  # type: ignore[attr-defined]
+
+
+def test_rats_e2e_jwt_evidence(env: Env) -> None:
+    """The same device reporting as a JWT (application/eat+jwt): affirming; a stale nonce is refused."""
+    plat = StaticPlatform(ueid=UEID, comps=digests())
+    jwt_attester = Attester(plat, env.device_key, fmt="jwt")
+    s = attest(env.client, jwt_attester, now=NOW)
+    d = env.rp.accept(s["result"])
+    assert d.ear.submods["device"].status == Tier.AFFIRMING
+    assert d.ear.submods["device"].profile == "tag:iotsec.dev,2026:rats/eat-jwt#1"
+    old = env.client.new_session(nonce_size=32)
+    fresh = env.client.new_session(nonce_size=32)
+    r = env.http.post(
+        fresh.url,
+        content=jwt_attester.evidence(old.nonce, now=NOW),
+        headers={"content-type": jwt_attester.media_type},
+    )
+    _problem(r, 403, "eat.nonce.mismatch")
+    # a JWT sent with the CWT media type is refused as the wrong envelope
+    s2 = env.client.new_session(nonce_size=32)
+    r = env.http.post(
+        s2.url,
+        content=jwt_attester.evidence(s2.nonce, now=NOW),
+        headers={"content-type": Attester.media_type},
+    )
+    _problem(r, 415, "verifier.envelope")

@@ -18,10 +18,13 @@ from iotsec.adapters.http.verifier_client import VerifierClient
 from iotsec.core.cose import CoseKey
 from iotsec.core.eat import coswid, tokens
 from iotsec.core.eat.claims import Claim, DebugStatus
+from iotsec.core.eat.signing import jws_alg
 from iotsec.errors import ConfigError
 
 PROFILE_CONSTRAINED = "urn:ietf:rfc:rfc9711"
+PROFILE_JWT = "tag:iotsec.dev,2026:rats/eat-jwt#1"  # the same claims as a JWT (docs/rats.md)
 MEDIA_TYPE = f'application/eat+cwt; eat_profile="{PROFILE_CONSTRAINED}"'
+MEDIA_TYPE_JWT = f'application/eat+jwt; eat_profile="{PROFILE_JWT}"'
 
 
 class Platform(Protocol):
@@ -151,13 +154,18 @@ class LinuxPlatform:
 
 
 class Attester:
-    """Produces signed evidence for a nonce."""
+    """Produces signed evidence for a nonce: a COSE_Sign1 CWT (default) or a JWT (``fmt="jwt"``)."""
 
     media_type = MEDIA_TYPE
 
-    def __init__(self, platform: Platform, key: CoseKey) -> None:
+    def __init__(self, platform: Platform, key: CoseKey, *, fmt: str = "cwt") -> None:
+        if fmt not in ("cwt", "jwt"):
+            raise ConfigError("evidence format must be cwt or jwt", reason="attester.format")
         self.platform = platform
         self.key = key
+        self.fmt = fmt
+        if fmt == "jwt":
+            self.media_type = MEDIA_TYPE_JWT
 
     def claims(self, nonce: bytes, *, now: int) -> dict[int | str, Any]:
         p = self.platform
@@ -171,7 +179,7 @@ class Attester:
             creator="iotsec attester",
         )
         c: dict[int | str, Any] = {
-            Claim.PROFILE: PROFILE_CONSTRAINED,
+            Claim.PROFILE: PROFILE_JWT if self.fmt == "jwt" else PROFILE_CONSTRAINED,
             Claim.NONCE: nonce,
             Claim.UEID: p.instance_id(),
             Claim.SWNAME: name,
@@ -189,7 +197,12 @@ class Attester:
         return {int(k) if isinstance(k, int) else k: v for k, v in c.items()}
 
     def evidence(self, nonce: bytes, *, now: int) -> bytes:
-        """A COSE_Sign1 CWT over the claims, carrying ``nonce`` (RFC 9711 §6.3)."""
+        """A COSE_Sign1 CWT (or JWT) over the claims, carrying ``nonce`` (RFC 9711 §6.3)."""
+        if self.fmt == "jwt":
+            kid = self.key.kid.hex() if self.key.kid else None
+            return tokens.create_jwt(
+                self.claims(nonce, now=now), self.key, alg=jws_alg(self.key), kid=kid
+            ).encode()
         return tokens.create_cwt(self.claims(nonce, now=now), self.key, kid=self.key.kid)
 
 
@@ -199,4 +212,12 @@ def attest(client: VerifierClient, attester: Attester, *, now: int, nonce_size: 
     return client.submit(session, attester.media_type, attester.evidence(session.nonce, now=now))
 
 
-__all__ = ["MEDIA_TYPE", "Attester", "LinuxPlatform", "Platform", "StaticPlatform", "attest"]
+__all__ = [
+    "MEDIA_TYPE",
+    "MEDIA_TYPE_JWT",
+    "Attester",
+    "LinuxPlatform",
+    "Platform",
+    "StaticPlatform",
+    "attest",
+]

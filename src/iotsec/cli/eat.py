@@ -149,6 +149,14 @@ def show(token: str) -> None:
 )
 @click.option("--software", default="iotsec-device/1.0.0", show_default=True, help="NAME/VERSION.")
 @click.option("--debug-enabled", is_flag=True, help="Report dbgstat 'enabled'.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["cwt", "jwt"]),
+    default="cwt",
+    show_default=True,
+    help="Evidence envelope.",
+)
 @click.option("--cacert", type=click.Path(exists=True, dir_okay=False), help="CA/certificate to trust (PEM).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the EAR here.")
 def attest_cmd(  # noqa: PLR0917
@@ -158,6 +166,7 @@ def attest_cmd(  # noqa: PLR0917
     components: tuple[str, ...],
     software: str,
     debug_enabled: bool,
+    fmt: str,
     cacert: str | None,
     output: str | None,
 ) -> None:
@@ -188,7 +197,7 @@ def attest_cmd(  # noqa: PLR0917
     verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=cacert) if cacert else True
     with httpx.Client(verify=verify, timeout=30) as http:
         session = attest(
-            VerifierClient(url, http), Attester(plat, load_key(key_file)), now=SYSTEM.timestamp()
+            VerifierClient(url, http), Attester(plat, load_key(key_file), fmt=fmt), now=SYSTEM.timestamp()
         )
     if output:
         Path(output).write_text(session["result"] + "\n")

@@ -38,12 +38,16 @@ from iotsec.core.eat.signing import EarSigner
 from iotsec.errors import PolicyError, UnsupportedError, ValidationError
 
 PROFILE_CONSTRAINED = "urn:ietf:rfc:rfc9711"  # RFC 9711 §6.3 constrained device standard profile
+# The same claims as JWT (RFC 9711 §7.2.2 JSON encoding; ES256/384/512 or EdDSA; key by UEID): the
+# constrained profile forbids JSON, so this variant has its own identifier (RFC 9711 §6.3, last para.)
+PROFILE_JWT = "tag:iotsec.dev,2026:rats/eat-jwt#1"
 # media type -> evidence family
 MEDIA_TYPES: dict[str, str] = {
     "application/psa-attestation-token": "psa",
     f'application/eat+cwt; eat_profile="{PROFILE_RFC9783}"': "psa",  # RFC 9783 §7
     f'application/eat-cwt; profile="{PROFILE_PSA_2_0_0}"': "psa",  # Veraison
     f'application/eat+cwt; eat_profile="{PROFILE_CONSTRAINED}"': "eat",
+    f'application/eat+jwt; eat_profile="{PROFILE_JWT}"': "eat-jwt",  # RFC 9782 media type
     "application/eat+cwt": "eat",
 }
 SESSION_STATES = ("waiting", "processing", "complete", "failed")
@@ -219,18 +223,21 @@ class VerifierService:
         """Verify and appraise evidence; raises on signature, key or nonce problems (refusals)."""
         family = evidence_family(media_type)
         tok = tokens.peek(data)
-        if tok.kind != "sign1":
-            raise UnsupportedError("evidence must be a COSE_Sign1 CWT", reason="verifier.envelope")
+        if tok.kind != ("jwt" if family == "eat-jwt" else "sign1"):
+            raise UnsupportedError(
+                "evidence must be a COSE_Sign1 CWT (or a JWT for eat+jwt)", reason="verifier.envelope"
+            )
         if family == "psa":
             ev = evidence_from_psa(validate_psa(tok.claims))
         else:
-            if tok.claims.get(Claim.PROFILE) not in (PROFILE_CONSTRAINED, None):
+            profile = PROFILE_JWT if family == "eat-jwt" else PROFILE_CONSTRAINED
+            if tok.claims.get(Claim.PROFILE) not in (profile, None):
                 raise UnsupportedError("unsupported EAT profile", reason="eat.profile.unknown")
             ev = evidence_from_eat(tok.claims)
             if ev.nonce is None:  # RFC 9711 §6.3: the nonce is required
                 raise ValidationError("the evidence has no nonce", reason="eat.nonce.missing")
         key = self.attestation_key(ev)
-        tokens.verify(data, key, peeked=tok)  # raises VerifyError
+        tokens.verify(data, key, peeked=tok, jws_algs=tokens.JWS_ALGS)  # raises VerifyError
         if nonce is not None:
             check_nonce(ev, nonce)
         result = appraise(ev, self.reference_values(), self.policy)
@@ -322,6 +329,7 @@ def session_json(s: Session) -> dict[str, Any]:
 __all__ = [
     "MEDIA_TYPES",
     "PROFILE_CONSTRAINED",
+    "PROFILE_JWT",
     "EndorsementStore",
     "Outcome",
     "Session",

@@ -7,16 +7,19 @@ id (``eat.component.mismatch``), a severity and the baseline requirement they se
 
 from __future__ import annotations
 
+import contextlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from iotsec.core.eat import coswid, ear
+from iotsec.core.eat._util import b64u_decode
 from iotsec.core.eat.claims import Claim, DebugStatus
 from iotsec.core.eat.corim import Measurement, ReferenceValue
 from iotsec.core.eat.psa import Lifecycle, PsaToken
-from iotsec.errors import PolicyError, ValidationError
+from iotsec.errors import IotSecError, PolicyError, ValidationError
 
 # Baseline requirements served by the findings (ENISA Baseline Security Recommendations for IoT)
 REQ_BOOT = "ENISA GP-TM-03"  # trust in the boot environment / software integrity
@@ -64,7 +67,7 @@ class Evidence:
     """Evidence claims the appraisal needs, whatever the token format."""
 
     profile: str
-    nonce: bytes | list[bytes] | None
+    nonce: bytes | str | list[bytes | str] | None
     instance_id: bytes | None
     implementation_id: bytes | None
     components: tuple[Component, ...]
@@ -148,8 +151,15 @@ def evidence_from_eat(claims: dict[Any, Any]) -> Evidence:
 def check_nonce(evidence: Evidence, expected: bytes) -> None:
     """Freshness (RFC 9711 §4.1, RFC 9334 §10): the evidence must carry the verifier's nonce."""
     got = evidence.nonce
-    ok = expected in got if isinstance(got, list) else got == expected
-    if not ok:
+    candidates: list[bytes] = []
+    for g in got if isinstance(got, list) else [got]:
+        if isinstance(g, bytes):
+            candidates.append(g)
+        elif isinstance(g, str):  # a JSON nonce is text: its UTF-8, or the base64url of the bytes
+            candidates.append(g.encode("utf-8"))
+            with contextlib.suppress(IotSecError):
+                candidates.append(b64u_decode(g))
+    if not any(hmac.compare_digest(c, expected) for c in candidates):
         raise PolicyError("the evidence does not carry the session nonce", reason="eat.nonce.mismatch")
 
 

@@ -25,7 +25,8 @@ JWS_ALG_OF = {
 ASYMMETRIC_JWS = ("ES256", "ES384", "ES512", "EdDSA")
 
 
-def _jws_alg(key: CoseKey) -> str:
+def jws_alg(key: CoseKey) -> str:
+    """The JWS ``alg`` for an asymmetric key (its own, or by curve)."""
     if key.alg in JWS_ALG_OF:
         return JWS_ALG_OF[key.alg]  # type: ignore[index]
     if key.kty == KeyType.OKP:
@@ -49,7 +50,7 @@ class EarSigner:
             raise ValidationError("unknown EAR generation", reason="ear.generation")
         if not self.key.has_private or self.key.kty == KeyType.SYMMETRIC:
             raise ValidationError("the EAR signing key must be a private asymmetric key", reason="ear.key")
-        self.alg = _jws_alg(self.key)
+        self.alg = jws_alg(self.key)
 
     def sign_bytes(self, e: ear.Ear) -> bytes:
         if self.format == "jwt":
@@ -93,4 +94,4 @@ def verify_ear(token: str | bytes, key: CoseKey) -> ear.Ear:
     return ear.parse(cbor.loads(msg.payload))
 
 
-__all__ = ["EarSigner", "verify_ear"]
+__all__ = ["EarSigner", "jws_alg", "verify_ear"]
