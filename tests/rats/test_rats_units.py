@@ -365,3 +365,16 @@ def test_rats_signed_corim() -> None:
     bare = VerifierService(None, Mem(), FixedClock(1), EarSigner(CoseKey.generate(Algorithm.ES256)))  # type: ignore[arg-type]
     with pytest.raises(UnsupportedError):
         bare.provision("application/corim-signed+cbor", signed)
+
+
+def test_rats_corim_cose_key_triple() -> None:
+    """An attest-key triple carrying a tagged COSE_Key (#6.558) reads as the same public key."""
+    dev = CoseKey.generate(Algorithm.ES256)
+    env = {1: cbor.tag(550, UEID)}
+    comid = cbor.dumps({1: {0: "c"}, 4: {3: [[env, [cbor.tag(558, dev.public().encode(private=False))]]]}})
+    c = corim.decode_unsigned(cbor.dumps(cbor.tag(501, {0: "x", 1: [cbor.tag(506, comid)]})))
+    assert c.attest_keys[0].keys_spki == (dev.public().to_der(private=False),)
+    bad = cbor.dumps({1: {0: "c"}, 4: {3: [[env, [cbor.tag(558, b"\xa1\x01\x63")]]]}})
+    with pytest.raises(ValidationError) as ei:
+        corim.decode_comid(bad)
+    assert ei.value.reason == "corim.key"

@@ -5,8 +5,9 @@ Implemented: the unsigned CoRIM (``#6.501(corim-map)``, §4.1) carrying CoMID ta
 attest-key triples (§5.1.4.8); environments with class (``class-id`` as PSA implementation ID
 ``#6.600``, UUID ``#6.37`` or tagged bytes ``#6.560``, vendor, model) and instance (UEID ``#6.550``);
 measurements keyed by name (text) or PSA ``psa-refval-id`` (``#6.601``) with digests, version and the
-``is-debug`` flag; keys as PKIX base64 SPKI (``#6.554``). Signed CoRIMs (``#6.18`` COSE_Sign1, or the
-older ``#6.502``) are unwrapped in :mod:`iotsec.core.eat.tokens` where COSE is available.
+``is-debug`` flag; keys as PKIX base64 SPKI (``#6.554``, written) or COSE_Key (``#6.558``, read).
+Signed CoRIMs (``#6.18`` COSE_Sign1, or the older ``#6.502``) are in
+:mod:`iotsec.core.eat.corim_signed`.
 
 :func:`from_description` builds a CoRIM from a readable dict (YAML/JSON) for ``iotsec corim create``.
 """
@@ -20,7 +21,7 @@ from typing import Any
 
 from iotsec.core import cbor
 from iotsec.core.eat._util import is_int
-from iotsec.errors import DecodeError, ValidationError
+from iotsec.errors import DecodeError, IotSecError, ValidationError
 
 TAG_CORIM = 501  # tagged-unsigned-corim-map
 TAG_SIGNED_CORIM_OLD = 502
@@ -28,6 +29,7 @@ TAG_COMID = 506
 TAG_UUID = 37
 TAG_UEID = 550
 TAG_PKIX_B64_KEY = 554
+TAG_COSE_KEY = 558
 TAG_BYTES = 560
 TAG_IMPL_ID = 600  # PSA profile: tagged-implementation-id-type
 TAG_PSA_REFVAL_ID = 601  # PSA profile: tagged-psa-refval-id
@@ -276,7 +278,15 @@ def _key(v: Any) -> bytes:
             return base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise _bad("invalid base64 key", "corim.key") from exc
-    raise _bad("unsupported key type (tagged-pkix-base64-key #6.554 expected)", "corim.key")
+    if isinstance(v, cbor.CBORTag) and v.tag == TAG_COSE_KEY and isinstance(v.value, (bytes, dict)):
+        # tagged-cose-key-type (§5.1.4.8): kept as SPKI, like every other key here
+        from iotsec.core.cose import CoseKey
+
+        try:
+            return CoseKey.from_cose(v.value).public().to_der(private=False)
+        except IotSecError as exc:
+            raise _bad(f"unusable COSE_Key: {exc}", "corim.key") from exc
+    raise _bad("unsupported key type (#6.554 PKIX base64 key or #6.558 COSE_Key expected)", "corim.key")
 
 
 def decode_comid(data: bytes) -> Comid:
