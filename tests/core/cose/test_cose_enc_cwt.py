@@ -189,3 +189,14 @@ def test_encrypt_direct_hkdf_iotsec_to_cwt(ra: Algorithm) -> None:
     data = encrypt(PAYLOAD, [RecipientSpec(ra, ours, salt=b"0123456789abcdef")], Algorithm.A128GCM)
     theirs = COSEKey.from_symmetric_key(secret, alg="A256GCM", kid="s")
     assert COSE.new().decode(data, theirs, context={"alg": "A128GCM"}) == PAYLOAD
+
+
+@pytest.mark.parametrize("name", ["direct+HKDF-SHA-256", "direct+HKDF-SHA-512"])
+def test_encrypt_direct_hkdf_cwt_to_iotsec(name: str) -> None:
+    secret = os.urandom(32)
+    r = Recipient.new(protected={"alg": name}, unprotected={"kid": "s"}, context={"alg": "A128GCM"})
+    shared = COSEKey.from_symmetric_key(secret, alg="A256GCM", kid="s")
+    data = COSE.new().encode(PAYLOAD, shared, protected={"alg": "A128GCM"}, recipients=[r])
+    msg = EncryptMessage.decode(data)
+    assert -20 in msg.recipients[0].unprotected  # cwt adds a random salt: iotsec must use it
+    assert msg.decrypt(CoseKey.symmetric(secret, kid="s")) == PAYLOAD

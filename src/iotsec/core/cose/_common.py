@@ -49,9 +49,20 @@ def tstr(s: str) -> bytes:
     return enc
 
 
+_PREFIX: dict[tuple[str, int], bytes] = {}
+
+
 def structure(context: str, *fields: bytes) -> bytes:
     """Encode ``[context, bstr, bstr, ...]`` (Sig_structure §4.4, MAC_structure §6.3)."""
-    return b"".join((head(4, len(fields) + 1), tstr(context), *(bstr(f) for f in fields)))
+    prefix = _PREFIX.get((context, len(fields)))
+    if prefix is None:
+        prefix = _PREFIX[(context, len(fields))] = head(4, len(fields) + 1) + tstr(context)
+    parts = [prefix]
+    for f in fields:
+        n = len(f)
+        parts.append(bytes((0x40 | n,)) if n < 24 else head(2, n))
+        parts.append(f)
+    return b"".join(parts)
 
 
 def protected_for_structure(protected: HeaderMap, protected_bytes: bytes) -> bytes:
