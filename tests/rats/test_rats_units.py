@@ -378,3 +378,25 @@ def test_rats_corim_cose_key_triple() -> None:
     with pytest.raises(ValidationError) as ei:
         corim.decode_comid(bad)
     assert ei.value.reason == "corim.key"
+
+
+def test_rats_constrained_profile_rules() -> None:
+    """RFC 9711 §6.3: ES256/384/512 only; definite lengths and preferred serialization."""
+    claims: dict[int | str, object] = {10: b"n" * 16, 256: UEID}
+    es = CoseKey.generate(Algorithm.ES256)
+    tokens.check_constrained_profile(tokens.peek(tokens.create_cwt(claims, es)))  # type: ignore[arg-type]
+    ed = CoseKey.generate(Algorithm.EDDSA)
+    with pytest.raises(ValidationError) as ei:
+        tokens.check_constrained_profile(tokens.peek(tokens.create_cwt(claims, ed)))  # type: ignore[arg-type]
+    assert ei.value.reason == "eat.profile.alg"
+    from iotsec.core.cose import sign1
+
+    # the same claims with a non-preferred integer (10 as 0x18 0x0a) and an indefinite-length map
+    for payload in (
+        bytes.fromhex("a2180a50") + b"n" * 16 + bytes.fromhex("19010058") + bytes([len(UEID)]) + UEID,
+        bytes.fromhex("bf0a50") + b"n" * 16 + bytes.fromhex("19010058") + bytes([len(UEID)]) + UEID + b"\xff",
+    ):
+        tok = tokens.peek(sign1(payload, es))
+        with pytest.raises(ValidationError) as ei:
+            tokens.check_constrained_profile(tok)
+        assert ei.value.reason == "eat.profile.encoding"

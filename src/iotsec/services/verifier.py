@@ -233,6 +233,8 @@ class VerifierService:
             profile = PROFILE_JWT if family == "eat-jwt" else PROFILE_CONSTRAINED
             if tok.claims.get(Claim.PROFILE) not in (profile, None):
                 raise UnsupportedError("unsupported EAT profile", reason="eat.profile.unknown")
+            if family == "eat":
+                tokens.check_constrained_profile(tok)
             ev = evidence_from_eat(tok.claims)
             if ev.nonce is None:  # RFC 9711 §6.3: the nonce is required
                 raise ValidationError("the evidence has no nonce", reason="eat.nonce.missing")

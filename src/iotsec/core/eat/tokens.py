@@ -243,11 +243,13 @@ def create_deb(main_token: bytes, detached: dict[str, bytes]) -> bytes:
 
 
 __all__ = [
+    "CONSTRAINED_ALGS",
     "TAG_CWT",
     "TAG_DEB",
     "TAG_UCCS",
     "Token",
     "b64u_encode",
+    "check_constrained_profile",
     "create_cwt",
     "create_deb",
     "create_jwt",
@@ -257,3 +259,24 @@ __all__ = [
     "verify",
     "verify_json_deb",
 ]
+
+
+CONSTRAINED_ALGS = (Algorithm.ES256, Algorithm.ES384, Algorithm.ES512)
+
+
+def check_constrained_profile(tok: Token) -> None:
+    """RFC 9711 §6.3 constrained device profile: COSE_Sign1 with ES256/ES384/ES512, and a CBOR
+    claims-set with definite lengths and preferred serialization (re-encoding it cannot change its
+    size: key order is free, encodings are not)."""
+    if tok.kind != "sign1" or not isinstance(tok.message, Sign1Message):
+        raise ValidationError("the constrained profile requires COSE_Sign1", reason="eat.profile.envelope")
+    if tok.message.alg not in CONSTRAINED_ALGS:
+        raise ValidationError(
+            "the constrained profile requires ES256, ES384 or ES512", reason="eat.profile.alg"
+        )
+    payload = tok.message.payload or b""
+    if len(cbor.dumps(cbor.loads(payload))) != len(payload):
+        raise ValidationError(
+            "the claims-set is not in preferred serialization with definite lengths",
+            reason="eat.profile.encoding",
+        )
