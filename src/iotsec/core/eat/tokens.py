@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import cbor2
+
 from iotsec.core import cbor, jose
 from iotsec.core.cose import Algorithm, CoseKey, KeyType, Mac0Message, Sign1Message, mac0, sign1
 from iotsec.core.eat._util import b64u_decode, b64u_encode
@@ -47,6 +49,7 @@ class Token:
     message: Sign1Message | Mac0Message | None = None
     detached: dict[str, dict[int | str, Any]] = field(default_factory=dict)
     verified: bool = False
+    raw_claims: Any = None  # the claims-set as decoded, before normalisation
 
 
 def _unwrap_cwt(item: Any) -> Any:
@@ -55,10 +58,11 @@ def _unwrap_cwt(item: Any) -> Any:
     return item
 
 
-def _payload_claims(payload: bytes | None) -> dict[int | str, Any]:
+def _payload_claims(payload: bytes | None) -> tuple[dict[int | str, Any], Any]:
     if payload is None:
         raise ValidationError("a CWT EAT must carry its claims-set", reason="eat.payload.detached")
-    return validate_claims(cbor.loads(payload))
+    raw = cbor.loads(payload)
+    return validate_claims(raw), raw
 
 
 def _is_jwt(data: bytes) -> bool:
@@ -87,9 +91,11 @@ def peek(data: bytes) -> Token:
         raw = cbor.dumps(item)
         if item.tag == TAG_SIGN1:
             s = Sign1Message.decode(raw)
-            return Token("sign1", _payload_claims(s.payload), s.kid, s.alg, s)
+            claims, raw_claims = _payload_claims(s.payload)
+            return Token("sign1", claims, s.kid, s.alg, s, raw_claims=raw_claims)
         m = Mac0Message.decode(raw)
-        return Token("mac0", _payload_claims(m.payload), m.kid, m.alg, m)
+        claims, raw_claims = _payload_claims(m.payload)
+        return Token("mac0", claims, m.kid, m.alg, m, raw_claims=raw_claims)
     if isinstance(item, list) and len(item) == 2:  # untagged DEB (RFC 9711 §5)
         return _peek_deb(item)
     raise UnsupportedError("not a tagged CWT, UCCS, detached EAT bundle or JWT", reason="eat.format")
@@ -275,7 +281,9 @@ def check_constrained_profile(tok: Token) -> None:
             "the constrained profile requires ES256, ES384 or ES512", reason="eat.profile.alg"
         )
     payload = tok.message.payload or b""
-    if len(cbor.dumps(cbor.loads(payload))) != len(payload):
+    raw = tok.raw_claims if tok.raw_claims is not None else cbor.loads(payload)
+    # cbor2 encodes with preferred serialization and definite lengths, keeping the map order
+    if len(cbor2.dumps(raw)) != len(payload):
         raise ValidationError(
             "the claims-set is not in preferred serialization with definite lengths",
             reason="eat.profile.encoding",
