@@ -76,6 +76,8 @@ class NoSessions:
         raise NotImplementedError
 
     def delete(self, sid: str) -> None: ...
+    def purge(self, before: object) -> int:
+        return 0
 
 
 def in_process(seconds: float) -> list[Result]:

@@ -163,3 +163,14 @@ def test_rats_http_discovery_and_unknown_paths(ctx: Ctx) -> None:
     assert r.status_code == 200 and r.json()["ear-verification-key"]["kty"] == "EC"
     problem(ctx.http.post("/.well-known/veraison/verification"), 405)
     problem(ctx.http.get("/challenge-response/v2/newSession"), 404)
+
+
+def test_rats_http_expired_sessions_are_purged(ctx: Ctx) -> None:
+    old = ctx.service.new_session(nonce_size=8)
+    ctx.clock.advance(200)
+    recent = ctx.service.new_session(nonce_size=8)
+    assert ctx.service.purge_expired() == 0  # expired 0 s ago: kept one more TTL
+    ctx.clock.advance(401)
+    assert ctx.service.purge_expired() == 1
+    problem(ctx.http.get(f"/challenge-response/v1/session/{old.id}"), 404)
+    assert ctx.service.get_session(recent.id).status == "waiting"

@@ -51,6 +51,7 @@ MEDIA_TYPES: dict[str, str] = {
     "application/eat+cwt": "eat",
 }
 SESSION_STATES = ("waiting", "processing", "complete", "failed")
+PURGE_EVERY = 256  # new sessions between two garbage collections of expired ones
 
 
 def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
@@ -106,6 +107,9 @@ class SessionStore(Protocol):
         ...
 
     def delete(self, sid: str) -> None: ...
+    def purge(self, before: dt.datetime) -> int:
+        """Delete sessions that expired before ``before``; return how many."""
+        ...
 
 
 class EndorsementStore(Protocol):
@@ -157,6 +161,7 @@ class VerifierService:
         self._key_cache: dict[bytes, CoseKey] = {}
         self._dirty = True
         self._loaded_at = -1
+        self._created = 0
 
     # -- endorsements ----------------------------------------------------------------------------
 
@@ -278,7 +283,15 @@ class VerifierService:
             accept=list(MEDIA_TYPES),
         )
         self.sessions.create(s)
+        self._created += 1
+        if self._created % PURGE_EVERY == 0:
+            self.purge_expired()
         return s
+
+    def purge_expired(self) -> int:
+        """Garbage-collect sessions whose expiry passed more than a TTL ago (kept that long so a
+        late client still sees why its session failed)."""
+        return self.sessions.purge(self.clock.now() - dt.timedelta(seconds=self.session_ttl))
 
     def get_session(self, sid: str) -> Session:
         return self.sessions.get(sid)

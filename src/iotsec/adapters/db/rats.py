@@ -124,6 +124,11 @@ class SqlSessionStore:
             if res.rowcount != 1:  # type: ignore[attr-defined]
                 raise NotFoundError("no such session", reason="verifier.session.unknown")
 
+    def purge(self, before: dt.datetime) -> int:
+        with Session(self.engine) as db, db.begin():
+            res = db.execute(delete(RatsSession).where(RatsSession.expiry < before))
+            return int(res.rowcount)  # type: ignore[attr-defined]
+
 
 class SqlEndorsementStore:
     def __init__(self, engine: Engine) -> None:
