@@ -108,7 +108,7 @@ def in_process(seconds: float) -> list[Result]:
     return [Result("verify + appraise + sign EAR (in process)", figure, baseline, "appraisals/s", target=0.6)]
 
 
-def over_http(clients: int, seconds: float, raw_limit: float) -> Result:
+def over_http(clients: int, seconds: float, raw_limit: float, db_url: str | None = None) -> Result:
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
         ear_key, dev = CoseKey.generate(Algorithm.ES256), CoseKey.generate(Algorithm.ES256)
@@ -134,6 +134,7 @@ def over_http(clients: int, seconds: float, raw_limit: float) -> Result:
                 str(t / "ear.pem"),
                 "--provisioning-token-file",
                 str(t / "token"),
+                *(["--db", db_url] if db_url else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -176,7 +177,10 @@ def over_http(clients: int, seconds: float, raw_limit: float) -> Result:
             proc.terminate()
             proc.wait(10)
     return Result(
-        f"HTTP challenge-response round trips ({clients} clients, SQLite)", figure, raw_limit, "round trips/s"
+        f"HTTP challenge-response round trips ({clients} clients, {'PostgreSQL' if db_url else 'SQLite'})",
+        figure,
+        raw_limit,
+        "round trips/s",
     )
 
 
@@ -185,9 +189,10 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--db", default=None, help="Database URL for the HTTP run (default: SQLite)")
     args = ap.parse_args()
     results = in_process(args.seconds)
-    results.append(over_http(args.clients, args.seconds, results[0].baseline))
+    results.append(over_http(args.clients, args.seconds, results[0].baseline, args.db))
     report(results)
     if not args.json:
         print(
