@@ -174,3 +174,22 @@ def test_rats_http_expired_sessions_are_purged(ctx: Ctx) -> None:
     assert ctx.service.purge_expired() == 1
     problem(ctx.http.get(f"/challenge-response/v1/session/{old.id}"), 404)
     assert ctx.service.get_session(recent.id).status == "waiting"
+
+
+def test_rats_http_rotated_attestation_key(ctx: Ctx) -> None:
+    """A second CoRIM endorses a new key for the same UEID: evidence signed with either verifies."""
+    new_key = new_device_key()
+    ctx.service.provision("application/corim-unsigned+cbor", device_corim(UEID, new_key, cid="acme-2"))
+    assert len(ctx.service.attestation_keys(ap_evidence())) == 2
+    for key in (ctx.key, new_key):
+        s = ctx.service.new_session(nonce_size=32)
+        ev = Attester(StaticPlatform(ueid=UEID, comps=digests()), key).evidence(s.nonce, now=NOW)
+        assert ctx.service.submit(s.id, MT, ev).status == "complete"
+
+
+def ap_evidence() -> Any:
+    from iotsec.core.eat.appraisal import Evidence
+
+    return Evidence(
+        profile="", nonce=None, instance_id=UEID, implementation_id=None, components=(), debug=None
+    )

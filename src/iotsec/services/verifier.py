@@ -35,7 +35,7 @@ from iotsec.core.eat.claims import Claim
 from iotsec.core.eat.corim_signed import MEDIA_TYPE_SIGNED, unsigned_payload
 from iotsec.core.eat.psa import PROFILE_PSA_2_0_0, PROFILE_RFC9783, validate_psa
 from iotsec.core.eat.signing import EarSigner
-from iotsec.errors import PolicyError, UnsupportedError, ValidationError
+from iotsec.errors import PolicyError, UnsupportedError, ValidationError, VerifyError
 
 PROFILE_CONSTRAINED = "urn:ietf:rfc:rfc9711"  # RFC 9711 §6.3 constrained device standard profile
 # The same claims as JWT (RFC 9711 §7.2.2 JSON encoding; ES256/384/512 or EdDSA; key by UEID): the
@@ -200,9 +200,11 @@ class VerifierService:
                 self._keys.extend(c.attest_keys)
                 self._seen = rid
 
-    def attestation_key(self, ev: Evidence) -> CoseKey:
-        """The key endorsed for this instance (RFC 9711 §6.3: identified by UEID)."""
+    def attestation_keys(self, ev: Evidence) -> list[CoseKey]:
+        """The keys endorsed for this instance (RFC 9711 §6.3: identified by UEID), in provisioning
+        order; several when a key was rotated. PolicyError when there is none."""
         self._refresh()
+        out: list[CoseKey] = []
         for ak in self._keys:
             if (
                 ev.instance_id is not None
@@ -211,12 +213,14 @@ class VerifierService:
                     implementation_id=ev.implementation_id, instance_ueid=ev.instance_id
                 )
             ):
-                spki = ak.keys_spki[0]
-                key = self._key_cache.get(spki)
-                if key is None:
-                    key = self._key_cache[spki] = CoseKey.from_der(spki)
-                return key
-        raise PolicyError("no endorsed attestation key for this instance", reason="eat.key.unknown")
+                for spki in ak.keys_spki:
+                    key = self._key_cache.get(spki)
+                    if key is None:
+                        key = self._key_cache[spki] = CoseKey.from_der(spki)
+                    out.append(key)
+        if not out:
+            raise PolicyError("no endorsed attestation key for this instance", reason="eat.key.unknown")
+        return out
 
     def reference_values(self) -> Sequence[corim.ReferenceValue]:
         self._refresh()
@@ -243,8 +247,14 @@ class VerifierService:
             ev = evidence_from_eat(tok.claims)
             if ev.nonce is None:  # RFC 9711 §6.3: the nonce is required
                 raise ValidationError("the evidence has no nonce", reason="eat.nonce.missing")
-        key = self.attestation_key(ev)
-        tokens.verify(data, key, peeked=tok, jws_algs=tokens.JWS_ALGS)  # raises VerifyError
+        keys = self.attestation_keys(ev)
+        for i, key in enumerate(keys):  # raises VerifyError unless one of them verifies
+            try:
+                tokens.verify(data, key, peeked=tok, jws_algs=tokens.JWS_ALGS)
+                break
+            except VerifyError:
+                if i == len(keys) - 1:
+                    raise
         if nonce is not None:
             check_nonce(ev, nonce)
         result = appraise(ev, self.reference_values(), self.policy)
