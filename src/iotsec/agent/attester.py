@@ -168,6 +168,7 @@ class Attester:
             self.media_type = MEDIA_TYPE_JWT
 
     def claims(self, nonce: bytes, *, now: int) -> dict[int | str, Any]:
+        """The claims-set gathered from the platform for ``nonce`` at time ``now``."""
         p = self.platform
         name, version = p.software()
         files = tuple(coswid.FileMeasurement(n, coswid.HASH_SHA256, d) for n, d in p.components())

@@ -14,6 +14,8 @@ from iotsec.core.eat.signing import verify_ear
 
 @dataclass
 class Decision:
+    """An accepted EAR and the findings of the policy check."""
+
     ear: Ear
     findings: list[Finding]
 

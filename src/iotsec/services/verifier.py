@@ -99,6 +99,8 @@ class Session:
 
 
 class SessionStore(Protocol):
+    """Where challenge-response sessions live."""
+
     def create(self, s: Session) -> None: ...
     def get(self, sid: str) -> Session: ...
     def update(self, s: Session) -> None: ...
@@ -113,6 +115,8 @@ class SessionStore(Protocol):
 
 
 class EndorsementStore(Protocol):
+    """Where provisioned CoRIMs live."""
+
     def add(self, corim_id: str, media_type: str, raw: bytes) -> None: ...
     def load(self, after: int) -> list[tuple[int, bytes]]:
         """Decoded-CoRIM bytes stored with an id greater than ``after``, in id order."""

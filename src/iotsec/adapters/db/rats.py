@@ -19,6 +19,8 @@ from iotsec.services import verifier as v
 
 
 class RatsSession(Base):
+    """A challenge-response session row."""
+
     __tablename__ = "rats_sessions"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -33,6 +35,8 @@ class RatsSession(Base):
 
 
 class RatsEndorsement(Base):
+    """A provisioned (verified, unsigned) CoRIM."""
+
     __tablename__ = "rats_endorsements"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -61,6 +65,8 @@ def _to_session(r: RatsSession) -> v.Session:
 
 
 class SqlSessionStore:
+    """SessionStore on SQLAlchemy."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
@@ -131,6 +137,8 @@ class SqlSessionStore:
 
 
 class SqlEndorsementStore:
+    """EndorsementStore on SQLAlchemy."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 

@@ -23,6 +23,8 @@ from iotsec.errors import (
 
 @dataclass
 class ChallengeSession:
+    """A session as the client sees it: its absolute URL, nonce and accepted media types."""
+
     url: str
     nonce: bytes
     accept: list[str]
@@ -58,6 +60,7 @@ class VerifierClient:
         self.client = client
 
     def discover(self) -> dict[str, Any]:
+        """GET /.well-known/veraison/verification."""
         r = self.client.get(urljoin(self.base, ".well-known/veraison/verification"))
         _raise_for(r)
         out: dict[str, Any] = r.json()
@@ -81,6 +84,7 @@ class VerifierClient:
         )
 
     def submit(self, session: ChallengeSession, media_type: str, evidence: bytes) -> dict[str, Any]:
+        """POST evidence to the session; the session JSON back (with the EAR in ``result``)."""
         r = self.client.post(session.url, content=evidence, headers={"content-type": media_type})
         _raise_for(r)
         out: dict[str, Any] = r.json()

@@ -28,6 +28,8 @@ REQ_DEBUG = "ENISA GP-TM-22"  # debug interfaces disabled in production
 
 
 class Severity(StrEnum):
+    """How much a finding matters: info (passed check), warning, error."""
+
     INFO = "info"
     WARNING = "warning"
     ERROR = "error"
@@ -35,6 +37,8 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True)
 class Finding:
+    """One appraisal result: id (``eat.component.mismatch``), severity, message, baseline requirement."""
+
     id: str
     severity: Severity
     message: str
@@ -42,6 +46,7 @@ class Finding:
     path: str = ""
 
     def as_dict(self) -> dict[str, str]:
+        """JSON-friendly view."""
         return {
             "id": self.id,
             "severity": self.severity.value,
@@ -88,6 +93,8 @@ class Policy:
 
 @dataclass
 class AppraisalResult:
+    """The EAR-appraisal of one attester and the findings that led to it."""
+
     appraisal: ear.Appraisal
     findings: list[Finding]
 

@@ -82,18 +82,24 @@ class Measurement:
 
 @dataclass(frozen=True)
 class ReferenceValue:
+    """reference-triple-record (§5.1.4.4): an environment and its acceptable measurements."""
+
     environment: Environment
     measurements: tuple[Measurement, ...]
 
 
 @dataclass(frozen=True)
 class AttestKey:
+    """attest-key-triple-record (§5.1.4.8): an environment and the keys that sign its evidence."""
+
     environment: Environment
     keys_spki: tuple[bytes, ...]  # DER SubjectPublicKeyInfo
 
 
 @dataclass
 class Comid:
+    """A concise-mid-tag (§5.1) reduced to its identity and triples."""
+
     tag_id: str
     reference_values: list[ReferenceValue] = field(default_factory=list)
     attest_keys: list[AttestKey] = field(default_factory=list)
@@ -101,6 +107,8 @@ class Comid:
 
 @dataclass
 class Corim:
+    """A corim-map (§4.1): id, CoMID tags, optional profile."""
+
     id: str
     tags: list[Comid]
     profile: str | None = None
@@ -156,6 +164,7 @@ def _meas_cbor(m: Measurement) -> dict[int, Any]:
 
 
 def encode_comid(c: Comid) -> bytes:
+    """Encode a concise-mid-tag (§5.1)."""
     triples: dict[int, Any] = {}
     if c.reference_values:
         triples[T_REFERENCE] = [
@@ -290,6 +299,7 @@ def _key(v: Any) -> bytes:
 
 
 def decode_comid(data: bytes) -> Comid:
+    """Decode a concise-mid-tag; DecodeError / ValidationError on bad input."""
     m = cbor.loads(data)
     if not isinstance(m, dict) or not isinstance(m.get(M_TAG_IDENTITY), dict) or M_TRIPLES not in m:
         raise _bad("a concise-mid-tag needs tag-identity and triples", "comid.invalid")

@@ -27,6 +27,8 @@ HASH_SIZES = {HASH_SHA256: 32, HASH_SHA384: 48, HASH_SHA512: 64}
 
 @dataclass(frozen=True)
 class FileMeasurement:
+    """A file entry of an evidence CoSWID: name, hash algorithm (named-information id), digest."""
+
     name: str
     alg: int
     digest: bytes
@@ -35,6 +37,8 @@ class FileMeasurement:
 
 @dataclass(frozen=True)
 class EvidenceCoswid:
+    """The parts of an evidence CoSWID the attester and verifier use."""
+
     tag_id: str
     software_name: str
     files: tuple[FileMeasurement, ...]

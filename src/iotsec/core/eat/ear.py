@@ -374,6 +374,7 @@ def _raw(v: Any) -> bytes:
 
 
 def parse_json(data: bytes | str) -> Ear:
+    """Parse a JSON EAR claims-set (e.g. a JWT payload)."""
     import json
 
     try:
@@ -384,6 +385,7 @@ def parse_json(data: bytes | str) -> Ear:
 
 
 def parse_cbor(data: bytes) -> Ear:
+    """Parse a CBOR EAR claims-set (e.g. a CWT payload)."""
     return parse(cbor.loads(data))
 
 
@@ -465,6 +467,7 @@ def to_cbor(ear: Ear) -> dict[int | str, Any]:
 
 
 def encode_cbor(ear: Ear) -> bytes:
+    """Deterministic CBOR of the EAR claims-set."""
     return cbor.dumps(to_cbor(ear))
 
 

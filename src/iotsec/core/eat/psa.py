@@ -57,6 +57,8 @@ HASH_SIZES = (32, 48, 64)  # psa-hash-type
 
 @dataclass(frozen=True)
 class SoftwareComponent:
+    """One entry of psa-software-components (RFC 9783 §4.4.1)."""
+
     measurement_value: bytes
     signer_id: bytes
     measurement_type: str | None = None

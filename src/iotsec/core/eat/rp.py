@@ -18,6 +18,8 @@ from iotsec.errors import PolicyError, ValidationError
 
 @dataclass
 class RpPolicy:
+    """What a relying party accepts: lowest tier per AR4SI category and overall, maximum age, nonce."""
+
     categories: dict[Category, Tier] = field(
         default_factory=lambda: {Category.EXECUTABLES: Tier.AFFIRMING, Category.HARDWARE: Tier.AFFIRMING}
     )
@@ -27,6 +29,8 @@ class RpPolicy:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RpPolicy:
+        """Parse ``{"executables": "affirming", "status": "warning", "max_age": 3600}``."""
+
         def tier(v: Any, where: str) -> Tier:
             for t in Tier:
                 if t.json_name == v:

@@ -53,6 +53,7 @@ class EarSigner:
         self.alg = jws_alg(self.key)
 
     def sign_bytes(self, e: ear.Ear) -> bytes:
+        """The signed EAR as bytes: JWS text or a COSE_Sign1."""
         if self.format == "jwt":
             return self.sign(e).encode()
         e = ear.Ear(**{**e.__dict__, "profile": ear.PROFILE_OF[self.generation]})

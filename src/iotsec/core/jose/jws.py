@@ -36,10 +36,12 @@ MAX_TOKEN = 1 << 20
 
 
 def b64u_encode(data: bytes) -> str:
+    """Unpadded base64url (RFC 7515 §2)."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def b64u_decode(text: str) -> bytes:
+    """Strict unpadded base64url; DecodeError otherwise."""
     if "=" in text or "+" in text or "/" in text:
         raise DecodeError("JWS segments are unpadded base64url", reason="jws.b64")
     try:
