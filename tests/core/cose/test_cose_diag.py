@@ -59,3 +59,14 @@ def test_unknown_alg_and_labels_stay_numbers() -> None:
     text = describe(data)
     assert "/ alg / 1: -999," in text and '77: "x"' in text and '"t": 1' in text
     assert cbor.from_diag(text) == data
+
+
+def test_cwt_tag_and_duplicate_keys() -> None:
+    key = CoseKey.generate("ES256", kid="x")
+    inner = sign1(cbor.dumps({1: "issuer"}), key)
+    cwt = bytes([0xD8, 61]) + inner  # 61(18([...]))
+    text = describe(cwt)
+    assert text.startswith("61(  / CWT /\n  18(  / COSE_Sign1 /")
+    assert cbor.from_diag(text) == cwt
+    dup = bytes.fromhex("a201010102")  # {1: 1, 1: 2}
+    assert describe(dup) == cbor.to_diag(dup)

@@ -200,3 +200,26 @@ def test_encrypt_direct_hkdf_cwt_to_iotsec(name: str) -> None:
     msg = EncryptMessage.decode(data)
     assert -20 in msg.recipients[0].unprotected  # cwt adds a random salt: iotsec must use it
     assert msg.decrypt(CoseKey.symmetric(secret, kid="s")) == PAYLOAD
+
+
+RFC9459 = {
+    Algorithm.A128CTR: "A128CTR",
+    Algorithm.A192CTR: "A192CTR",
+    Algorithm.A256CTR: "A256CTR",
+    Algorithm.A128CBC: "A128CBC",
+    Algorithm.A192CBC: "A192CBC",
+    Algorithm.A256CBC: "A256CBC",
+}
+
+
+@pytest.mark.parametrize("alg", list(RFC9459), ids=lambda a: a.name)
+def test_rfc9459_encrypt0_both_ways(alg: Algorithm) -> None:
+    """AES-CTR / AES-CBC (no integrity): both sides need an explicit opt-in."""
+    k = os.urandom(CIPHERS[alg].key_len)
+    ours, theirs = CoseKey.symmetric(k, kid="k"), COSEKey.from_symmetric_key(k, alg=RFC9459[alg], kid="k")
+    data = encrypt0(PAYLOAD, ours, alg)
+    assert COSE.new().decode(data, theirs, enable_non_aead=True) == PAYLOAD
+    data2 = COSE.new().encode(
+        PAYLOAD, theirs, protected={}, unprotected={"alg": RFC9459[alg]}, enable_non_aead=True
+    )
+    assert Encrypt0Message.decode(data2).decrypt(ours, allow_unauthenticated=True) == PAYLOAD

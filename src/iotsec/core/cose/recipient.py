@@ -41,11 +41,11 @@ from iotsec.core.cose._keymat import (
     symmetric_secret,
 )
 from iotsec.core.cose.algorithms import alg_label
+from iotsec.core.cose.enc_common import fast_protected
 from iotsec.core.cose.headers import (
     HeaderLabel,
     check_buckets,
     check_crit,
-    decode_protected,
     encode_protected,
     normalize_headers,
 )
@@ -97,7 +97,7 @@ class Recipient:
                 path=path,
             )
         prot_bytes = item[0]
-        protected = decode_protected(prot_bytes, path=(*path, 0))
+        protected = fast_protected(prot_bytes, path=(*path, 0))
         unprotected = check_buckets(protected, item[1], path=path)
         check_crit(protected, path=path)
         ct = item[2]
