@@ -97,7 +97,8 @@ def test_rats_e2e_stale_nonce_is_refused(env: Env) -> None:
     fresh = env.client.new_session(nonce_size=32)
     r = env.http.post(fresh.url, content=evidence, headers={"content-type": Attester.media_type})
     _problem(r, 403, "eat.nonce.mismatch")
-    assert env.http.get(fresh.url).json()["status"] == "failed"
+    failed = env.http.get(fresh.url).json()
+    assert failed["status"] == "failed" and failed["iotsec-failure"] == "eat.nonce.mismatch"
 
 
 def test_rats_e2e_replayed_evidence_is_refused(env: Env) -> None:
@@ -136,6 +137,8 @@ def test_rats_e2e_unknown_attestation_key_is_refused(env: Env) -> None:
 
 def test_rats_e2e_debug_enabled_warns(env: Env) -> None:
     s = attest(env.client, env.attester(debug=DebugStatus.ENABLED), now=NOW)
+    assert [f["id"] for f in s["iotsec-findings"]] == ["eat.debug.enabled"]
+    assert s["iotsec-findings"][0]["severity"] == "warning"
     d = env.rp.accept(s["result"])  # executables and hardware still affirming: accepted
     sub = d.ear.submods["device"]
     assert sub.status == Tier.WARNING and sub.vector[Category.CONFIGURATION] == 32

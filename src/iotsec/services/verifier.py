@@ -96,6 +96,7 @@ class Session:
     evidence: bytes | None = None
     result: str | None = None
     failure: str | None = None
+    findings: list[dict[str, str]] | None = None  # the appraisal findings (an iotsec extension)
 
 
 class SessionStore(Protocol):
@@ -334,6 +335,7 @@ class VerifierService:
             self.sessions.update(s)
             raise
         s.status, s.result = "complete", out.token
+        s.findings = [f.as_dict() for f in out.findings if f.severity != "info"]
         self.sessions.update(s)
         return s
 
@@ -352,6 +354,10 @@ def session_json(s: Session) -> dict[str, Any]:
         out["evidence"] = {"type": s.evidence_type, "value": base64.b64encode(s.evidence).decode()}
     if s.result is not None:
         out["result"] = s.result
+    if s.findings:
+        out["iotsec-findings"] = s.findings  # warnings and errors of the appraisal (not in Veraison)
+    if s.failure is not None:
+        out["iotsec-failure"] = s.failure
     return out
 
 

@@ -32,6 +32,7 @@ class RatsSession(Base):
     evidence: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     result: Mapped[str | None] = mapped_column(Text, nullable=True)
     failure: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    findings: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class RatsEndorsement(Base):
@@ -61,6 +62,7 @@ def _to_session(r: RatsSession) -> v.Session:
         evidence=bytes(r.evidence) if r.evidence is not None else None,
         result=r.result,
         failure=r.failure,
+        findings=json.loads(r.findings) if r.findings else None,
     )
 
 
@@ -83,6 +85,7 @@ class SqlSessionStore:
                     evidence=s.evidence,
                     result=s.result,
                     failure=s.failure,
+                    findings=json.dumps(s.findings) if s.findings else None,
                 )
             )
 
@@ -104,6 +107,7 @@ class SqlSessionStore:
                     evidence=s.evidence,
                     result=s.result,
                     failure=s.failure,
+                    findings=json.dumps(s.findings) if s.findings else None,
                 )
             )
 
