@@ -173,6 +173,10 @@ def test_rats_e2e_psa_rfc9783_example_token(env: Env, shared_vectors: Path) -> N
     d2 = env.rp.accept(out["result"])
     assert d2.ear.submods["PSA"].status == Tier.AFFIRMING
     assert d2.ear.submods["PSA"].profile == "tag:psacertified.org,2023:psa#tfm"
+    ann = d2.ear.submods["PSA"].extensions["ear_veraison_annotated_evidence"]
+    assert ann["psa-client-id"] == 2147483647 and ann["psa-security-lifecycle"] == 12288
+    assert ann["psa-nonce"] == "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+    assert ann["psa-software-components"][0]["measurement-type"] == "PRoT"
     assert hashlib.sha256(tok).digest()  # the token bytes were submitted unchanged
 
 

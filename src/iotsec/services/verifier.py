@@ -33,7 +33,7 @@ from iotsec.core.eat.appraisal import (
 )
 from iotsec.core.eat.claims import Claim
 from iotsec.core.eat.corim_signed import MEDIA_TYPE_SIGNED, unsigned_payload
-from iotsec.core.eat.psa import PROFILE_PSA_2_0_0, PROFILE_RFC9783, validate_psa
+from iotsec.core.eat.psa import PROFILE_PSA_2_0_0, PROFILE_RFC9783, validate_psa, veraison_annotated
 from iotsec.core.eat.signing import EarSigner
 from iotsec.errors import PolicyError, UnsupportedError, ValidationError, VerifyError
 
@@ -241,8 +241,11 @@ class VerifierService:
             raise UnsupportedError(
                 "evidence must be a COSE_Sign1 CWT (or a JWT for eat+jwt)", reason="verifier.envelope"
             )
+        annotated: dict[str, Any] | None = None
         if family == "psa":
-            ev = evidence_from_psa(validate_psa(tok.claims))
+            ptok = validate_psa(tok.claims)
+            ev = evidence_from_psa(ptok)
+            annotated = veraison_annotated(ptok)
         else:
             profile = PROFILE_JWT if family == "eat-jwt" else PROFILE_CONSTRAINED
             if tok.claims.get(Claim.PROFILE) not in (profile, None):
@@ -263,6 +266,8 @@ class VerifierService:
         if nonce is not None:
             check_nonce(ev, nonce)
         result = appraise(ev, self.reference_values(), self.policy)
+        if annotated is not None:  # what Veraison adds for PSA (draft-ietf-rats-ear, ext-veraison)
+            result.appraisal.extensions["ear_veraison_annotated_evidence"] = annotated
         label = "PSA" if family == "psa" else "device"
         return self._sign(result, label, data, nonce)
 

@@ -229,6 +229,42 @@ def rename_json(claims_json: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def veraison_annotated(tok: PsaToken) -> dict[str, Any]:
+    """The claims as Veraison's ``ear.veraison.annotated-evidence`` shows them (kebab-case names,
+    standard base64), for the EAR appraisal extension of draft-ietf-rats-ear's ext-veraison."""
+    import base64
+
+    def b64(b: bytes) -> str:
+        return base64.b64encode(b).decode("ascii")
+
+    swcs = []
+    for sc in tok.software_components:
+        d: dict[str, Any] = {"measurement-value": b64(sc.measurement_value), "signer-id": b64(sc.signer_id)}
+        if sc.measurement_type is not None:
+            d["measurement-type"] = sc.measurement_type
+        if sc.version is not None:
+            d["version"] = sc.version
+        if sc.description is not None:
+            d["measurement-desc"] = sc.description
+        swcs.append(d)
+    out: dict[str, Any] = {
+        "eat-profile": tok.profile,
+        "psa-client-id": tok.client_id,
+        "psa-security-lifecycle": tok.lifecycle,
+        "psa-implementation-id": b64(tok.implementation_id),
+        "psa-software-components": swcs,
+        "psa-nonce": b64(tok.nonce),
+        "psa-instance-id": b64(tok.instance_id),
+    }
+    if tok.certification_reference is not None:
+        out["psa-certification-reference"] = tok.certification_reference
+    if tok.boot_seed is not None:
+        out["psa-boot-seed"] = b64(tok.boot_seed)
+    if tok.verification_service is not None:
+        out["psa-verification-service-indicator"] = tok.verification_service
+    return out
+
+
 __all__ = [
     "PROFILES",
     "PROFILE_PSA_2_0_0",
@@ -239,4 +275,5 @@ __all__ = [
     "SoftwareComponent",
     "rename_json",
     "validate_psa",
+    "veraison_annotated",
 ]
