@@ -197,7 +197,7 @@ def content_key(key: CoseKey | bytes, spec: CipherSpec) -> bytes:
     """Raw key bytes for the content layer; the COSE_Key's alg (if any) must match."""
     if isinstance(key, bytes):
         return key
-    if key.alg is not None and int(key.alg) != int(spec.alg):
+    if key.alg is not None and key.alg != spec.alg:  # int, Algorithm or (unregistered) text
         raise ValidationError(
             f"key is for {alg_label(key.alg)}, message uses {spec.name}", reason="cose.key.alg_mismatch"
         )
