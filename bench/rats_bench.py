@@ -195,6 +195,7 @@ def main() -> None:
     results.append(over_http(args.clients, args.seconds, results[0].baseline, args.db))
     report(results)
     if not args.json:
+        print(f"(each round trip is 2 HTTP requests: {2 * results[1].figure:,.0f} requests/s)")
         print(
             f"(anchor: Veraison reported ~400 requests/s on a small cloud VM; HTTP ratio is to the raw "
             f"verify+sign limit of this machine, {results[0].baseline:,.0f}/s)"

@@ -199,6 +199,7 @@ def test_rats_e2e_real_server_on_each_database(db_url: str, tmp_path: Path) -> N
         clock=clock,
         ear_format="cwt",
         ear_generation="veraison-2023",
+        ear_validity=600,
     )
     dev = new_device_key()
     try:
@@ -210,6 +211,7 @@ def test_rats_e2e_real_server_on_each_database(db_url: str, tmp_path: Path) -> N
             key = CoseKey.from_jwk(client.discover()["ear-verification-key"])
             e = verify_ear(s["result"], key)
             assert e.generation == "veraison-2023" and e.submods["device"].status == Tier.AFFIRMING
+            assert e.exp == NOW + 600
             d = RelyingParty(key, rp.RpPolicy(), clock).accept(s["result"])
             assert d.ear.submods["device"].vector[Category.EXECUTABLES] == 2
     finally:

@@ -58,6 +58,7 @@ def group() -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="Public key trusted to sign CoRIMs (application/corim-signed+cbor); repeatable.",
 )
+@click.option("--ear-validity", type=int, default=None, help="Seconds until the EAR expires (its exp claim).")
 def serve(  # noqa: PLR0917
     db_url: str | None,
     ear_key: str,
@@ -72,6 +73,7 @@ def serve(  # noqa: PLR0917
     debug_policy: str,
     session_ttl: int,
     corim_signer_keys: tuple[str, ...],
+    ear_validity: int | None,
 ) -> None:
     """Serve the verifier with uvicorn (TLS unless --insecure-http)."""
     import uvicorn
@@ -94,6 +96,7 @@ def serve(  # noqa: PLR0917
         ear_generation=ear_generation,
         session_ttl=session_ttl,
         corim_signers=[load_key(k) for k in corim_signer_keys],
+        ear_validity=ear_validity,
     )
     app = create_app(service, provisioning_token=token)
     uvicorn.run(

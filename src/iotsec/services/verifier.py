@@ -149,6 +149,7 @@ class VerifierService:
         developer: str = "https://iotsec.dev",
         build: str = "iotsec-verifier 0.1.0",
         corim_signers: Sequence[CoseKey] = (),
+        ear_validity: int | None = None,
     ) -> None:
         self.sessions = sessions
         self.endorsements = endorsements
@@ -159,6 +160,7 @@ class VerifierService:
         self.include_raw_evidence = include_raw_evidence
         self.developer, self.build = developer, build
         self.corim_signers = list(corim_signers)
+        self.ear_validity = ear_validity  # seconds until the EAR's exp (draft-ietf-rats-ear §2)
         self._lock = threading.Lock()
         self._seen = 0
         self._refs: list[corim.ReferenceValue] = []
@@ -272,8 +274,10 @@ class VerifierService:
         return self._sign(result, label, data, nonce)
 
     def _sign(self, result: AppraisalResult, label: str, data: bytes, nonce: bytes | None) -> Outcome:
+        now = self.clock.timestamp()
         e = ear.Ear(
-            iat=self.clock.timestamp(),
+            iat=now,
+            exp=now + self.ear_validity if self.ear_validity else None,
             developer=self.developer,
             build=self.build,
             submods={label: result.appraisal},

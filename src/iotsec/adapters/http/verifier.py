@@ -144,6 +144,7 @@ def build_service(
     ear_generation: str = "ietf",
     session_ttl: int = 300,
     corim_signers: Sequence[CoseKey] = (),
+    ear_validity: int | None = None,
 ) -> VerifierService:
     """Compose the verifier: SQL stores on ``db_url`` (SQLite by default), EAR signer, policy."""
     from iotsec.adapters.db import create_schema, make_engine
@@ -165,6 +166,7 @@ def build_service(
         policy=policy,
         session_ttl=session_ttl,
         corim_signers=corim_signers,
+        ear_validity=ear_validity,
     )
 
 
