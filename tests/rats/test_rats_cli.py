@@ -282,3 +282,18 @@ def test_rats_cli_verifier_serve_and_attest(tmp_path: Path) -> None:
 def test_rats_cli_usage_errors(args: list[str]) -> None:
     r = run(*args)
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_rats_cli_json_bundle_and_diag(tmp_path: Path) -> None:
+    """RFC 9711 deb.json (HS256 JWT + detached JSON claims-sets) through the CLI."""
+    (tmp_path / "k").write_bytes(b"xxxxxx")
+    deb = VECTORS / "rats" / "eat-rfc9711" / "Example-Tokens" / "deb.json"
+    r = run("eat", "verify", str(deb), "--key", str(tmp_path / "k"), "--symmetric")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["format"] == "deb" and out["detached"]["Graphics Subsystem"]["oemid"] == 75000
+    (tmp_path / "k2").write_bytes(b"yyyyyy")
+    r = run("eat", "verify", str(deb), "--key", str(tmp_path / "k2"), "--symmetric")
+    assert r.returncode == 1 and "jws.signature" in r.stderr
+    r = run("eat", "show", str(VECTORS / "rats" / "eat-rfc9711" / "Example-Tokens" / "valid_cwt.diag"))
+    assert r.returncode == 0 and json.loads(r.stdout)["claims"]["oemid"] == 64242
