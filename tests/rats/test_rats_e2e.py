@@ -34,8 +34,7 @@ class Env:
     def __init__(self, url: str, http: httpx.Client, clock: FixedClock, device_key: CoseKey) -> None:
         self.url, self.http, self.clock, self.device_key = url, http, clock, device_key
         self.client = VerifierClient(url, http)
-        info = self.client.discover()
-        self.ear_key = CoseKey.from_jwk(info["ear-verification-key"])
+        self.ear_key = self.client.ear_key()
         self.rp = RelyingParty(self.ear_key, rp.RpPolicy(), clock)
 
     def attester(self, **kw: Any) -> Attester:

@@ -400,3 +400,29 @@ def test_rats_constrained_profile_rules() -> None:
         with pytest.raises(ValidationError) as ei:
             tokens.check_constrained_profile(tok)
         assert ei.value.reason == "eat.profile.encoding"
+
+
+def test_rats_nested_token_submodules() -> None:
+    """A device token nesting a secure element's CWT and a JWT: each verifies with its own key."""
+    dev, se, tee = (CoseKey.generate(Algorithm.ES256) for _ in range(3))
+    se_cwt = tokens.create_cwt({10: b"s" * 8, 270: "se-os"}, se)
+    tee_jwt = tokens.create_jwt({10: b"t" * 8, 270: "tee-os"}, tee)
+    outer_claims: dict[int | str, object] = {
+        10: b"n" * 8,
+        266: {
+            "SE": c.NestedToken("CBOR", se_cwt),
+            "TEE": c.NestedToken("JWT", tee_jwt),
+            "OS": {270: "linux"},
+        },
+    }
+    outer = tokens.verify(tokens.create_cwt(outer_claims, dev), dev.public())  # type: ignore[arg-type]
+    keys = {"SE": se.public(), "TEE": tee.public()}
+    got = tokens.verify_submodules(outer, lambda name, _t: keys.get(name))
+    assert (
+        set(got) == {"SE", "TEE"} and got["SE"].claims[270] == "se-os" and got["TEE"].claims[270] == "tee-os"
+    )
+    with pytest.raises(VerifyError):
+        tokens.verify_submodules(outer, lambda name, _t: dev.public())
+    with pytest.raises(VerifyError) as ei:
+        tokens.verify_submodules(outer, lambda name, _t: None)
+    assert ei.value.reason == "eat.submod.key"

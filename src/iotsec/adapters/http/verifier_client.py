@@ -9,6 +9,7 @@ from urllib.parse import urljoin
 
 import httpx
 
+from iotsec.core.cose import CoseKey
 from iotsec.errors import (
     AuthenticationError,
     ConflictError,
@@ -65,6 +66,16 @@ class VerifierClient:
         _raise_for(r)
         out: dict[str, Any] = r.json()
         return out
+
+    def ear_key(self) -> CoseKey:
+        """The verifier's EAR verification key, from discovery (trust it only over verified TLS)."""
+        info = self.discover()
+        jwk = info.get("ear-verification-key")
+        if not isinstance(jwk, dict):
+            raise ValidationError(
+                "the verifier publishes no EAR verification key", reason="verifier.discovery"
+            )
+        return CoseKey.from_jwk(jwk)
 
     def new_session(self, *, nonce: bytes | None = None, nonce_size: int | None = None) -> ChallengeSession:
         params: dict[str, str] = {}

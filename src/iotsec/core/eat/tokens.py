@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,9 +19,11 @@ import cbor2
 from iotsec.core import cbor, jose
 from iotsec.core.cose import Algorithm, CoseKey, KeyType, Mac0Message, Sign1Message, mac0, sign1
 from iotsec.core.eat._util import b64u_decode, b64u_encode
+from iotsec.core.eat.claim_types import MAX_NESTING
 from iotsec.core.eat.claims import (
     Claim,
     DetachedDigest,
+    NestedToken,
     claims_from_json,
     claims_to_cbor,
     claims_to_json,
@@ -264,7 +267,34 @@ __all__ = [
     "peek",
     "verify",
     "verify_json_deb",
+    "verify_submodules",
 ]
+
+
+def verify_submodules(
+    tok: Token, key_for: Callable[[str, Token], CoseKey | None], *, _depth: int = 0
+) -> dict[str, Token]:
+    """Verify the nested tokens among ``tok``'s submodules (RFC 9711 §4.2.18.3), recursively.
+
+    ``key_for(name, peeked_nested_token)`` returns the key of that submodule's attester, or None to
+    refuse it (VerifyError ``eat.submod.key``). Claims-set submodules are covered by the enclosing
+    token's signature; detached digests by :func:`verify` of a bundle.
+    """
+    if _depth > MAX_NESTING:
+        raise ValidationError("nested tokens nest too deeply", reason="eat.submods.depth")
+    out: dict[str, Token] = {}
+    for name, sub in tok.claims.get(Claim.SUBMODS, {}).items():
+        if not isinstance(sub, NestedToken):
+            continue
+        data = sub.value if isinstance(sub.value, bytes) else sub.value.encode()
+        inner = peek(data)
+        key = key_for(name, inner)
+        if key is None:
+            raise VerifyError(f"no key for the nested token {name!r}", reason="eat.submod.key")
+        out[name] = verify(data, key, peeked=inner)
+        for sub_name, t in verify_submodules(out[name], key_for, _depth=_depth + 1).items():
+            out[f"{name}/{sub_name}"] = t
+    return out
 
 
 CONSTRAINED_ALGS = (Algorithm.ES256, Algorithm.ES384, Algorithm.ES512)
