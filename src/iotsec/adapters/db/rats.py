@@ -8,8 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
-from sqlalchemy import DateTime, Integer, LargeBinary, String, Text, delete, func, select, update
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -51,7 +64,7 @@ def _utc(t: dt.datetime) -> dt.datetime:
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)  # SQLite drops the zone
 
 
-def _to_session(r: RatsSession) -> v.Session:
+def _to_session(r: Any) -> v.Session:
     return v.Session(
         id=r.id,
         nonce=bytes(r.nonce),
@@ -66,78 +79,71 @@ def _to_session(r: RatsSession) -> v.Session:
     )
 
 
+def _values(s: v.Session) -> dict[str, Any]:
+    return {
+        "status": s.status,
+        "evidence_type": s.evidence_type,
+        "evidence": s.evidence,
+        "result": s.result,
+        "failure": s.failure,
+        "findings": json.dumps(s.findings) if s.findings else None,
+    }
+
+
+_T: Table = RatsSession.__table__  # type: ignore[assignment]
+
+
 class SqlSessionStore:
-    """SessionStore on SQLAlchemy."""
+    """SessionStore on SQLAlchemy Core (one short transaction per call: this is the hot path)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def create(self, s: v.Session) -> None:
-        with Session(self.engine) as db, db.begin():
-            db.add(
-                RatsSession(
-                    id=s.id,
-                    nonce=s.nonce,
-                    expiry=s.expiry,
-                    accept=json.dumps(s.accept),
-                    status=s.status,
-                    evidence_type=s.evidence_type,
-                    evidence=s.evidence,
-                    result=s.result,
-                    failure=s.failure,
-                    findings=json.dumps(s.findings) if s.findings else None,
+        with self.engine.begin() as c:
+            c.execute(
+                insert(_T).values(
+                    id=s.id, nonce=s.nonce, expiry=s.expiry, accept=json.dumps(s.accept), **_values(s)
                 )
             )
 
     def get(self, sid: str) -> v.Session:
-        with Session(self.engine) as db:
-            r = db.get(RatsSession, sid)
-            if r is None:
-                raise NotFoundError("no such session", reason="verifier.session.unknown")
-            return _to_session(r)
+        with self.engine.connect() as c:
+            r = c.execute(select(_T).where(_T.c.id == sid)).first()
+        if r is None:
+            raise NotFoundError("no such session", reason="verifier.session.unknown")
+        return _to_session(r)
 
     def update(self, s: v.Session) -> None:
-        with Session(self.engine) as db, db.begin():
-            db.execute(
-                update(RatsSession)
-                .where(RatsSession.id == s.id)
-                .values(
-                    status=s.status,
-                    evidence_type=s.evidence_type,
-                    evidence=s.evidence,
-                    result=s.result,
-                    failure=s.failure,
-                    findings=json.dumps(s.findings) if s.findings else None,
-                )
-            )
+        with self.engine.begin() as c:
+            c.execute(update(_T).where(_T.c.id == s.id).values(**_values(s)))
 
     def claim(self, sid: str) -> v.Session:
         # one conditional UPDATE ... RETURNING: two concurrent submissions cannot both move
         # waiting -> processing
-        with Session(self.engine) as db, db.begin():
-            row = db.execute(
-                update(RatsSession)
-                .where(RatsSession.id == sid, RatsSession.status == "waiting")
+        with self.engine.begin() as c:
+            r = c.execute(
+                update(_T)
+                .where(_T.c.id == sid, _T.c.status == "waiting")
                 .values(status="processing")
-                .returning(RatsSession)
-            ).scalar_one_or_none()
-            if row is not None:
-                return _to_session(row)
+                .returning(*_T.c)
+            ).first()
+        if r is not None:
+            return _to_session(r)
         s = self.get(sid)  # NotFoundError if there is no such session
         raise ConflictError(
             f"the session is {s.status}: evidence was already submitted", reason="eat.session.used"
         )
 
     def delete(self, sid: str) -> None:
-        with Session(self.engine) as db, db.begin():
-            res = db.execute(delete(RatsSession).where(RatsSession.id == sid))
-            if res.rowcount != 1:  # type: ignore[attr-defined]
-                raise NotFoundError("no such session", reason="verifier.session.unknown")
+        with self.engine.begin() as c:
+            res = c.execute(delete(_T).where(_T.c.id == sid))
+        if res.rowcount != 1:
+            raise NotFoundError("no such session", reason="verifier.session.unknown")
 
     def purge(self, before: dt.datetime) -> int:
-        with Session(self.engine) as db, db.begin():
-            res = db.execute(delete(RatsSession).where(RatsSession.expiry < before))
-            return int(res.rowcount)  # type: ignore[attr-defined]
+        with self.engine.begin() as c:
+            return int(c.execute(delete(_T).where(_T.c.expiry < before)).rowcount)
 
 
 class SqlEndorsementStore:
