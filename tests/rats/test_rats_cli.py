@@ -297,3 +297,33 @@ def test_rats_cli_json_bundle_and_diag(tmp_path: Path) -> None:
     assert r.returncode == 1 and "jws.signature" in r.stderr
     r = run("eat", "show", str(VECTORS / "rats" / "eat-rfc9711" / "Example-Tokens" / "valid_cwt.diag"))
     assert r.returncode == 0 and json.loads(r.stdout)["claims"]["oemid"] == 64242
+
+
+def test_rats_cli_psa_token_from_json(tmp_path: Path) -> None:
+    """`eat show` of the RFC 9783 token, fed back to `eat create`: a new token with the same claims."""
+    from iotsec.core import cbor
+
+    r = run("eat", "show", str(PSA / "psa-sign1.cbor"))
+    (tmp_path / "claims.json").write_text(json.dumps(json.loads(r.stdout)["claims"]))
+    r = run(
+        "eat",
+        "create",
+        str(tmp_path / "claims.json"),
+        "--key",
+        str(PSA / "tfm-es-iak.pem"),
+        "-o",
+        str(tmp_path / "t.cbor"),
+    )
+    assert r.returncode == 0, r.stderr
+    r = run(
+        "eat", "verify", str(tmp_path / "t.cbor"), "--key", str(PSA / "tfm-es-iak.json"), "--nonce", NONCE
+    )
+    assert r.returncode == 0, r.stderr
+    mine = cbor.loads(cbor.loads((tmp_path / "t.cbor").read_bytes()).value[2])
+    theirs = cbor.loads(cbor.loads((PSA / "psa-sign1.cbor").read_bytes()).value[2])
+    assert mine == theirs
+    claims = json.loads((tmp_path / "claims.json").read_text())
+    del claims["psa-implementation-id"]
+    (tmp_path / "bad.json").write_text(json.dumps(claims))
+    r = run("eat", "create", str(tmp_path / "bad.json"), "--key", str(PSA / "tfm-es-iak.pem"))
+    assert r.returncode == 1 and "psa.implementation_id.missing" in r.stderr

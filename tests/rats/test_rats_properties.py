@@ -138,6 +138,7 @@ def test_rats_prop_claims_json(m: dict[str, Any]) -> None:
     only_typed(lambda: claims.claims_to_json(claims.claims_from_json(m)))
     only_typed(lambda: ear.parse(m))
     only_typed(lambda: RpPolicy.from_dict(m))
+    only_typed(lambda: psa.claims_from_json(m))
 
 
 @SETTINGS
@@ -240,6 +241,10 @@ def test_rats_prop_one_claim_replaced(label: Any, value: Any) -> None:
 def test_rats_prop_one_json_claim_replaced(name: str, value: Any) -> None:
     base = claims.claims_to_json(claims.validate_claims(GOOD_PSA))
     only_typed(lambda: claims.claims_from_json({**base, name: value}))
+    psa_json = psa.rename_json(base)
+    assert psa.claims_from_json(psa_json) == claims.validate_claims(GOOD_PSA)
+    for k in (name, "psa-software-components", "psa-client-id", "psa-implementation-id"):
+        only_typed(lambda k=k: psa.claims_from_json({**psa_json, k: value}))  # type: ignore[misc]
     only_typed(lambda: ear.parse({**GOOD_EAR_JSON, name: value}))
 
 

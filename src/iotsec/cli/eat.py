@@ -47,10 +47,14 @@ def create(  # noqa: PLR0917
     output: str | None,
 ) -> None:
     """Create a token from CLAIMS_FILE (JSON or YAML with the JSON claim names of RFC 9711)."""
-    claims: dict[int | str, Any] = claims_from_json(read_structured(claims_file))
+    obj = read_structured(claims_file)
+    is_psa = isinstance(obj, dict) and obj.get("eat_profile") in psa.PROFILES
+    claims: dict[int | str, Any] = psa.claims_from_json(obj) if is_psa else claims_from_json(obj)
     n = parse_hex(nonce, "--nonce")
     if n is not None:
         claims[int(Claim.NONCE)] = n
+        if is_psa:
+            psa.validate_psa(claims)  # RFC 9783 §4.1.1: 32, 48 or 64 bytes
     if fmt == "uccs":
         out: bytes = tokens.create_uccs(claims)
     else:

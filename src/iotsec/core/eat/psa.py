@@ -229,6 +229,52 @@ def rename_json(claims_json: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def claims_from_json(obj: Any) -> dict[int | str, Any]:
+    """A PSA claims-set from JSON: the RFC 9711 names plus the PSA names of :data:`PSA_JSON_NAMES`
+    (binary values in base64url), validated with :func:`validate_psa`; the inverse of
+    ``rename_json(claims_to_json(...))``."""
+    from iotsec.core.eat._util import b64u_decode
+    from iotsec.core.eat.claims import claims_from_json as eat_from_json
+
+    if not isinstance(obj, dict):
+        raise ValidationError("a JSON claims-set must be an object", reason="eat.claims.type")
+    names = {n: int(k) for k, n in PSA_JSON_NAMES.items()}
+    swc_names = {n: k for k, n in SWC_JSON_NAMES.items()}
+    rest = {k: v for k, v in obj.items() if k not in names}
+    out = eat_from_json(rest)
+    if isinstance(out.get(Claim.NONCE), str):  # PSA nonces are binary (RFC 9783 §4.1.1): base64url
+        out[int(Claim.NONCE)] = b64u_decode(out[Claim.NONCE], reason="psa.nonce.format", path=("eat_nonce",))
+    for name, key in names.items():
+        if name not in obj:
+            continue
+        v = obj[name]
+        p = (name,)
+        if key == PsaClaim.IMPLEMENTATION_ID:
+            v = b64u_decode(v, reason="psa.implementation_id.format", path=p)
+        elif key == PsaClaim.SOFTWARE_COMPONENTS:
+            if not isinstance(v, list):
+                raise _err("sw_components", "format", "software components must be an array", name)
+            comps = []
+            for i, sc in enumerate(v):
+                if not isinstance(sc, dict):
+                    raise _err("sw_component", "format", "a software component is an object", name, i)
+                m: dict[int, Any] = {}
+                for k2, x in sc.items():
+                    k = swc_names.get(k2)
+                    if k is None:
+                        raise _err("sw_component", "format", f"unknown member {k2!r}", name, i)
+                    m[k] = (
+                        b64u_decode(x, reason="psa.sw_component.format", path=(name, i, k2))
+                        if k in (SWC_VALUE, SWC_SIGNER)
+                        else x
+                    )
+                comps.append(m)
+            v = comps
+        out[key] = v
+    validate_psa(out)
+    return out
+
+
 def veraison_annotated(tok: PsaToken) -> dict[str, Any]:
     """The claims as Veraison's ``ear.veraison.annotated-evidence`` shows them (kebab-case names,
     standard base64), for the EAR appraisal extension of draft-ietf-rats-ear's ext-veraison."""
@@ -273,6 +319,7 @@ __all__ = [
     "PsaClaim",
     "PsaToken",
     "SoftwareComponent",
+    "claims_from_json",
     "rename_json",
     "validate_psa",
     "veraison_annotated",
