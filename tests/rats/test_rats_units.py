@@ -426,3 +426,36 @@ def test_rats_nested_token_submodules() -> None:
     with pytest.raises(VerifyError) as ei:
         tokens.verify_submodules(outer, lambda name, _t: None)
     assert ei.value.reason == "eat.submod.key"
+
+
+def test_rats_psa_iot_profile_1() -> None:
+    """PSA_IOT_PROFILE_1 (Veraison's P1): the -75000 keys of the Arm PSA attestation API 1.0 CDDL."""
+    p1: dict[int, object] = {
+        -75000: "PSA_IOT_PROFILE_1",
+        -75001: 1,
+        -75002: 0x3000,
+        -75003: bytes(range(32)),
+        -75004: b"\x11" * 32,
+        -75005: "1234567890123-12345",
+        -75006: [{1: "BL", 2: b"\x03" * 32, 4: "1.0", 5: b"\x04" * 32}],
+        -75008: b"\x01" * 32,
+        -75009: b"\x01" + b"\x02" * 32,
+        -75010: "https://veraison.example/v1/challenge-response",
+    }
+    t = psa.validate_psa(p1)
+    assert t.profile == psa.PROFILE_P1 and t.client_id == 1 and t.implementation_id == bytes(range(32))
+    assert (
+        t.software_components[0].measurement_type == "BL"
+        and t.certification_reference == "1234567890123-12345"
+    )
+    with pytest.raises(ValidationError) as ei:
+        psa.validate_psa({**p1, -75004: b"\x11" * 16})  # P1 boot seeds are exactly 32 bytes
+    assert ei.value.reason == "psa.boot_seed.size"
+    no_sw = {k: v for k, v in p1.items() if k != -75006}
+    with pytest.raises(ValidationError) as ei:
+        psa.validate_psa(no_sw)
+    assert ei.value.reason == "psa.sw_components.missing"
+    assert psa.validate_psa({**no_sw, -75007: 1}).software_components == ()
+    with pytest.raises(ValidationError) as ei:
+        psa.validate_psa({k: v for k, v in p1.items() if k != -75009})
+    assert ei.value.reason == "psa.instance_id.missing"

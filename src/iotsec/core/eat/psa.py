@@ -19,7 +19,22 @@ from iotsec.errors import PathItem, ValidationError
 
 PROFILE_RFC9783 = "tag:psacertified.org,2023:psa#tfm"
 PROFILE_PSA_2_0_0 = "http://arm.com/psa/2.0.0"
-PROFILES = (PROFILE_RFC9783, PROFILE_PSA_2_0_0)
+PROFILE_P1 = "PSA_IOT_PROFILE_1"  # draft-tschofenig-rats-psa-token-07, Veraison's "P1"
+PROFILES = (PROFILE_RFC9783, PROFILE_PSA_2_0_0, PROFILE_P1)
+# PSA_IOT_PROFILE_1 claim keys (private CWT range, Arm PSA attestation API 1.0 CDDL) -> current keys
+P1_KEYS = {
+    -75000: 265,  # arm_psa_profile_id -> eat_profile
+    -75001: 2394,  # arm_psa_partition_id -> client id
+    -75002: 2395,  # arm_psa_security_lifecycle
+    -75003: 2396,  # arm_psa_implementation_id
+    -75004: 268,  # arm_psa_boot_seed -> bootseed
+    -75005: 2398,  # arm_psa_hw_version -> certification reference
+    -75006: 2399,  # arm_psa_sw_components
+    -75008: 10,  # arm_psa_nonce
+    -75009: 256,  # arm_psa_UEID
+    -75010: 2400,  # arm_psa_origination -> verification service indicator
+}
+P1_NO_SW_MEASUREMENTS = -75007
 
 
 class PsaClaim(IntEnum):
@@ -122,7 +137,12 @@ def validate_psa(claims: Mapping[Any, Any], *, profiles: tuple[str, ...] = PROFI
     Raises :class:`ValidationError` with reasons such as ``psa.instance_id.missing`` or
     ``psa.boot_seed.size``.
     """
-    c = validate_claims(dict(claims))  # the generic EAT rules first (RFC 9711 §4)
+    claims = dict(claims)
+    no_sw = False
+    if -75000 in claims:  # PSA_IOT_PROFILE_1: private keys, translated to the current ones
+        no_sw = claims.pop(P1_NO_SW_MEASUREMENTS, None) is not None
+        claims = {P1_KEYS.get(k, k): v for k, v in claims.items()}
+    c = validate_claims(claims)  # the generic EAT rules first (RFC 9711 §4)
     profile = _require(c, Claim.PROFILE, "profile")
     if not isinstance(profile, str) or profile not in profiles:
         raise _err("profile", "unknown", f"unsupported PSA profile {profile!r}", Claim.PROFILE)
@@ -159,8 +179,14 @@ def validate_psa(claims: Mapping[Any, Any], *, profiles: tuple[str, ...] = PROFI
     if seed is not None and not 8 <= len(seed) <= 32:  # RFC 9783 §4.3.2; type checked by the EAT registry
         raise _err("boot_seed", "size", f"the boot seed must be 8..32 bytes, not {len(seed)}", Claim.BOOTSEED)
     vsi = _opt_text(c, PsaClaim.VERIFICATION_SERVICE_INDICATOR, "verification_service")
-    swcs = _require(c, PsaClaim.SOFTWARE_COMPONENTS, "sw_components")
-    if not isinstance(swcs, list) or not swcs:
+    if profile == PROFILE_P1 and (seed is None or len(seed) != 32):  # P1: boot seed bytes .size 32
+        raise _err("boot_seed", "size", "PSA_IOT_PROFILE_1 needs a 32-byte boot seed", Claim.BOOTSEED)
+    swcs = (
+        []
+        if no_sw and PsaClaim.SOFTWARE_COMPONENTS not in c
+        else _require(c, PsaClaim.SOFTWARE_COMPONENTS, "sw_components")
+    )
+    if not isinstance(swcs, list) or (not swcs and not no_sw):
         raise _err("sw_components", "format", "software components must be a non-empty array", 2399)
     comps = []
     for i, sc in enumerate(swcs):
@@ -313,6 +339,7 @@ def veraison_annotated(tok: PsaToken) -> dict[str, Any]:
 
 __all__ = [
     "PROFILES",
+    "PROFILE_P1",
     "PROFILE_PSA_2_0_0",
     "PROFILE_RFC9783",
     "Lifecycle",
