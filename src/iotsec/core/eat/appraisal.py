@@ -24,7 +24,7 @@ from iotsec.errors import IotSecError, PolicyError, ValidationError
 # Baseline requirements served by the findings (ENISA Baseline Security Recommendations for IoT)
 REQ_BOOT = "ENISA GP-TM-03"  # trust in the boot environment / software integrity
 REQ_VERIFY = "ENISA GP-TM-42"  # verify devices before trusting them
-REQ_DEBUG = "ENISA GP-TM-22"  # debug interfaces disabled in production
+REQ_DEBUG = "ENISA GP-TM-33"  # test/debug modes secured (draft-ietf-iotops-security-summary)
 
 
 class Severity(StrEnum):
