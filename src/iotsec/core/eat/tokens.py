@@ -53,6 +53,7 @@ class Token:
     detached: dict[str, dict[int | str, Any]] = field(default_factory=dict)
     verified: bool = False
     raw_claims: Any = None  # the claims-set as decoded, before normalisation
+    detached_raw: dict[str, bytes] = field(default_factory=dict)  # a bundle's encoded claims-sets
 
 
 def _unwrap_cwt(item: Any) -> Any:
@@ -124,7 +125,7 @@ def _peek_deb(v: Any) -> Token:
             raise ValidationError("detached claims-sets are byte-string wrapped", reason="eat.deb.format")
         detached[name] = validate_claims(cbor.loads(wrapped))
     tok = Token("deb", inner.claims, inner.kid, inner.alg, inner.message, detached)
-    tok.detached_raw = sets  # type: ignore[attr-defined]
+    tok.detached_raw = dict(sets)
     return tok
 
 
@@ -164,7 +165,7 @@ def verify(
             _verify_jwt(main.encode(), key, jws_algs)
         else:
             verify(main, key, jws_algs=jws_algs)
-        _check_digests(tok.claims, tok.detached_raw)  # type: ignore[attr-defined]
+        _check_digests(tok.claims, tok.detached_raw)
     else:
         assert tok.message is not None
         tok.message.verify(key)
