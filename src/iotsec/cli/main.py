@@ -26,6 +26,10 @@ GROUPS: dict[str, str] = {
     "ca": "iotsec.cli.ca:group",
     "est": "iotsec.cli.est:group",
     "mud": "iotsec.cli.mud:group",
+    "eat": "iotsec.cli.eat:group",
+    "ear": "iotsec.cli.ear:group",
+    "corim": "iotsec.cli.corim:group",
+    "verifier": "iotsec.cli.verifier:group",
 }
 
 EXIT_INVALID = 1

@@ -1,0 +1,300 @@
+"""Appraisal of verified evidence against reference values -> AR4SI vector -> EAR-appraisal.
+
+"Verification raises, appraisal returns" (DESIGN.md): signature, key binding and nonce are checked
+before (they raise); :func:`appraise` returns an :class:`AppraisalResult` whose findings each carry an
+id (``eat.component.mismatch``), a severity and the baseline requirement they serve.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from iotsec.core.eat import coswid, ear
+from iotsec.core.eat._util import b64u_decode
+from iotsec.core.eat.claims import Claim, DebugStatus
+from iotsec.core.eat.corim import Measurement, ReferenceValue
+from iotsec.core.eat.psa import Lifecycle, PsaToken
+from iotsec.errors import IotSecError, PolicyError, ValidationError
+
+# Baseline requirements served by the findings (ENISA Baseline Security Recommendations for IoT)
+REQ_BOOT = "ENISA GP-TM-03"  # trust in the boot environment / software integrity
+REQ_VERIFY = "ENISA GP-TM-42"  # verify devices before trusting them
+REQ_DEBUG = "ENISA GP-TM-33"  # test/debug modes secured (draft-ietf-iotops-security-summary)
+
+
+class Severity(StrEnum):
+    """How much a finding matters: info (passed check), warning, error."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One appraisal result: id (``eat.component.mismatch``), severity, message, baseline requirement."""
+
+    id: str
+    severity: Severity
+    message: str
+    requirement: str
+    path: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        """JSON-friendly view."""
+        return {
+            "id": self.id,
+            "severity": self.severity.value,
+            "message": self.message,
+            "requirement": self.requirement,
+            "path": self.path,
+        }
+
+
+@dataclass(frozen=True)
+class Component:
+    """One measured component of the attester, normalised from PSA or EAT evidence."""
+
+    name: str
+    alg: int  # IANA Named Information hash id (1 = sha-256)
+    digest: bytes
+    version: str | None = None
+    signer_id: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Evidence claims the appraisal needs, whatever the token format."""
+
+    profile: str
+    nonce: bytes | str | list[bytes | str] | None
+    instance_id: bytes | None
+    implementation_id: bytes | None
+    components: tuple[Component, ...]
+    debug: bool | None
+    lifecycle: int | None = None
+    claims: dict[Any, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Policy:
+    """Appraisal policy. ``debug`` and ``unknown_component``: "allow", "warn" or "contraindicate"."""
+
+    id: str = "https://iotsec.dev/policy/rats/default/1"
+    debug: str = "warn"
+    unknown_component: str = "warn"
+    require_reference_values: bool = True
+
+
+@dataclass
+class AppraisalResult:
+    """The EAR-appraisal of one attester and the findings that led to it."""
+
+    appraisal: ear.Appraisal
+    findings: list[Finding]
+
+    @property
+    def status(self) -> ear.Tier:
+        return self.appraisal.status
+
+
+_HASH_BY_LEN = {32: coswid.HASH_SHA256, 48: coswid.HASH_SHA384, 64: coswid.HASH_SHA512}
+
+
+def evidence_from_psa(tok: PsaToken) -> Evidence:
+    """Normalise a validated PSA token (RFC 9783 §4.4: measurement type is the component name)."""
+    comps = tuple(
+        Component(
+            sc.measurement_type or "",
+            _HASH_BY_LEN[len(sc.measurement_value)],
+            sc.measurement_value,
+            sc.version,
+            sc.signer_id,
+        )
+        for sc in tok.software_components
+    )
+    return Evidence(
+        tok.profile,
+        tok.nonce,
+        tok.instance_id,
+        tok.implementation_id,
+        comps,
+        tok.debug_enabled,
+        tok.lifecycle,
+        dict(tok.claims),
+    )
+
+
+def evidence_from_eat(claims: dict[Any, Any]) -> Evidence:
+    """Normalise a validated RFC 9711 claims-set: files of evidence CoSWIDs in ``measurements`` are the
+    components (RFC 9711 §4.2.16), ``dbgstat`` gives the debug state (§4.2.9)."""
+    comps: list[Component] = []
+    for i, (ct, body) in enumerate(claims.get(Claim.MEASUREMENTS, [])):
+        if ct != coswid.SWID_CBOR_CONTENT_FORMAT or not isinstance(body, bytes):
+            continue
+        try:
+            tag = coswid.decode(body)
+        except ValidationError as e:
+            raise e.at(int(Claim.MEASUREMENTS), i, 1) from None
+        comps.extend(Component(f.name, f.alg, f.digest, tag.software_version) for f in tag.files)
+    dbg = claims.get(Claim.DBGSTAT)
+    profile = claims.get(Claim.PROFILE)
+    return Evidence(
+        profile=profile if isinstance(profile, str) else "",
+        nonce=claims.get(Claim.NONCE),
+        instance_id=claims.get(Claim.UEID),
+        implementation_id=claims.get(Claim.HWMODEL),
+        components=tuple(comps),
+        debug=None if dbg is None else dbg == DebugStatus.ENABLED,
+        claims=claims,
+    )
+
+
+def check_nonce(evidence: Evidence, expected: bytes) -> None:
+    """Freshness (RFC 9711 §4.1, RFC 9334 §10): the evidence must carry the verifier's nonce."""
+    got = evidence.nonce
+    candidates: list[bytes] = []
+    for g in got if isinstance(got, list) else [got]:
+        if isinstance(g, bytes):
+            candidates.append(g)
+        elif isinstance(g, str):  # a JSON nonce is text: its UTF-8, or the base64url of the bytes
+            candidates.append(g.encode("utf-8"))
+            with contextlib.suppress(IotSecError):
+                candidates.append(b64u_decode(g))
+    if not any(hmac.compare_digest(c, expected) for c in candidates):
+        raise PolicyError("the evidence does not carry the session nonce", reason="eat.nonce.mismatch")
+
+
+def _ref_matches(ref: Measurement, c: Component) -> bool:
+    if ref.name != c.name:
+        return False
+    if ref.psa and ref.signer_id is not None and ref.signer_id != c.signer_id:
+        return False
+    return not (ref.psa and ref.version is not None and ref.version != c.version)
+
+
+def appraise(ev: Evidence, refs: Sequence[ReferenceValue], policy: Policy) -> AppraisalResult:
+    """Compare measured components with the reference values for this environment (draft-ietf-rats-
+    corim §8) and grade the AR4SI categories (draft-ietf-rats-ar4si §2.3.4). The key has verified."""
+    findings: list[Finding] = []
+    vec: dict[ear.Category, int] = {ear.Category.INSTANCE_IDENTITY: ear.TRUSTWORTHY_INSTANCE}
+    mine = [
+        r
+        for r in refs
+        if r.environment.matches(implementation_id=ev.implementation_id, instance_ueid=ev.instance_id)
+    ]
+    known = [m for r in mine for m in r.measurements]
+    # hardware: the implementation (class) has endorsed reference values
+    vec[ear.Category.HARDWARE] = ear.GENUINE_HARDWARE if mine else ear.UNRECOGNIZED_HARDWARE
+    if not known:
+        sev = Severity.ERROR if policy.require_reference_values else Severity.WARNING
+        findings.append(Finding("eat.refval.missing", sev, "no reference values for this attester", REQ_BOOT))
+        vec[ear.Category.EXECUTABLES] = (
+            ear.CONTRAINDICATED_RUNTIME if policy.require_reference_values else ear.UNRECOGNIZED_RUNTIME
+        )
+    else:
+        execs = ear.APPROVED_RUNTIME
+        seen: set[int] = set()
+        for i, c in enumerate(ev.components):
+            cands = [m for m in known if _ref_matches(m, c)]
+            if not cands:
+                msg = f"component {c.name!r} has no reference value"
+                if policy.unknown_component == "contraindicate":
+                    findings.append(
+                        Finding("eat.component.unrecognized", Severity.ERROR, msg, REQ_BOOT, f"/{i}")
+                    )
+                    execs = max(execs, ear.CONTRAINDICATED_RUNTIME)
+                elif policy.unknown_component == "warn":
+                    findings.append(
+                        Finding("eat.component.unrecognized", Severity.WARNING, msg, REQ_BOOT, f"/{i}")
+                    )
+                    execs = max(execs, ear.UNRECOGNIZED_RUNTIME)
+                continue
+            seen.update(id(m) for m in cands)
+            if any((c.alg, c.digest) in m.digests for m in cands):
+                findings.append(
+                    Finding(
+                        "eat.component.match",
+                        Severity.INFO,
+                        f"component {c.name!r} matches its reference value",
+                        REQ_BOOT,
+                        f"/{i}",
+                    )
+                )
+            else:
+                findings.append(
+                    Finding(
+                        "eat.component.mismatch",
+                        Severity.ERROR,
+                        f"component {c.name!r} differs from its reference value",
+                        REQ_BOOT,
+                        f"/{i}",
+                    )
+                )
+                execs = ear.CONTRAINDICATED_RUNTIME
+        for m in known:
+            if id(m) not in seen and m.digests:
+                findings.append(
+                    Finding(
+                        "eat.component.absent",
+                        Severity.WARNING,
+                        f"reference component {m.name!r} was not measured",
+                        REQ_BOOT,
+                    )
+                )
+                execs = max(execs, ear.UNRECOGNIZED_RUNTIME)
+        vec[ear.Category.EXECUTABLES] = execs
+    # configuration: lifecycle (RFC 9783 §4.3.1) and debug state (RFC 9711 §4.2.9)
+    config = ear.APPROVED_CONFIG
+    if ev.lifecycle is not None and Lifecycle.of(ev.lifecycle) not in (
+        Lifecycle.SECURED,
+        Lifecycle.NON_PSA_ROT_DEBUG,
+        Lifecycle.RECOVERABLE_PSA_ROT_DEBUG,
+    ):
+        findings.append(
+            Finding(
+                "eat.lifecycle.invalid",
+                Severity.ERROR,
+                f"lifecycle {Lifecycle.of(ev.lifecycle).name} is not a secured state",
+                REQ_VERIFY,
+            )
+        )
+        config = ear.UNSUPPORTABLE_CONFIG
+    if ev.debug:
+        if policy.debug == "contraindicate":
+            findings.append(Finding("eat.debug.enabled", Severity.ERROR, "debug is enabled", REQ_DEBUG))
+            config = ear.UNSUPPORTABLE_CONFIG
+        elif policy.debug == "warn":
+            findings.append(Finding("eat.debug.enabled", Severity.WARNING, "debug is enabled", REQ_DEBUG))
+            config = max(config, ear.UNSAFE_CONFIG)
+    vec[ear.Category.CONFIGURATION] = config
+    worst = ear.Tier.AFFIRMING
+    for v in vec.values():
+        worst = worst.worse(ear.Tier.of(v))
+    nonce = ev.nonce if isinstance(ev.nonce, bytes) else None
+    appraisal = ear.Appraisal(
+        status=worst, vector=vec, policy_ids=[policy.id], profile=ev.profile or None, nonce=nonce
+    )
+    return AppraisalResult(appraisal, findings)
+
+
+__all__ = [
+    "REQ_BOOT",
+    "REQ_DEBUG",
+    "REQ_VERIFY",
+    "AppraisalResult",
+    "Component",
+    "Evidence",
+    "Finding",
+    "Policy",
+    "Severity",
+    "appraise",
+    "check_nonce",
+    "evidence_from_eat",
+    "evidence_from_psa",
+]
