@@ -15,7 +15,8 @@ from pathlib import Path
 from cryptography import x509
 
 from iotsec.adapters.db.est import SqlEnrollmentStore
-from iotsec.adapters.http.est import create_app, free_socket, make_server
+from iotsec.adapters.http.est import create_app
+from iotsec.adapters.http.server import free_socket, make_server
 from iotsec.clock import FixedClock
 from iotsec.core import pki
 from iotsec.services.enrollment import (

@@ -10,7 +10,7 @@ from typing import Any
 
 from est_support import PASS, Env, run
 
-from iotsec.adapters.http.est import free_socket, make_server
+from iotsec.adapters.http.server import free_socket, make_server
 from iotsec.core import pki
 
 

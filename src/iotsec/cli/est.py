@@ -63,7 +63,8 @@ def serve(
     ldevid_days: int,
 ) -> None:
     """Serve EST over HTTPS with client-certificate and HTTP Basic (bootstrap secret) authentication."""
-    from iotsec.adapters.http.est import create_app, make_server
+    from iotsec.adapters.http.est import create_app
+    from iotsec.adapters.http.server import make_server
 
     ca = open_ca(ca_dir, passphrase_file, passphrase_env)
     for label in labels:

@@ -25,6 +25,12 @@ def group() -> None:
 )
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM).")
 @click.option("--key", "tls_key", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM).")
+@click.option(
+    "--passphrase-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="File whose first line is the passphrase of an encrypted --key (as `iotsec ca server` writes).",
+)
+@click.option("--tls12", is_flag=True, help="Also accept TLS 1.2 (ECDHE + AEAD suites only).")
 @click.option("--insecure-http", is_flag=True, help="Serve plain HTTP (local tests only).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8443, show_default=True, type=int)
@@ -64,6 +70,8 @@ def serve(  # noqa: PLR0917
     ear_key: str,
     cert: str | None,
     tls_key: str | None,
+    passphrase_file: str | None,
+    tls12: bool,
     insecure_http: bool,
     host: str,
     port: int,
@@ -99,14 +107,25 @@ def serve(  # noqa: PLR0917
         ear_validity=ear_validity,
     )
     app = create_app(service, provisioning_token=token)
-    uvicorn.run(
+    if insecure_http:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+        return
+    from iotsec.adapters.http.server import make_server
+
+    assert cert is not None and tls_key is not None
+    password = Path(passphrase_file).read_bytes().splitlines()[0] if passphrase_file else None
+    server = make_server(
         app,
+        certfile=Path(cert),
+        keyfile=Path(tls_key),
+        password=password or None,
+        client_ca=None,
+        allow_tls12=tls12,
+        log_level="info",
         host=host,
         port=port,
-        log_level="info",
-        ssl_certfile=None if insecure_http else cert,
-        ssl_keyfile=None if insecure_http else tls_key,
     )
+    server.run()
 
 
 @group.command("provision")
