@@ -46,10 +46,13 @@ class Demo:
         self.env = {**os.environ, "IOTSEC_HOME": str(workdir / "home"), "PYTHONUNBUFFERED": "1"}
         self.servers: list[subprocess.Popen[bytes]] = []
         self.results: list[tuple[str, str]] = []
+        self.device = Path()  # the manufactured device that the demo follows (relative path)
+        self.other = Path()  # a second device
 
     # -- running commands ----------------------------------------------------------------------
-    def iotsec(self, *args: str, expect: int = 0, show: int = 12) -> str:
-        """Run ``iotsec ARGS`` in the demo directory; fail the demo unless it exits with ``expect``."""
+    def iotsec(self, command: str, expect: int = 0, show: int = 12) -> str:
+        """Run ``iotsec COMMAND`` (shell words) in the demo directory; fail unless it exits ``expect``."""
+        args = shlex.split(command)
         click.echo(click.style("$ iotsec " + shlex.join(args), fg="cyan"))
         proc = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
             [sys.executable, "-m", "iotsec", *args],
@@ -73,7 +76,8 @@ class Demo:
             click.echo(click.style(f"  (exit {proc.returncode}, as expected: refused)", fg="yellow"))
         return proc.stdout
 
-    def serve(self, name: str, *args: str, port: int) -> None:
+    def serve(self, name: str, command: str, port: int) -> None:
+        args = shlex.split(command)
         click.echo(click.style(f"$ iotsec {shlex.join(args)} &", fg="cyan"))
         log = (self.dir / f"{name}.log").open("wb")
         proc = subprocess.Popen(  # noqa: S603
@@ -138,54 +142,55 @@ def running(demo: Demo) -> Iterator[Demo]:
 
 
 def run_demo(d: Demo) -> None:
-    # ---------------------------------------------------------------- 1. identity and onboarding
+    onboarding(d)
+    mud(d)
+    firmware = suit(d)
+    attestation(d, firmware)
+
+
+CA = "--ca-dir ca --passphrase-file ca.pass"
+MUD_URL = "https://mud.demo-devices.example/thermo-1.json"
+
+
+def onboarding(d: Demo) -> None:
     d.section("1. How should my device connect to a network?  CA, IDevID, EST enrollment (RFC 7030)")
     d.write("ca.pass", secrets.token_urlsafe(24) + "\n", 0o600)  # a fresh passphrase, never a default
-    d.iotsec("ca", "init", "--ca-dir", "ca", "--passphrase-file", "ca.pass", "--name", "Demo Devices")
+    d.iotsec(f"ca init {CA} --name 'Demo Devices'")
     d.iotsec(
-        "ca", "server", "--ca-dir", "ca", "--passphrase-file", "ca.pass",
-        "--dns", "localhost", "--ip", "127.0.0.1", "--cert-out", "tls/server.pem", "--key-out", "tls/server.key",
-    )  # fmt: skip
-    mud_url = "https://mud.demo-devices.example/thermo-1.json"
-    d.iotsec(
-        "ca", "manufacture", "--ca-dir", "ca", "--passphrase-file", "ca.pass",
-        "--count", "3", "--model", "thermo-1", "--mud-url", mud_url, "--out", "factory",
-    )  # fmt: skip
+        f"ca server {CA} --dns localhost --ip 127.0.0.1 --cert-out tls/server.pem --key-out tls/server.key"
+    )
+    d.iotsec(f"ca manufacture {CA} --count 3 --model thermo-1 --mud-url {MUD_URL} --out factory")
     devices = sorted(p for p in (d.dir / "factory").iterdir() if p.is_dir())
     if len(devices) != 3:
         raise DemoFailure(f"expected 3 manufactured devices, found {len(devices)}")
-    dev = devices[0]
-    dev_rel = dev.relative_to(d.dir)
-    secrets_seen = {(p / "bootstrap-secret").read_bytes() for p in devices}
-    click.echo(f"  3 devices, 3 distinct bootstrap secrets: {len(secrets_seen) == 3}")
+    distinct = len({(p / "bootstrap-secret").read_bytes() for p in devices}) == 3
+    click.echo(f"  3 devices, each with its own key and one-time bootstrap secret (distinct: {distinct})")
+    d.device, d.other = (p.relative_to(d.dir) for p in devices[:2])
 
-    est_port = free_port()
+    port = free_port()
     d.serve(
-        "est-server", "est", "serve", "--ca-dir", "ca", "--passphrase-file", "ca.pass",
-        "--tls-cert", "tls/server.pem", "--tls-key", "tls/server.key", "--port", str(est_port),
-        port=est_port,
-    )  # fmt: skip
-    est_url = f"https://127.0.0.1:{est_port}"
-    d.iotsec("est", "cacerts", "--url", est_url, "--trust", "ca/root-g1.pem", "--out", "device/cacerts.pem")
+        "est-server", f"est serve {CA} --tls-cert tls/server.pem --tls-key tls/server.key --port {port}", port
+    )
+    est = f"--url https://127.0.0.1:{port} --trust ca/root-g1.pem"
+    d.iotsec(f"est cacerts {est} --out device/cacerts.pem")
     d.iotsec(
-        "est", "enroll", "--url", est_url, "--trust", "ca/root-g1.pem",
-        "--cert", f"{dev_rel}/idevid.pem", "--key", f"{dev_rel}/idevid.key",
-        "--cert-out", "device/ldevid.pem", "--key-out", "device/ldevid.key",
-    )  # fmt: skip
-    other = devices[1].relative_to(d.dir)
+        f"est enroll {est} --cert {d.device}/idevid.pem --key {d.device}/idevid.key"
+        " --cert-out device/ldevid.pem --key-out device/ldevid.key"
+    )
+    click.echo("  another device's IDevID cannot re-enroll (only the current LDevID may):")
     d.iotsec(
-        "est", "reenroll", "--url", est_url, "--trust", "ca/root-g1.pem",
-        "--cert", f"{other}/idevid.pem", "--key", f"{other}/idevid.key",
-        "--cert-out", "device/stolen.pem", "--key-out", "device/stolen.key",
+        f"est reenroll {est} --cert {d.other}/idevid.pem --key {d.other}/idevid.key"
+        " --cert-out device/stolen.pem --key-out device/stolen.key",
         expect=1,
-    )  # fmt: skip
-    d.ok("How should my device connect?", f"IDevID {dev.name[:8]}... enrolled over EST/TLS 1.3 -> LDevID")
+    )
+    d.ok("How should my device connect?", f"IDevID {d.device.name[:8]}... -> LDevID over EST, TLS 1.3")
 
-    # ---------------------------------------------------------------- 2. MUD
+
+def mud(d: Demo) -> None:
     d.section("2. With which systems should it communicate?  MUD (RFC 8520), signed, compiled to nftables")
     d.write(
         "mud/thermo-1.yaml",
-        f"""mud-url: {mud_url}
+        f"""mud-url: {MUD_URL}
 systeminfo: Demo thermostat
 mfg-name: Demo Devices
 model-name: thermo-1
@@ -201,25 +206,31 @@ allow:
     port: 53
 """,
     )
-    d.iotsec("mud", "create", "mud/thermo-1.yaml", "-o", "mud/thermo-1.json")
+    d.iotsec("mud create mud/thermo-1.yaml -o mud/thermo-1.json")
+    signer = "--cert-out mud/signer.pem --key-out mud/signer.key"
+    d.iotsec(f"ca server {CA} --dns mud-signer.demo-devices.example {signer}")
     d.iotsec(
-        "ca", "server", "--ca-dir", "ca", "--passphrase-file", "ca.pass",
-        "--dns", "mud-signer.demo-devices.example", "--cert-out", "mud/signer.pem", "--key-out", "mud/signer.key",
-    )  # fmt: skip
-    d.iotsec("mud", "discover", "--cert", f"{dev_rel}/idevid.pem")
+        "mud sign mud/thermo-1.json --key mud/signer.key --cert mud/signer.pem"
+        " --chain ca/issuing-g1.pem --passphrase-file ca.pass"
+    )
+    d.iotsec("mud verify mud/thermo-1.json --ca ca/root-g1.pem --intermediate ca/issuing-g1.pem")
+    click.echo("  the MUD URL travels in the device's IDevID (RFC 8520 §11):")
+    d.iotsec(f"mud discover --cert {d.device}/idevid.pem")
     d.write("mud/hosts.yaml", "cloud.demo-devices.example: [192.0.2.10]\n")
     d.iotsec(
-        "mud", "compile", "mud/thermo-1.json", "--id", "thermo1", "--ipv4", "10.99.0.2",
-        "--hosts", "mud/hosts.yaml", "--controller", "urn:ietf:params:mud:dns=10.99.0.1",
-        "-o", "mud/thermo1.nft",
-    )  # fmt: skip
-    rules = (d.dir / "mud/thermo1.nft").read_text()
-    click.echo("  " + "\n  ".join(rules.splitlines()[:14]) + "\n  ...")
-    d.ok("With which systems should it communicate?", "MUD URL from its IDevID -> per-device nftables policy")
+        "mud compile mud/thermo-1.json --id thermo1 --ipv4 10.99.0.2 --hosts mud/hosts.yaml"
+        " --controller urn:ietf:params:mud:dns=10.99.0.1 -o mud/thermo1.nft"
+    )
+    text = (d.dir / "mud/thermo1.nft").read_text()
+    rules = [r for r in text.splitlines() if "rule" in r and "d_thermo1" in r]
+    click.echo("  the device's chains (default deny; `iotsec mud apply` loads them in one atomic nft -f):")
+    click.echo("  " + "\n  ".join(rules))
+    d.ok("With which systems should it communicate?", "signed MUD file -> per-device nftables policy")
 
-    # ---------------------------------------------------------------- 3. SUIT
+
+def suit(d: Demo) -> bytes:
     d.section("3. Where does its software come from, and how does it trust an update?  SUIT manifest")
-    d.iotsec("cose", "keygen", "--alg", "ES256", "-o", "keys/author.pem", "--public", "keys/author.pub.pem")
+    d.iotsec("cose keygen --alg ES256 -o keys/author.pem --public keys/author.pub.pem")
     firmware = b"thermo-1 firmware 2.0\n" + bytes(range(256)) * 64
     d.write("build/app.bin", firmware)
     d.write(
@@ -234,36 +245,34 @@ components:
     bootable: true
 """,
     )
-    d.iotsec("suit", "create", "build/update.yaml", "-o", "build/unsigned.suit")
-    d.iotsec("suit", "sign", "build/unsigned.suit", "--key", "keys/author.pem", "-o", "build/update.suit")
-    d.iotsec("suit", "verify", "build/update.suit", "--key", "keys/author.pub.pem")
+    d.iotsec("suit create build/update.yaml -o build/unsigned.suit")
+    d.iotsec("suit sign build/unsigned.suit --key keys/author.pem -o build/update.suit")
+    d.iotsec("suit verify build/update.suit --key keys/author.pub.pem")
     d.write("payloads/app.bin", firmware)
-    d.write("device/store/identity.json", json.dumps({"vendor-domain": "demo-devices.example", "model-info": ["thermo-1"]}))
-    d.iotsec(
-        "suit", "process", "build/update.suit", "--key", "keys/author.pub.pem",
-        "--store", "device/store", "--payloads", "payloads", show=6,
-    )  # fmt: skip
+    identity = {"vendor-domain": "demo-devices.example", "model-info": ["thermo-1"]}
+    d.write("device/store/identity.json", json.dumps(identity))
+    process = "--key keys/author.pub.pem --store device/store --payloads payloads"
+    d.iotsec(f"suit process build/update.suit {process}", show=6)
     installed = d.dir / "device/store/current/components/app.bin"
     if hashlib.sha256(installed.read_bytes()).digest() != hashlib.sha256(firmware).digest():
         raise DemoFailure("installed component differs from the signed image")
     click.echo("  replaying the same manifest (anti-rollback):")
-    d.iotsec(
-        "suit", "process", "build/update.suit", "--key", "keys/author.pub.pem",
-        "--store", "device/store", "--payloads", "payloads", expect=1,
-    )  # fmt: skip
-    d.iotsec("cose", "keygen", "--alg", "ES256", "-o", "keys/intruder.pem")
-    d.iotsec("suit", "sign", "build/unsigned.suit", "--key", "keys/intruder.pem", "-o", "build/forged.suit")
-    d.iotsec(
-        "suit", "process", "build/forged.suit", "--key", "keys/author.pub.pem",
-        "--store", "device/store", "--payloads", "payloads", expect=1,
-    )  # fmt: skip
-    d.ok("How should my device trust updates?", "signed SUIT manifest installed atomically; replay and forgery refused")
+    d.iotsec(f"suit process build/update.suit {process}", expect=1)
+    click.echo("  a manifest signed by someone else:")
+    d.iotsec("cose keygen --alg ES256 -o keys/intruder.pem")
+    d.iotsec("suit sign build/unsigned.suit --key keys/intruder.pem -o build/forged.suit")
+    d.iotsec(f"suit process build/forged.suit {process}", expect=1)
+    d.ok(
+        "How should my device trust updates?", "signed SUIT manifest, atomic install; replay, forgery refused"
+    )
+    return firmware
 
-    # ---------------------------------------------------------------- 4. RATS
+
+def attestation(d: Demo, firmware: bytes) -> None:
     d.section("4. What software is my device running?  EAT evidence -> verifier (CoRIM) -> signed EAR")
-    d.iotsec("cose", "keygen", "--alg", "ES256", "-o", "device/attest.pem", "--public", "device/attest.pub.pem")
-    d.iotsec("cose", "keygen", "--alg", "ES256", "-o", "keys/ear.pem", "--public", "keys/ear.pub.pem")
-    ueid = "01" + dev.name.replace("-", "")  # RFC 9711 §4.2.1: type 0x01 (RAND) + the device's UUID
+    d.iotsec("cose keygen --alg ES256 -o device/attest.pem --public device/attest.pub.pem")
+    d.iotsec("cose keygen --alg ES256 -o keys/ear.pem --public keys/ear.pub.pem")
+    ueid = "01" + d.device.name.replace("-", "")  # RFC 9711 §4.2.1: type 0x01 (RAND), the device UUID
     digest = hashlib.sha256(firmware).hexdigest()
     d.write(
         "verifier/corim.yaml",
@@ -282,34 +291,28 @@ tags:
         keys: [../device/attest.pub.pem]
 """,
     )
-    d.iotsec("corim", "create", "verifier/corim.yaml", "-o", "verifier/corim.cbor")
+    d.iotsec("corim create verifier/corim.yaml -o verifier/corim.cbor")
     d.write("verifier/prov.token", secrets.token_urlsafe(24) + "\n", 0o600)
-    v_port = free_port()
+    port = free_port()
     d.serve(
-        "verifier", "verifier", "serve", "--ear-key", "keys/ear.pem", "--cert", "tls/server.pem",
-        "--key", "tls/server.key", "--key-passphrase-file", "ca.pass", "--port", str(v_port),
-        "--provisioning-token-file", "verifier/prov.token", "--db", f"sqlite:///{d.dir / 'verifier.db'}",
-        port=v_port,
-    )  # fmt: skip
-    v_url = f"https://127.0.0.1:{v_port}"
-    d.iotsec(
-        "verifier", "provision", "verifier/corim.cbor", "--url", v_url,
-        "--token-file", "verifier/prov.token", "--cacert", "ca/root-g1.pem",
-    )  # fmt: skip
-    attest = (
-        "eat", "attest", "--url", v_url, "--cacert", "ca/root-g1.pem", "--key", "device/attest.pem",
-        "--ueid", ueid, "--component", "app=device/store/current/components/app.bin",
-        "--software", "thermo-os/2.0",
-    )  # fmt: skip
-    d.iotsec(*attest, "-o", "device/ear.jwt", show=8)
-    d.iotsec("ear", "verify", "device/ear.jwt", "--key", "keys/ear.pub.pem")
+        "verifier",
+        "verifier serve --ear-key keys/ear.pem --cert tls/server.pem --key tls/server.key"
+        f" --passphrase-file ca.pass --port {port} --provisioning-token-file verifier/prov.token"
+        f" --db sqlite:///{d.dir / 'verifier.db'}",
+        port,
+    )
+    url = f"--url https://127.0.0.1:{port} --cacert ca/root-g1.pem"
+    d.iotsec(f"verifier provision verifier/corim.cbor {url} --token-file verifier/prov.token")
+    attest = f"eat attest {url} --key device/attest.pem --ueid {ueid} --software thermo-os/2.0"
+    d.iotsec(f"{attest} --component app=device/store/current/components/app.bin -o device/ear.jwt", show=8)
+    d.iotsec("ear verify device/ear.jwt --key keys/ear.pub.pem")
     click.echo("  an attacker modifies the installed application:")
-    tampered = d.dir / "device/tampered-app.bin"
-    tampered.write_bytes(firmware + b"\x90backdoor")
-    d.iotsec(*attest[:-4], "--component", "app=device/tampered-app.bin", "--software", "thermo-os/2.0",
-             "-o", "device/ear-tampered.jwt", show=8)  # fmt: skip
-    d.iotsec("ear", "verify", "device/ear-tampered.jwt", "--key", "keys/ear.pub.pem", expect=1)
-    d.ok("What software is my device running?", "EAT appraised against CoRIM: affirming; tampered image contraindicated")
+    (d.dir / "device/tampered-app.bin").write_bytes(firmware + b"\x90backdoor")
+    d.iotsec(f"{attest} --component app=device/tampered-app.bin -o device/ear-tampered.jwt", show=8)
+    d.iotsec("ear verify device/ear-tampered.jwt --key keys/ear.pub.pem", expect=1)
+    d.ok(
+        "What software is my device running?", "EAT vs CoRIM: affirming; a tampered image is contraindicated"
+    )
 
 
 @click.command()
