@@ -35,11 +35,13 @@ from iotsec.core.suit.registry import (
     TAG_CBOR_PEN,
     TAG_ENVELOPE,
     TAG_MANIFEST,
-    Command as Cmd,
     CommonKey,
     EnvelopeKey,
     ManifestKey,
     Parameter,
+)
+from iotsec.core.suit.registry import (
+    Command as Cmd,
 )
 from iotsec.errors import DecodeError, PathItem, UnsupportedError, ValidationError
 
@@ -165,9 +167,9 @@ def _decode_param(key: int, v: Any, path: Path) -> Any:
         return _bytes(v, path)
     if key == Parameter.URI:
         return _text(v, path)
-    if key < 0:  # §8.4.8.16 suit-parameter-custom = nint => int/bool/tstr/bstr
-        if not isinstance(v, (int, bool, str, bytes)):
-            raise _fail("a custom parameter is an int, bool, tstr or bstr", path, "suit.type")
+    # §8.4.8.16 suit-parameter-custom = nint => int/bool/tstr/bstr
+    if key < 0 and not isinstance(v, (int, bool, str, bytes)):
+        raise _fail("a custom parameter is an int, bool, tstr or bstr", path, "suit.type")
     return v  # parameters of other SUIT drafts: kept raw
 
 
@@ -434,14 +436,16 @@ def decode(data: bytes, *, allow_unsigned: bool = False) -> Envelope:
             name = "text" if k == ManifestKey.TEXT else _SEQ_NAMES[ManifestKey(k)]
             severed[k] = _bytes(val, (name,))
             inner = unwrap(val, (name,))
-            severed_values[k] = decode_text(inner, (name,)) if k == ManifestKey.TEXT else decode_sequence(
-                inner, (name,)
+            severed_values[k] = (
+                decode_text(inner, (name,)) if k == ManifestKey.TEXT else decode_sequence(inner, (name,))
             )
         elif k == EnvelopeKey.DELEGATION:
             delegation = val
         else:
             ext[k] = val
-    return Envelope(manifest, manifest_bytes, auth, severed, severed_values, integrated, delegation, ext, tagged)
+    return Envelope(
+        manifest, manifest_bytes, auth, severed, severed_values, integrated, delegation, ext, tagged
+    )
 
 
 def decode_manifest(data: bytes) -> Manifest:
@@ -495,8 +499,7 @@ def encode_sequence(seq: CommandSequence) -> bytes:
 
 
 def encode_text(text: TextMap) -> bytes:
-    return cbor.dumps({lang: {(list(k) if isinstance(k, tuple) else k): v for k, v in m.items()}
-                       for lang, m in text.items()})
+    return cbor.dumps({lang: dict(m) for lang, m in text.items()})
 
 
 def encode_common(c: Common) -> bytes:
@@ -525,7 +528,9 @@ def manifest_to_cbor(man: Manifest) -> dict[int, Any]:
     for k, s in man.sequences.items():
         m[k] = digest_to_cbor(s) if isinstance(s, Digest) else encode_sequence(s)
     if man.text is not None:
-        m[ManifestKey.TEXT] = digest_to_cbor(man.text) if isinstance(man.text, Digest) else encode_text(man.text)
+        m[ManifestKey.TEXT] = (
+            digest_to_cbor(man.text) if isinstance(man.text, Digest) else encode_text(man.text)
+        )
     return m
 
 

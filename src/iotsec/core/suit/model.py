@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from iotsec.core.suit.registry import ManifestKey
 
 ComponentId = tuple[bytes, ...]
 """§8.4.5.1 SUIT_Component_Identifier: an array of byte strings."""
 
-IndexArg = Union[int, bool, tuple[int, ...]]
+IndexArg = int | bool | tuple[int, ...]
 """§6.5 component index argument: an integer, ``True`` or an array of integers."""
 
 
@@ -43,7 +43,7 @@ class Command:
 
 
 CommandSequence = tuple[Command, ...]
-Severable = Union[CommandSequence, Digest]
+Severable = CommandSequence | Digest
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,100 @@
+"""Authentication of a SUIT envelope (draft-ietf-suit-manifest §8.3, §8.6, §6.2).
+
+1. The SUIT_Digest in the authentication wrapper must match the digest of the bstr-wrapped
+   manifest (the bstr *with* its CBOR header, §8.3).
+2. At least one COSE block (COSE_Sign1 or COSE_Mac0, detached payload = the encoded SUIT_Digest)
+   must verify with one of the trust anchors. Signature and MAC checks are done by
+   :mod:`iotsec.core.cose`, never here.
+3. Every severable member present in the envelope must match the digest that the manifest holds
+   for it (§8.4.12); a severed member without a digest in the manifest is refused.
+
+All failures raise :class:`~iotsec.errors.VerifyError`; nothing is returned but a summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from iotsec.core import cbor
+from iotsec.core.cbor import CBORTag
+from iotsec.core.cose import CoseKey, Mac0Message, Sign1Message
+from iotsec.core.suit.codec import encode_digest
+from iotsec.core.suit.digest import verify_manifest_digest, verify_severed
+from iotsec.core.suit.model import Envelope
+from iotsec.errors import DecodeError, IotSecError, UnsupportedError, ValidationError, VerifyError
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """Which authentication blocks verified (index in the wrapper, COSE kind, algorithm)."""
+
+    verified: tuple[tuple[int, str, int | str | None], ...]
+    failed: tuple[tuple[int, str, str], ...]
+
+
+def verify_authentication(env: Envelope, trust_anchors: Sequence[CoseKey]) -> AuthResult:
+    """Verify the manifest digest, the COSE blocks and severed members; raise VerifyError.
+
+    Succeeds when at least one block verifies with a trust anchor (§8.3: several blocks may use
+    different algorithms or authorities).
+    """
+    verify_manifest_digest(env)
+    auth = env.authentication
+    assert auth is not None
+    if not auth.blocks:
+        raise VerifyError("the authentication wrapper holds no signature or MAC", reason="suit.auth.missing")
+    payload = encode_digest(auth.digest)  # detached payload: the encoded SUIT_Digest (§8.3)
+    verified: list[tuple[int, str, int | str | None]] = []
+    failed: list[tuple[int, str, str]] = []
+    for i, block in enumerate(auth.blocks, start=1):
+        tag = block_tag(block)
+        kind = {18: "COSE_Sign1", 17: "COSE_Mac0", 98: "COSE_Sign", 97: "COSE_Mac"}.get(tag, str(tag))
+        try:
+            msg: Sign1Message | Mac0Message
+            if tag == 18:
+                msg = Sign1Message.decode(block)
+            elif tag == 17:
+                msg = Mac0Message.decode(block)
+            else:
+                raise UnsupportedError(f"{kind} blocks are not supported", reason="suit.auth.unsupported")
+            if msg.payload is not None:
+                raise ValidationError(
+                    "the COSE payload must be detached (§8.3)",
+                    reason="suit.auth.attached",
+                    path=("authentication-wrapper", i),
+                )
+        except (DecodeError, ValidationError, UnsupportedError) as err:
+            failed.append((i, kind, err.reason))
+            continue
+        ok = False
+        for key in trust_anchors:
+            try:
+                msg.verify(key, detached_payload=payload)
+            except IotSecError:
+                continue
+            ok = True
+            break
+        if ok:
+            verified.append((i, kind, msg.alg))
+        else:
+            failed.append((i, kind, "verify.failed"))
+    if not verified:
+        raise VerifyError("no authentication block verifies with a trusted key", reason="suit.auth.failed")
+    verify_severed(env)
+    return AuthResult(tuple(verified), tuple(failed))
+
+
+def block_tag(block: bytes) -> int:
+    """The COSE tag of an authentication block."""
+    obj = cbor.loads(block)
+    return obj.tag if isinstance(obj, CBORTag) else -1
+
+
+__all__ = [
+    "AuthResult",
+    "block_tag",
+    "verify_authentication",
+    "verify_manifest_digest",
+    "verify_severed",
+]
