@@ -21,7 +21,9 @@ from iotsec import __version__
 from iotsec.errors import IotSecError
 
 # name -> "module:attribute" of a click.Group. Add one line per part.
-GROUPS: dict[str, str] = {}
+GROUPS: dict[str, str] = {
+    "suit": "iotsec.cli.suit:group",
+}
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2

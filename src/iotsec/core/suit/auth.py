@@ -98,3 +98,39 @@ __all__ = [
     "verify_manifest_digest",
     "verify_severed",
 ]
+
+
+def sign_envelope(
+    env: Envelope,
+    *,
+    keys: Sequence[tuple[CoseKey, int]] = (),
+    mac_keys: Sequence[tuple[CoseKey, int]] = (),
+    deterministic: bool = False,
+    replace: bool = False,
+) -> Envelope:
+    """Add COSE_Sign1 (``keys``) and COSE_Mac0 (``mac_keys``) blocks over the manifest digest.
+
+    §8.3: the signer first checks the existing SUIT_Digest against the manifest (no time-of-check
+    to time-of-use gap), then signs the encoded SUIT_Digest as a detached payload. Existing blocks
+    are kept unless ``replace``. Each key comes with its COSE algorithm.
+    """
+    from dataclasses import replace as dc_replace
+
+    from iotsec.core.cose import mac0, sign1
+    from iotsec.core.suit.digest import make_digest
+    from iotsec.core.suit.model import Authentication
+
+    if env.authentication is not None:
+        verify_manifest_digest(env)
+        digest = env.authentication.digest
+        blocks = [] if replace else list(env.authentication.blocks)
+    else:
+        digest = make_digest(cbor.dumps(env.manifest_bytes))
+        blocks = []
+    verify_severed(env)
+    payload = encode_digest(digest)
+    for key, alg in keys:
+        blocks.append(sign1(payload, key, alg=alg, detached=True, tagged=True, deterministic=deterministic))
+    for key, alg in mac_keys:
+        blocks.append(mac0(payload, key, alg=alg, detached=True, tagged=True))
+    return dc_replace(env, authentication=Authentication(digest, tuple(blocks)))

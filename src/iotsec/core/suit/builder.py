@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from iotsec.core import cbor
 from iotsec.core.suit import codec
 from iotsec.core.suit.digest import make_digest, wrapped_digest
 from iotsec.core.suit.model import (
@@ -295,11 +296,11 @@ def sever(man: Manifest, keys: Sequence[int]) -> tuple[Manifest, dict[int, bytes
     for key in keys:
         if key == ManifestKey.TEXT and isinstance(man.text, Mapping):
             raw = codec.encode_text(man.text)
-            text = make_digest(codec.cbor.dumps(raw))
+            text = make_digest(cbor.dumps(raw))
             moved[key] = raw
         elif key in sequences and isinstance(sequences[key], tuple):
             raw = codec.encode_sequence(sequences[key])  # type: ignore[arg-type]
-            sequences[key] = make_digest(codec.cbor.dumps(raw))  # digest of the bstr-wrapped member
+            sequences[key] = make_digest(cbor.dumps(raw))  # digest of the bstr-wrapped member
             moved[key] = raw
     return Manifest(
         man.sequence_number, man.common, man.version, man.reference_uri, sequences, text, man.extensions
@@ -314,7 +315,7 @@ def envelope_for(
 ) -> Envelope:
     """An unsigned envelope: the wrapper holds only the manifest digest (§8.3)."""
     manifest_bytes = codec.encode_manifest(man)
-    digest = make_digest(codec.cbor.dumps(manifest_bytes))
+    digest = make_digest(cbor.dumps(manifest_bytes))
     severed = dict(severed or {})
     values = {k: codec.unwrap(v, ("severed", k)) for k, v in severed.items()}
     decoded = {
