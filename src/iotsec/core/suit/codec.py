@@ -239,8 +239,10 @@ def _decode_command(code: Any, arg: Any, path: Path) -> Command:
         if not (arg is None or isinstance(arg, (bytes, str)) or _is_int(arg)):
             raise _fail("a custom command takes a bstr, tstr, int or nil", p, "suit.type")
         return Command(code, arg)
-    if code in _REP_POLICY_COMMANDS:
-        return Command(code, _uint(arg, p))  # SUIT_Rep_Policy = uint .bits suit-reporting-bits
+    if code in _REP_POLICY_COMMANDS:  # SUIT_Rep_Policy = uint .bits suit-reporting-bits (§8.4.7)
+        if _uint(arg, p) > 0xF:
+            raise _fail("reporting policy has bits beyond the four defined ones", p, "suit.reporting-policy")
+        return Command(code, arg)
     return Command(code, arg)  # other drafts' or unknown commands: raw, refused when executed
 
 
