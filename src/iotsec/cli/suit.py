@@ -356,4 +356,6 @@ def process(  # noqa: PLR0917
             click.echo(f"action: {a.kind} {component_name(a.component)} {a.detail}".rstrip())
         if report.ok:
             click.echo(f"processed: sequence number {report.sequence_number} committed to {store_dir}")
+        else:
+            click.echo(f"failed: nothing committed; {store_dir} is unchanged")
     report.check()
