@@ -408,3 +408,26 @@ def test_tampered_manifest_digest_is_refused(shared_vectors: Path) -> None:
     with pytest.raises(VerifyError):
         run(forged, store)
     assert store.components == {C0: b"old"} and store.commits == 0
+
+
+def test_hostile_nesting_and_loops_are_bounded() -> None:
+    from iotsec.core import cbor
+
+    # run-sequence inside run-sequence, each level in its own bstr: the CBOR depth limit does not
+    # see it, the codec's sequence nesting limit does (no RecursionError escapes)
+    inner = cbor.dumps([3, 15])
+    for _ in range(3000):
+        inner = cbor.dumps([32, inner])
+    with pytest.raises(ValidationError) as e:
+        codec.decode_sequence(cbor.loads(inner), ("install",))
+    assert e.value.reason == "suit.nesting"
+    # 3 components, every level iterating over all of them: 3**12 executions are cut off
+    body: tuple[Command, ...] = seq(
+        (C.OVERRIDE_PARAMETERS, {P.CONTENT: b"x"}),
+    )
+    for _ in range(12):
+        body = seq((C.SET_COMPONENT_INDEX, True), (C.RUN_SEQUENCE, body))
+    shared = (Command(C.SET_COMPONENT_INDEX, 0), *idcheck())
+    m = manifest([C0, C1, C2], shared=shared, install=body)
+    r = run(wrap(m), MemoryStore(), max_steps=10_000)
+    assert r.reason == "suit.limit.steps"

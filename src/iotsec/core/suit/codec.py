@@ -53,6 +53,7 @@ from iotsec.errors import DecodeError, PathItem, UnsupportedError, ValidationErr
 Path = tuple[PathItem, ...]
 MAX_ENVELOPE = 64 * 1024 * 1024
 MAX_DEPTH = 48
+MAX_SEQUENCE_NESTING = 16  # run-sequence / try-each levels
 _LTAG = re.compile(r"[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*")  # §8.4.4 tag38-ltag
 _COSE_TAGS = {18: "COSE_Sign1", 17: "COSE_Mac0", 98: "COSE_Sign", 97: "COSE_Mac"}  # §8.3
 _SEQ_NAMES = {
@@ -220,7 +221,7 @@ def _index_arg(v: Any, path: Path) -> IndexArg:
     raise _fail("component index must be an unsigned integer, true or a non-empty array", path, "suit.type")
 
 
-def _decode_command(code: Any, arg: Any, path: Path) -> Command:
+def _decode_command(code: Any, arg: Any, path: Path, depth: int = 0) -> Command:
     if not _is_int(code):
         raise _fail("command codes are integers", path, "suit.type")
     p = (*path, _cmd_name(code))
@@ -229,7 +230,7 @@ def _decode_command(code: Any, arg: Any, path: Path) -> Command:
     if code in (Cmd.OVERRIDE_PARAMETERS, Cmd.SET_PARAMETERS):
         return Command(code, decode_parameters(arg, p))
     if code == Cmd.RUN_SEQUENCE:
-        return Command(code, decode_sequence(unwrap(arg, p), p))
+        return Command(code, decode_sequence(unwrap(arg, p), p, _depth=depth + 1))
     if code == Cmd.TRY_EACH:
         items = _list(arg, p)
         seqs: list[CommandSequence | None] = []
@@ -239,7 +240,7 @@ def _decode_command(code: Any, arg: Any, path: Path) -> Command:
                     raise _fail("nil may only end a try-each argument", (*p, i))
                 seqs.append(None)
             else:
-                seqs.append(decode_sequence(unwrap(item, (*p, i)), (*p, i)))
+                seqs.append(decode_sequence(unwrap(item, (*p, i)), (*p, i), _depth=depth + 1))
         if sum(s is not None for s in seqs) < 2:
             raise _fail("try-each needs at least two sequences (Appendix A)", p)
         return Command(code, tuple(seqs))
@@ -277,12 +278,20 @@ _REP_POLICY_COMMANDS = frozenset(
 )
 
 
-def decode_sequence(v: Any, path: Path) -> CommandSequence:
-    """§8.4.6 SUIT_Command_Sequence: a flat array of (code, argument) pairs."""
+def decode_sequence(v: Any, path: Path, *, _depth: int = 0) -> CommandSequence:
+    """§8.4.6 SUIT_Command_Sequence: a flat array of (code, argument) pairs.
+
+    Sequences nested in run-sequence and try-each arguments are each wrapped in their own bstr, so
+    the CBOR depth limit does not bound them: :data:`MAX_SEQUENCE_NESTING` does.
+    """
+    if _depth > MAX_SEQUENCE_NESTING:
+        raise _fail(f"command sequences nested deeper than {MAX_SEQUENCE_NESTING}", path, "suit.nesting")
     items = _list(v, path)
     if not items or len(items) % 2:
         raise _fail("a command sequence is a non-empty array of code/argument pairs", path)
-    return tuple(_decode_command(items[i], items[i + 1], (*path, i // 2)) for i in range(0, len(items), 2))
+    return tuple(
+        _decode_command(items[i], items[i + 1], (*path, i // 2), _depth) for i in range(0, len(items), 2)
+    )
 
 
 def _component_id(v: Any, path: Path) -> ComponentId:

@@ -148,6 +148,7 @@ class _Interpreter:
         fetcher: Fetcher,
         report: Report,
         custom: CustomHandler | None,
+        max_steps: int = 100_000,
     ) -> None:
         self.env = env
         self.components = env.manifest.components
@@ -161,6 +162,8 @@ class _Interpreter:
         # §6.1: parameter storage starts empty; one table per component (§8.4.8)
         self.params: list[dict[int, Any]] = [{} for _ in self.components]
         self.strict_order = True  # §8.4.8.14: a processor parameter, default True
+        self.steps = 0
+        self.max_steps = max_steps
         self.seq_name = ""
 
     # ---- sequences
@@ -189,6 +192,13 @@ class _Interpreter:
                 soft = self._parameters(cmd, index, soft, nested)
                 continue
             for i in self._targets(index):
+                self.steps += 1
+                if self.steps > self.max_steps:  # nested loops over components can explode
+                    raise _Abort(
+                        PolicyError(
+                            f"more than {self.max_steps} command executions", reason="suit.limit.steps"
+                        )
+                    )
                 try:
                     self._command(cmd, i)
                 except _ConditionFailed as cf:
@@ -480,6 +490,7 @@ def process(
     max_components: int | None = None,
     custom: CustomHandler | None = None,
     authenticated: bool = False,
+    max_steps: int = 100_000,
 ) -> Report:
     """Authenticate and run a manifest (§6). ``now`` is seconds since the epoch (UTC).
 
@@ -535,6 +546,7 @@ def process(
         fetcher=fetcher or NoFetcher(),
         report=report,
         custom=custom,
+        max_steps=max_steps,
     )
     store.begin()
     try:
