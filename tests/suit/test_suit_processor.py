@@ -431,3 +431,33 @@ def test_hostile_nesting_and_loops_are_bounded() -> None:
     m = manifest([C0, C1, C2], shared=shared, install=body)
     r = run(wrap(m), MemoryStore(), max_steps=10_000)
     assert r.reason == "suit.limit.steps"
+
+
+def test_built_download_load_manifest_runs() -> None:
+    from iotsec.core.suit import builder
+
+    desc = {
+        "manifest-sequence-number": 1,
+        "components": [
+            {
+                "install-id": ["00"],
+                "file": "a.bin",
+                "uri": "https://example.com/a.bin",
+                "bootable": True,
+                "vendor-id": "fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe",
+                "class-id": "1492af14-2569-5e48-bf42-9b2d51f2ab45",
+                "loadable": True,
+                "load-id": ["01"],
+                "load-digest": {
+                    "algorithm-id": "sha256",
+                    "digest-bytes": hashlib.sha256(IMAGE_A).hexdigest(),
+                },
+            }
+        ],
+    }
+    env = builder.build(desc, {"a.bin": IMAGE_A})
+    store = MemoryStore()
+    r = run(env, store, fetcher=Payloads({"a.bin": IMAGE_A}))
+    assert r.ok, r.reason
+    assert store.components == {C0: IMAGE_A, C1: IMAGE_A}
+    assert [a.kind for a in r.actions] == ["fetch", "copy", "invoke"] and r.invocations[0].component == C1

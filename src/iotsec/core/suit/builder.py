@@ -327,7 +327,7 @@ def _templates(
     if len(entries) != len(comps):
         return None
     ab = len(entries) > 1 and all("slot" in c for c in entries)
-    ab = ab and len({tuple(map(str, c.get("install-id", ()))) for c in entries}) == 1
+    ab = ab and len({_component_id(c, i) for i, c in enumerate(entries)}) == 1
     dl = any("download-id" in c or "load-id" in c for c in entries)
     if not ab and not dl:
         return None

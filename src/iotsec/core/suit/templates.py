@@ -60,7 +60,10 @@ def ab_images(
         slot = Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.COMPONENT_SLOT: int(e["slot"])})
         check = Command(Cmd.COMPONENT_SLOT, SLOT_POLICY)
         digest, size = digest_of(e, i, "install")
-        digest_branches.append((slot, check, Command(Cmd.OVERRIDE_PARAMETERS, _params(digest, size))))
+        params = _params(digest, size)
+        digest_branches.append(
+            (slot, check, Command(Cmd.OVERRIDE_PARAMETERS, params)) if params else (slot, check)
+        )
         if "uri" in e:
             uri_branches.append(
                 (slot, check, Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.URI: str(e["uri"])}))
@@ -130,6 +133,13 @@ def download_install_load(
             *sel(0),
             Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.SOURCE_COMPONENT: download}),
             Command(Cmd.COPY, REPORT_ON_FAILURE),
+            Command(Cmd.IMAGE_MATCH, REPORT_ALL),
+        )
+    elif "uri" in e:  # no download component: install fetches directly (§7.3)
+        seqs[ManifestKey.INSTALL] = (
+            *sel(0),
+            Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.URI: str(e["uri"])}),
+            Command(Cmd.FETCH, REPORT_ON_FAILURE),
             Command(Cmd.IMAGE_MATCH, REPORT_ALL),
         )
     return ids, seqs, shared
