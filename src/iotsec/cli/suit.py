@@ -208,6 +208,7 @@ def _anchors(keys: tuple[str, ...], macs: tuple[str, ...]) -> list[Any]:
 @click.pass_context
 def verify(ctx: click.Context, envelope: str, keys: tuple[str, ...], macs: tuple[str, ...]) -> None:
     """Check the manifest digest, the signatures/MACs and severed members. Exit 0 valid, 1 invalid."""
+    from iotsec.core.suit import profiles
     from iotsec.core.suit.auth import authenticate
     from iotsec.core.suit.processor import resolve_sequences
     from iotsec.core.suit.validate import check_manifest
@@ -232,6 +233,10 @@ def verify(ctx: click.Context, envelope: str, keys: tuple[str, ...], macs: tuple
             click.echo(f"block {i}: {kind} alg {alg}: verified")
         for i, kind, why in result.failed:
             click.echo(f"block {i}: {kind}: not verified ({why})")
+        algs = [a for _, _, a in result.verified if isinstance(a, int)]
+        assert env.authentication is not None
+        names = profiles.matching(env.authentication.digest.alg, algs)
+        click.echo(f"suit-mti profile: {', '.join(names) if names else 'none'}")
         for w in warnings:
             click.echo(f"warning: {w}")
         click.echo(
