@@ -40,7 +40,7 @@ def test_mac_profile(shared_vectors: Path) -> None:
     unsigned = codec.decode(load_example(shared_vectors, "example0").unsigned, allow_unsigned=True)
     blob = codec.encode(sign_envelope(unsigned, mac_keys=[(key, 5)]))
     env, result = authenticate(blob, [key])
-    assert result.verified[0][1:] == ("COSE_Mac0", 5)
+    assert result.verified[0][1:] == ("COSE_Mac0", 5) and env.manifest.sequence_number == 0
     assert profiles.matching(-16, [5]) == ["suit-sha256-hmac-a128kw-a128ctr"]
     with pytest.raises(PolicyError):
         profiles.require("suit-sha256-esp256-ecdh-a128gcm", -16, [5])
