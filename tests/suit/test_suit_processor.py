@@ -461,3 +461,29 @@ def test_built_download_load_manifest_runs() -> None:
     assert r.ok, r.reason
     assert store.components == {C0: IMAGE_A, C1: IMAGE_A}
     assert [a.kind for a in r.actions] == ["fetch", "copy", "invoke"] and r.invocations[0].component == C1
+
+
+def test_strict_order_rules() -> None:
+    # §6.7: with strict order False, a run-sequence argument may not set the index again ...
+    body = seq(
+        (C.SET_COMPONENT_INDEX, 0), (C.OVERRIDE_PARAMETERS, {P.CONTENT: b"a"}), (C.SET_COMPONENT_INDEX, 1)
+    )
+    shared = (Command(C.SET_COMPONENT_INDEX, 0), *idcheck())
+    install = seq(
+        (C.SET_COMPONENT_INDEX, 0), (C.OVERRIDE_PARAMETERS, {P.STRICT_ORDER: False}), (C.RUN_SEQUENCE, body)
+    )
+    assert (
+        run(wrap(manifest([C0, C1], shared=shared, install=install)), MemoryStore()).reason
+        == "suit.strict-order"
+    )
+    # ... and a component may not be its own source
+    install = seq(
+        (C.SET_COMPONENT_INDEX, 0),
+        (C.OVERRIDE_PARAMETERS, {P.STRICT_ORDER: False, P.SOURCE_COMPONENT: 0}),
+        (C.COPY, 0),
+    )
+    r = run(wrap(manifest([C0, C1], shared=shared, install=install)), MemoryStore({C0: b"x"}))
+    assert r.reason == "suit.strict-order"
+    # in strict order (the default) the same run-sequence is fine
+    install = seq((C.SET_COMPONENT_INDEX, 0), (C.RUN_SEQUENCE, body))
+    assert run(wrap(manifest([C0, C1], shared=shared, install=install)), MemoryStore()).ok

@@ -308,6 +308,17 @@ class _Interpreter:
         # §8.4.10.8: soft-failure defaults to False; a soft failure halts with no side effects
         saved = [dict(p) for p in self.params]
         strict = self.strict_order
+        if not strict:
+            # §6.7: with strict order False the argument runs in strict order, isolated; a
+            # set-component-index after its first command must abort
+            if any(c.code == Cmd.SET_COMPONENT_INDEX for c in seq[1:]):
+                raise _Abort(
+                    ValidationError(
+                        "set-component-index inside run-sequence while strict order is False",
+                        reason="suit.strict-order",
+                    )
+                )
+            self.strict_order = True
         try:
             self.execute(seq, i, soft=False, nested=True)
         except _ConditionFailed as cf:
@@ -315,7 +326,7 @@ class _Interpreter:
             if not cf.soft:
                 raise _ConditionFailed(cf.reason, cf.message) from None
         finally:
-            self.strict_order = strict or self.strict_order
+            self.strict_order = strict  # each run-sequence is isolated (§6.7)
 
     def _record(self, cmd: Command, i: int | None, ok: bool, detail: str = "") -> None:
         policy = cmd.arg if isinstance(cmd.arg, int) and not isinstance(cmd.arg, bool) else 0
