@@ -91,3 +91,45 @@ def test_directory_fetcher(tmp_path: Path) -> None:
     for uri in ("https://example.com/..", "https://example.com/", "https://example.com/missing.bin"):
         with pytest.raises(NotFoundError):
             f.fetch(uri, None)
+
+
+def test_spec_examples_on_the_file_store(tmp_path: Path, shared_vectors: Path) -> None:
+    from suit_helpers import realize
+    from suit_vectors import IMAGE_A, IMAGE_B, SAMPLE_A, SAMPLE_B, load_example
+
+    from iotsec.core.suit import codec
+    from iotsec.core.suit.processor import DeviceIdentity, process
+
+    ident = DeviceIdentity(
+        frozenset({bytes.fromhex("fa6b4a53d5ad5fdfbe9de663e4d41ffe")}),
+        frozenset({bytes.fromhex("1492af1425695e48bf429b2d51f2ab45")}),
+    )
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "file.bin").write_bytes(IMAGE_A)
+    (tmp_path / "p" / "file1.bin").write_bytes(IMAGE_A)
+    (tmp_path / "p" / "file2.bin").write_bytes(IMAGE_B)
+    fetcher = DirectoryFetcher(tmp_path / "p")
+    for name, images, expect in [
+        (
+            "example4",
+            {SAMPLE_A: IMAGE_A, SAMPLE_B: IMAGE_A},
+            {"x-00": IMAGE_A, "x-01": IMAGE_A, "x-02": IMAGE_A},
+        ),
+        ("example5", None, {"x-00": IMAGE_A, "x-01": IMAGE_B}),
+    ]:
+        env = realize(codec.decode(load_example(shared_vectors, name).signed), images)
+        store = FileStore(tmp_path / name)
+        r = process(
+            env,
+            trust_anchors=[],
+            identity=ident,
+            stored_sequence=store.sequence_number,
+            now=0,
+            store=store,
+            fetcher=fetcher,
+            authenticated=True,
+        )
+        assert r.ok, r.reason
+        files = {p.name: p.read_bytes() for p in (tmp_path / name / "current" / "components").iterdir()}
+        assert files == expect
+        assert FileStore(tmp_path / name).sequence_number == env.manifest.sequence_number
