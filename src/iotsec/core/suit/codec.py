@@ -165,7 +165,12 @@ def _decode_param(key: int, v: Any, path: Path) -> Any:
         return _uuid(v, path)
     if key == Parameter.IMAGE_DIGEST:
         return decode_digest(unwrap(v, path), path)
-    if key in (Parameter.COMPONENT_SLOT, Parameter.IMAGE_SIZE, Parameter.SOURCE_COMPONENT):
+    if key in (
+        Parameter.COMPONENT_SLOT,
+        Parameter.IMAGE_SIZE,
+        Parameter.SOURCE_COMPONENT,
+        Parameter.USE_BEFORE,
+    ):
         return _uint(v, path)
     if key in (Parameter.STRICT_ORDER, Parameter.SOFT_FAILURE):
         if not isinstance(v, bool):
