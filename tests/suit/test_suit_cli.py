@@ -167,6 +167,22 @@ def test_mac(tmp_path: Path) -> None:
     assert r.returncode == 0 and "COSE_Mac0" in r.stdout
     r = suit("verify", str(tmp_path / "u.suit"), "--mac", str(tmp_path / "other.key"))
     assert r.returncode == 1
+    # a second block (MAC with another key): one verifies; --all requires both
+    r = suit(
+        "sign",
+        str(tmp_path / "u.suit"),
+        "--mac",
+        str(tmp_path / "other.key"),
+        "-o",
+        str(tmp_path / "u2.suit"),
+    )
+    assert r.returncode == 0, r.stderr
+    r = suit("verify", str(tmp_path / "u2.suit"), "--mac", str(tmp_path / "mac.key"))
+    assert r.returncode == 0 and "block 2: COSE_Mac0: not verified" in r.stdout
+    r = suit("verify", str(tmp_path / "u2.suit"), "--mac", str(tmp_path / "mac.key"), "--all")
+    assert r.returncode == 1 and "[suit.auth.partial]" in r.stderr
+    keys2 = ("--mac", str(tmp_path / "mac.key"), "--mac", str(tmp_path / "other.key"), "--all")
+    assert suit("verify", str(tmp_path / "u2.suit"), *keys2).returncode == 0
 
 
 @pytest.mark.slow
