@@ -91,7 +91,10 @@ def create(ctx: click.Context, description: str, output: str, fmt: str) -> None:
     from iotsec.core.suit import builder, codec
 
     path = Path(description)
-    text = path.read_text()
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError("a description is UTF-8 JSON or YAML text", reason="suit.description") from exc
     try:
         desc = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
