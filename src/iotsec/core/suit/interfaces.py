@@ -52,6 +52,9 @@ class Record:
     ok: bool
     policy: int = 0
     detail: str = ""
+    section: int = 0  # manifest key of the sequence (3, suit-common, for the shared sequence)
+    offset: int = 0  # byte offset of the command in its (innermost) encoded command sequence
+    properties: Mapping[int, Any] = field(default_factory=dict)  # parameters the command consumed
 
 
 @dataclass(frozen=True)

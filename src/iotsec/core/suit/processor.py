@@ -20,7 +20,9 @@ import hmac
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from iotsec.core import cbor
 from iotsec.core.suit import codec
+from iotsec.core.suit.encoding import sequence_to_cbor
 from iotsec.core.suit.interfaces import (
     _DEPENDENCY_MEMBERS,
     INVOKE_SEQUENCES,
@@ -48,6 +50,23 @@ from iotsec.core.suit.registry import (
 from iotsec.core.suit.store import ComponentStore, Fetcher, NoFetcher
 from iotsec.core.suit.validate import check_manifest
 from iotsec.errors import IotSecError, NotFoundError, PolicyError, UnsupportedError, ValidationError
+
+# §8.4.7: "the values of parameters consumed by the command", per command
+_CONSUMES: dict[int, tuple[int, ...]] = {
+    Cmd.VENDOR_IDENTIFIER: (Parameter.VENDOR_IDENTIFIER,),
+    Cmd.CLASS_IDENTIFIER: (Parameter.CLASS_IDENTIFIER,),
+    Cmd.DEVICE_IDENTIFIER: (Parameter.DEVICE_IDENTIFIER,),
+    Cmd.IMAGE_MATCH: (Parameter.IMAGE_DIGEST, Parameter.IMAGE_SIZE),
+    Cmd.IMAGE_NOT_MATCH: (Parameter.IMAGE_DIGEST,),
+    Cmd.COMPONENT_SLOT: (Parameter.COMPONENT_SLOT,),
+    Cmd.CHECK_CONTENT: (Parameter.CONTENT,),
+    Cmd.USE_BEFORE: (Parameter.USE_BEFORE,),
+    Cmd.FETCH: (Parameter.URI, Parameter.FETCH_ARGUMENTS),
+    Cmd.COPY: (Parameter.SOURCE_COMPONENT,),
+    Cmd.SWAP: (Parameter.SOURCE_COMPONENT,),
+    Cmd.WRITE: (Parameter.CONTENT,),
+    Cmd.INVOKE: (Parameter.INVOKE_ARGS,),
+}
 
 
 class _ConditionFailed(Exception):
@@ -99,6 +118,9 @@ class _Interpreter:
         self.max_steps = max_steps
         self.extension_commands: Mapping[int, ExtensionHandler] = extension.commands if extension else {}
         self.seq_name = ""
+        self.section = 0
+        self.offset = 0
+        self._offset_cache: dict[int, list[int]] = {}
 
     # ---- sequences
     def run(self, key: int, name: str) -> None:
@@ -111,6 +133,7 @@ class _Interpreter:
             if seq is None:
                 continue
             self.seq_name = label
+            self.section = 3 if label == "shared-sequence" else key
             try:
                 self.execute(seq, 0, soft=False, nested=False)
             except _ConditionFailed as cf:  # not soft at top level: the procedure fails
@@ -118,7 +141,9 @@ class _Interpreter:
 
     def execute(self, seq: CommandSequence, index: IndexArg, *, soft: bool, nested: bool) -> None:
         """Run one command sequence; a failed condition raises _ConditionFailed(soft=...)."""
-        for cmd in seq:
+        offsets = self._offsets(seq)
+        for n, cmd in enumerate(seq):
+            self.offset = offsets[n]
             if cmd.code == Cmd.SET_COMPONENT_INDEX:  # §8.4.10.1
                 index = self._check_index(cmd.arg)
                 continue
@@ -272,9 +297,36 @@ class _Interpreter:
         finally:
             self.strict_order = strict  # each run-sequence is isolated (§6.7)
 
+    def _offsets(self, seq: CommandSequence) -> list[int]:
+        """Byte offset of each command in the encoded sequence (for SUIT_Record, suit-report)."""
+        cached = self._offset_cache.get(id(seq))
+        if cached is None:
+            items = sequence_to_cbor(seq)
+            pos = len(cbor.dumps(len(items)))  # the array head has the length of this uint
+            cached = []
+            for k in range(0, len(items), 2):
+                cached.append(pos)
+                pos += len(cbor.dumps(items[k])) + len(cbor.dumps(items[k + 1]))
+            self._offset_cache[id(seq)] = cached
+        return cached
+
     def _record(self, cmd: Command, i: int | None, ok: bool, detail: str = "") -> None:
         policy = cmd.arg if isinstance(cmd.arg, int) and not isinstance(cmd.arg, bool) else 0
-        self.report.records.append(Record(self.seq_name, label_name(Cmd, cmd.code), i, ok, policy, detail))
+        consumed = _CONSUMES.get(cmd.code, ())
+        props = {k: self.params[i][k] for k in consumed if k in self.params[i]} if i is not None else {}
+        self.report.records.append(
+            Record(
+                self.seq_name,
+                label_name(Cmd, cmd.code),
+                i,
+                ok,
+                policy,
+                detail,
+                self.section,
+                self.offset,
+                props,
+            )
+        )
 
     # ---- helpers for conditions and directives
     def source(self, i: int) -> ComponentId:
