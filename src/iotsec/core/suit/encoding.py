@@ -63,6 +63,15 @@ def sequence_to_cbor(seq: CommandSequence) -> list[Any]:
     return out
 
 
+def command_offset(seq: CommandSequence, n: int) -> int:
+    """Byte offset of command ``n`` in the encoded ``seq`` (SUIT_Record section offset)."""
+    items = sequence_to_cbor(seq)
+    pos = len(cbor.dumps(len(items)))  # the array head has the length of this uint's encoding
+    for k in range(0, 2 * n, 2):
+        pos += len(cbor.dumps(items[k])) + len(cbor.dumps(items[k + 1]))
+    return pos
+
+
 def encode_sequence(seq: CommandSequence) -> bytes:
     """The encoded SUIT_Command_Sequence (bstr content)."""
     return cbor.dumps(sequence_to_cbor(seq))
@@ -138,6 +147,7 @@ def component_name(cid: ComponentId) -> str:
 
 
 __all__ = [
+    "command_offset",
     "component_name",
     "digest_to_cbor",
     "encode",

@@ -53,8 +53,17 @@ class Record:
     policy: int = 0
     detail: str = ""
     section: int = 0  # manifest key of the sequence (3, suit-common, for the shared sequence)
-    offset: int = 0  # byte offset of the command in its (innermost) encoded command sequence
     properties: Mapping[int, Any] = field(default_factory=dict)  # parameters the command consumed
+    position: tuple[Any, int] | None = field(default=None, repr=False, compare=False)  # (sequence, index)
+
+    @property
+    def offset(self) -> int:
+        """Byte offset of the command in its (innermost) encoded command sequence."""
+        if self.position is None:
+            return 0
+        from iotsec.core.suit.encoding import command_offset
+
+        return command_offset(self.position[0], self.position[1])
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,7 @@ import hmac
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from iotsec.core import cbor
 from iotsec.core.suit import codec
-from iotsec.core.suit.encoding import sequence_to_cbor
 from iotsec.core.suit.interfaces import (
     _DEPENDENCY_MEMBERS,
     INVOKE_SEQUENCES,
@@ -119,8 +117,7 @@ class _Interpreter:
         self.extension_commands: Mapping[int, ExtensionHandler] = extension.commands if extension else {}
         self.seq_name = ""
         self.section = 0
-        self.offset = 0
-        self._offset_cache: dict[int, list[int]] = {}
+        self.position: tuple[CommandSequence, int] | None = None
 
     # ---- sequences
     def run(self, key: int, name: str) -> None:
@@ -141,9 +138,8 @@ class _Interpreter:
 
     def execute(self, seq: CommandSequence, index: IndexArg, *, soft: bool, nested: bool) -> None:
         """Run one command sequence; a failed condition raises _ConditionFailed(soft=...)."""
-        offsets = self._offsets(seq)
         for n, cmd in enumerate(seq):
-            self.offset = offsets[n]
+            self.position = (seq, n)
             if cmd.code == Cmd.SET_COMPONENT_INDEX:  # §8.4.10.1
                 index = self._check_index(cmd.arg)
                 continue
@@ -297,19 +293,6 @@ class _Interpreter:
         finally:
             self.strict_order = strict  # each run-sequence is isolated (§6.7)
 
-    def _offsets(self, seq: CommandSequence) -> list[int]:
-        """Byte offset of each command in the encoded sequence (for SUIT_Record, suit-report)."""
-        cached = self._offset_cache.get(id(seq))
-        if cached is None:
-            items = sequence_to_cbor(seq)
-            pos = len(cbor.dumps(len(items)))  # the array head has the length of this uint
-            cached = []
-            for k in range(0, len(items), 2):
-                cached.append(pos)
-                pos += len(cbor.dumps(items[k])) + len(cbor.dumps(items[k + 1]))
-            self._offset_cache[id(seq)] = cached
-        return cached
-
     def _record(self, cmd: Command, i: int | None, ok: bool, detail: str = "") -> None:
         policy = cmd.arg if isinstance(cmd.arg, int) and not isinstance(cmd.arg, bool) else 0
         consumed = _CONSUMES.get(cmd.code, ())
@@ -323,8 +306,8 @@ class _Interpreter:
                 policy,
                 detail,
                 self.section,
-                self.offset,
                 props,
+                self.position,
             )
         )
 
