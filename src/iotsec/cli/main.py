@@ -31,6 +31,7 @@ GROUPS: dict[str, str] = {
     "corim": "iotsec.cli.corim:group",
     "verifier": "iotsec.cli.verifier:group",
     "demo": "iotsec.cli.demo:demo",
+    "suit": "iotsec.cli.suit:group",
 }
 
 EXIT_INVALID = 1

@@ -1,0 +1,252 @@
+"""A filesystem component store for Linux-class devices (draft-ietf-suit-manifest §6.3.1).
+
+Layout under the store directory::
+
+    current -> gen-000007            symlink: the one switch point
+    gen-000007/state.json            {"sequence_number": 7, "components": {name: sha256}}
+    gen-000007/components/<name>     one file per component
+    gen-000006/...                   the previous generation (kept for A/B fallback)
+    slots.json                       optional {name: slot index} (§8.4.9.4)
+
+Writes are staged in memory during processing. :meth:`FileStore.commit` builds a new generation
+in a temporary directory (unchanged components are hard links, new ones are written, fsync'd and
+re-read to check their SHA-256), writes the new sequence number, renames the directory into place
+and then atomically replaces the ``current`` symlink with ``os.replace``. A kill at any moment
+leaves ``current`` on either the complete old or the complete new generation; leftovers of an
+interrupted commit are removed by the next :class:`FileStore`.
+
+Component ids map to file names: each segment that is a plain name (letters, digits, ``._-``)
+is used as is, any other segment as ``x-<hex>``, and segments are joined with ``~``, e.g.
+``[h'00']`` -> ``x-00`` and ``['usr', 'bin', 'env']`` -> ``usr~bin~env``; a name longer than 200
+characters becomes ``h-<sha256>``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+from iotsec.core.suit.model import ComponentId
+from iotsec.errors import ConfigError, PolicyError, VerifyError
+
+_SAFE = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+_GEN = re.compile(r"gen-(\d{6,})")
+
+
+def component_file_name(cid: ComponentId) -> str:
+    """The file name of a component id (see the module docstring)."""
+    parts = []
+    for seg in cid:
+        if _SAFE.fullmatch(seg) and seg not in (b".", b"..") and not seg.startswith(b"x-"):
+            parts.append(seg.decode("ascii"))
+        else:
+            parts.append("x-" + seg.hex())
+    name = "~".join(parts) or "x-"
+    if len(name) > 200:  # file systems limit names to 255 bytes: long ids are named by their hash
+        name = "h-" + hashlib.sha256(b"\0".join(cid)).hexdigest()
+    return name
+
+
+def parse_component_file_name(name: str) -> ComponentId:
+    """Inverse of :func:`component_file_name`."""
+    if name == "x-":
+        return ()
+    if name.startswith("h-"):
+        raise ValueError("a hashed component name cannot be reversed")
+    return tuple(bytes.fromhex(p[2:]) if p.startswith("x-") else p.encode("ascii") for p in name.split("~"))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class FileStore:
+    """:class:`~iotsec.core.suit.store.ComponentStore` on a directory (see the module docstring)."""
+
+    def __init__(self, root: str | os.PathLike[str], *, create: bool = True) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            if not create:
+                raise ConfigError(f"store directory {self.root} does not exist", reason="suit.store.missing")
+            self.root.mkdir(parents=True, mode=0o700)
+        self._recover()
+        self._staged: dict[ComponentId, bytes | None] | None = None
+        slots_file = self.root / "slots.json"
+        self._slots: dict[str, int] = {}
+        if slots_file.exists():
+            try:
+                raw = json.loads(slots_file.read_text())
+                self._slots = {str(k): int(v) for k, v in raw.items()}
+            except (ValueError, AttributeError, TypeError) as exc:
+                raise ConfigError(f"bad slots.json: {exc}", reason="suit.store.slots") from exc
+
+    # ---- state
+    def _recover(self) -> None:
+        """Remove leftovers of an interrupted commit; create generation 0 in a new store."""
+        for p in self.root.iterdir():
+            if p.name.startswith(".tmp-") or p.name == "current.tmp":
+                if p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p)
+                else:
+                    p.unlink()
+        if not (self.root / "current").is_symlink():
+            gen = self.root / "gen-000000"
+            (gen / "components").mkdir(parents=True, exist_ok=True)
+            (gen / "state.json").write_text(json.dumps({"sequence_number": None, "components": {}}))
+            self._switch(gen.name)
+        current = self.current_generation
+        for p in self.root.iterdir():  # generations that never became current
+            m = _GEN.fullmatch(p.name)
+            if m and p.name > current.name:
+                shutil.rmtree(p)
+
+    @property
+    def current_generation(self) -> Path:
+        return self.root / os.readlink(self.root / "current")
+
+    def _state(self) -> dict[str, object]:
+        state = json.loads((self.current_generation / "state.json").read_text())
+        assert isinstance(state, dict)
+        return state
+
+    @property
+    def sequence_number(self) -> int | None:
+        """The sequence number of the last committed update (None before the first)."""
+        value = self._state().get("sequence_number")
+        return value if isinstance(value, int) else None
+
+    def path_of(self, cid: ComponentId) -> Path:
+        """The file of a component in the current generation."""
+        return self.current_generation / "components" / component_file_name(cid)
+
+    def components(self) -> dict[ComponentId, Path]:
+        """Committed components and their files."""
+        base = self.current_generation / "components"
+        out: dict[ComponentId, Path] = {}
+        for p in sorted(base.iterdir()):
+            with contextlib.suppress(ValueError):
+                out[parse_component_file_name(p.name)] = p
+        return out
+
+    # ---- ComponentStore protocol
+    def begin(self) -> None:
+        self._staged = {}
+
+    def read(self, component: ComponentId) -> bytes | None:
+        if self._staged is not None and component in self._staged:
+            return self._staged[component]
+        path = self.path_of(component)
+        return path.read_bytes() if path.is_file() else None
+
+    def slot(self, component: ComponentId) -> int | None:
+        return self._slots.get(component_file_name(component))
+
+    def write(self, component: ComponentId, data: bytes) -> None:
+        if self._staged is None:
+            self.begin()
+        assert self._staged is not None
+        self._staged[component] = bytes(data)
+
+    def swap(self, a: ComponentId, b: ComponentId) -> None:
+        da, db = self.read(a), self.read(b)
+        if self._staged is None:
+            self.begin()
+        assert self._staged is not None
+        self._staged[a], self._staged[b] = db, da
+
+    def abort(self) -> None:
+        self._staged = None
+
+    def commit(self, sequence_number: int | None) -> None:
+        """Atomically switch to a new generation holding the staged writes (module docstring)."""
+        staged = self._staged or {}
+        stored = self.sequence_number
+        if sequence_number is not None and stored is not None and sequence_number <= stored:
+            raise PolicyError(
+                f"manifest sequence number {sequence_number} is not greater than {stored}",
+                reason="suit.rollback",
+            )
+        old = self.current_generation
+        state = self._state()
+        digests = dict(state.get("components") or {})  # type: ignore[call-overload]
+        number = int(_GEN.fullmatch(old.name).group(1)) + 1  # type: ignore[union-attr]
+        tmp = self.root / f".tmp-{os.getpid()}-{number:06d}"
+        comps = tmp / "components"
+        comps.mkdir(parents=True)
+        staged_names = {component_file_name(cid) for cid in staged}
+        for p in (old / "components").iterdir():  # unchanged components: hard links, no copy
+            if p.name not in staged_names:
+                os.link(p, comps / p.name)
+        for cid, data in staged.items():
+            name = component_file_name(cid)
+            if data is None:
+                digests.pop(name, None)
+                continue
+            target = comps / name
+            with open(target, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            expected = hashlib.sha256(data).hexdigest()
+            if hashlib.sha256(target.read_bytes()).hexdigest() != expected:  # read back: digest-checked
+                raise VerifyError("a component did not read back intact", reason="suit.store.readback")
+            digests[name] = expected
+        new_state = {
+            "sequence_number": sequence_number
+            if sequence_number is not None
+            else state.get("sequence_number"),
+            "components": digests,
+        }
+        with open(tmp / "state.json", "w") as f:
+            json.dump(new_state, f, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        _fsync_dir(comps)
+        _fsync_dir(tmp)
+        gen_name = f"gen-{number:06d}"
+        os.replace(tmp, self.root / gen_name)
+        _fsync_dir(self.root)
+        self._switch(gen_name)  # the atomic switch point
+        self._staged = None
+        for p in self.root.iterdir():  # keep the previous generation for A/B fallback
+            m = _GEN.fullmatch(p.name)
+            if m and int(m.group(1)) < number - 1:
+                shutil.rmtree(p, ignore_errors=True)
+
+    def _switch(self, gen_name: str) -> None:
+        link = self.root / "current.tmp"
+        with contextlib.suppress(FileNotFoundError):
+            link.unlink()
+        os.symlink(gen_name, link)
+        os.replace(link, self.root / "current")
+        _fsync_dir(self.root)
+
+
+class DirectoryFetcher:
+    """Resolves a URI to the file in a directory named by the URI's last path segment."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+
+    def fetch(self, uri: str, arguments: bytes | None) -> bytes:
+        from iotsec.errors import NotFoundError
+
+        name = uri.split("?", 1)[0].split("#", 1)[-1].rstrip("/").rsplit("/", 1)[-1]
+        path = self.directory / name
+        if not name or name in (".", "..") or not path.is_file():
+            raise NotFoundError(
+                f"payload for {uri!r} not found in {self.directory}", reason="suit.fetch.notfound"
+            )
+        return path.read_bytes()
+
+
+__all__ = ["DirectoryFetcher", "FileStore", "component_file_name", "parse_component_file_name"]
