@@ -30,8 +30,8 @@ GROUPS: dict[str, str] = {
     "ear": "iotsec.cli.ear:group",
     "corim": "iotsec.cli.corim:group",
     "verifier": "iotsec.cli.verifier:group",
-    "demo": "iotsec.cli.demo:demo",
     "suit": "iotsec.cli.suit:group",
+    "demo": "iotsec.cli.demo:demo",
 }
 
 EXIT_INVALID = 1
