@@ -304,11 +304,11 @@ tags:
     url = f"--url https://127.0.0.1:{port} --cacert ca/root-g1.pem"
     d.iotsec(f"verifier provision verifier/corim.cbor {url} --token-file verifier/prov.token")
     attest = f"eat attest {url} --key device/attest.pem --ueid {ueid} --software thermo-os/2.0"
-    d.iotsec(f"{attest} --component app=device/store/current/components/app.bin -o device/ear.jwt", show=8)
-    d.iotsec("ear verify device/ear.jwt --key keys/ear.pub.pem")
+    d.iotsec(f"{attest} --component app=device/store/current/components/app.bin -o device/ear.jwt", show=3)
+    d.iotsec("ear verify device/ear.jwt --key keys/ear.pub.pem", show=3)
     click.echo("  an attacker modifies the installed application:")
     (d.dir / "device/tampered-app.bin").write_bytes(firmware + b"\x90backdoor")
-    d.iotsec(f"{attest} --component app=device/tampered-app.bin -o device/ear-tampered.jwt", show=8)
+    d.iotsec(f"{attest} --component app=device/tampered-app.bin -o device/ear-tampered.jwt", show=3)
     d.iotsec("ear verify device/ear-tampered.jwt --key keys/ear.pub.pem", expect=1)
     d.ok(
         "What software is my device running?", "EAT vs CoRIM: affirming; a tampered image is contraindicated"
