@@ -230,3 +230,41 @@ def test_diag_matches_rfc8949_notation() -> None:
         cbor.to_diag(b"\x82\x01")
     with pytest.raises(DecodeError):
         cbor.from_diag("{1: ")
+
+
+def _slow_loads(data: bytes) -> object:
+    """The reference path: the exact well-formedness walk, then cbor2."""
+    cbor.check_well_formed(data)
+    return cbor2.loads(data)
+
+
+def _outcome(fn: object, data: bytes) -> tuple[str, object]:
+    try:
+        return ("ok", fn(data))  # type: ignore[operator]
+    except DecodeError as err:
+        return ("error", err.reason if err.reason != "cbor.invalid" else "cbor.invalid")
+    except Exception:  # cbor2's own error in the reference path
+        return ("error", "cbor.invalid")
+
+
+@given(json_like, st.data())
+@settings(max_examples=400)
+def test_fast_path_agrees_with_the_walk(value: object, data: st.DataObject) -> None:
+    enc = bytearray(cbor.dumps(value))
+    for _ in range(data.draw(st.integers(0, 3))):  # mutate a few bytes (or none)
+        if enc:
+            i = data.draw(st.integers(0, len(enc) - 1))
+            enc[i] = data.draw(st.integers(0, 255))
+    blob = bytes(enc)
+    fast, slow = _outcome(cbor.loads, blob), _outcome(_slow_loads, blob)
+    assert fast[0] == slow[0]
+    if fast[0] == "ok":
+        assert fast[1] == slow[1]
+
+
+def test_fast_path_keeps_the_depth_limit() -> None:
+    at_limit = b"\x81" * cbor.DEFAULT_MAX_DEPTH + b"\x00"  # 64 nested arrays: allowed
+    assert cbor.loads(at_limit) is not None
+    with pytest.raises(DecodeError) as err:
+        cbor.loads(b"\x81" + at_limit)
+    assert err.value.reason == "cbor.depth"

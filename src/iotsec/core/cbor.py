@@ -185,11 +185,52 @@ def loads(
         raise DecodeError(
             f"CBOR input of {len(data)} bytes exceeds the limit of {max_size}", reason="cbor.size"
         )
+    # Fast path, all in cbor2's C code: decode, re-encode (cbor2 keeps the map order it read and
+    # writes preferred serialization), compare. Equal bytes prove one well-formed item with definite
+    # lengths, shortest arguments, no trailing bytes and no duplicate or colliding keys (a merged key
+    # would re-encode shorter); only the nesting depth is left to check, on containers alone.
+    # Anything else (non-preferred but valid encodings, semantic tags, errors) takes the exact walk.
+    try:
+        value = cbor2.loads(data)
+        if cbor2.dumps(value) == data and _nesting_within(value, max_depth):
+            return value
+    except Exception:  # noqa: BLE001, S110 - the walk below names the problem precisely
+        pass
     check_well_formed(data, max_depth=max_depth, allow_duplicate_keys=allow_duplicate_keys)
     try:
         return cbor2.loads(data)
     except Exception as exc:  # cbor2 raises several types for semantic errors (bad UTF-8, tags)
         raise DecodeError(f"invalid CBOR: {exc}", reason="cbor.invalid") from exc
+
+
+_LEAVES = frozenset({bytes, str, int, float, bool, type(None)})
+
+
+def _nesting_within(value: Any, max_depth: int) -> bool:
+    """True if arrays, maps and tags nest at most ``max_depth`` deep and every other value is a
+    plain leaf (a value cbor2 built from a semantic tag, like a datetime, sends us the slow way)."""
+    # exact types: cbor2's own value classes (simple values, ...) subclass tuple or int
+    stack = [(value, 0)]
+    while stack:
+        obj, depth = stack.pop()
+        kind = type(obj)
+        if kind in _LEAVES:
+            continue
+        if depth >= max_depth:
+            return False
+        if kind is list or kind is tuple:
+            stack.extend((v, depth + 1) for v in obj if type(v) not in _LEAVES)
+        elif kind is dict:
+            for k, v in obj.items():
+                if type(k) not in _LEAVES:
+                    stack.append((k, depth + 1))
+                if type(v) not in _LEAVES:
+                    stack.append((v, depth + 1))
+        elif kind is CBORTag:
+            stack.append((obj.value, depth + 1))
+        else:
+            return False
+    return True
 
 
 def _canonical(obj: Any) -> Any:
