@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from suit_vectors import EXAMPLES, load_example
 
-from iotsec.core import cbor
-from iotsec.core.suit import builder, codec, deterministic, show
+from iotsec.core import cbor, deterministic
+from iotsec.core.suit import builder, codec, show
 from iotsec.core.suit.model import Digest
 from iotsec.core.suit.registry import ManifestKey
 from iotsec.errors import DecodeError, UnsupportedError, ValidationError

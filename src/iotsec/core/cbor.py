@@ -207,8 +207,9 @@ _LEAVES = frozenset({bytes, str, int, float, bool, type(None)})
 
 
 def _nesting_within(value: Any, max_depth: int) -> bool:
-    """True if arrays, maps and tags nest at most ``max_depth`` deep and every other value is a
-    plain leaf (a value cbor2 built from a semantic tag, like a datetime, sends us the slow way)."""
+    """For a value cbor2 decoded and re-encoded to the same bytes: True if arrays, maps and tags nest
+    at most ``max_depth`` deep and every other value is a plain leaf (a value cbor2 built from a
+    semantic tag, like a datetime, answers False). False sends the caller to the exact walk."""
     # exact types: cbor2's own value classes (simple values, ...) subclass tuple or int
     stack = [(value, 0)]
     while stack:

@@ -12,11 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import cbor2
-
-from iotsec.core import cbor
+from iotsec.core import cbor, deterministic
 from iotsec.core.cbor import CBORTag
-from iotsec.core.suit import deterministic
 from iotsec.core.suit.commands import (
     decode_digest,
     decode_parameters,
@@ -213,17 +210,13 @@ def _load_top(data: bytes) -> Any:
     if len(data) > MAX_ENVELOPE:
         raise DecodeError(f"SUIT input of {len(data)} bytes exceeds {MAX_ENVELOPE}", reason="cbor.size")
     try:
-        deterministic.check(data, max_depth=MAX_DEPTH)
+        return deterministic.loads(data, max_depth=MAX_DEPTH)
     except deterministic.NotDeterministic as err:
         if err.malformed:
             raise DecodeError(f"malformed CBOR: {err}", reason="cbor.malformed") from None
         raise _fail(
             f"the envelope is not deterministically encoded (§8.1): {err}", (), "suit.noncanonical"
         ) from None
-    try:
-        return cbor2.loads(data)
-    except Exception as err:  # semantic errors of cbor2 (bad UTF-8, tag contents)
-        raise DecodeError(f"invalid CBOR: {err}", reason="cbor.invalid") from err
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,20 @@
-"""A strict check of well-formedness and deterministic encoding (RFC 8949 §3, §4.2.1).
+"""Deterministically encoded CBOR (RFC 8949 §4.2.1): decode it, or say exactly why it is not.
 
 draft-ietf-suit-manifest §8.1 requires canonical CBOR for every map in the manifest and the
 envelope. :func:`check` walks one data item once and refuses: truncation, trailing bytes,
 reserved or indefinite lengths, invalid simple values, nesting deeper than ``max_depth``,
-arguments and floats not in their shortest form, and map keys that are not in strictly increasing
-bytewise order of their encodings (which also rules out duplicate keys). Input that passes is
-exactly one well-formed, deterministically encoded item; walking the bytes once costs a fraction
-of decoding and re-encoding them.
+arguments and floats not in their shortest form, and map keys that are not in strictly
+increasing bytewise order of their encodings (which also rules out duplicate keys).
+:func:`loads` runs that check, then decodes with cbor2.
 """
 
 from __future__ import annotations
 
 import math
 import struct
+from typing import Any
+
+import cbor2
 
 _MIN_ARG = {24: 24, 25: 0x100, 26: 0x10000, 27: 0x100000000}
 
@@ -113,6 +115,21 @@ def check(data: bytes, *, max_depth: int = 48) -> None:
         raise NotDeterministic("trailing bytes", malformed=True)
 
 
+def loads(data: bytes, *, max_depth: int = 48) -> Any:
+    """Decode ``data``, which must be one deterministically encoded item.
+
+    The walk runs first (for small nested items like SUIT's it costs less than a decode and
+    re-encode in C would); only then does cbor2's C decoder build the value. Raises
+    :class:`NotDeterministic` (``malformed`` set for broken CBOR, including cbor2's semantic errors
+    such as invalid UTF-8).
+    """
+    check(data, max_depth=max_depth)
+    try:
+        return cbor2.loads(data)
+    except Exception as err:  # semantic errors of cbor2 (bad UTF-8, tag contents)
+        raise NotDeterministic(f"invalid CBOR: {err}", malformed=True) from err
+
+
 def is_deterministic(data: bytes) -> bool:
     """True if ``data`` is exactly one well-formed, deterministically encoded data item."""
     try:
@@ -122,4 +139,4 @@ def is_deterministic(data: bytes) -> bool:
     return True
 
 
-__all__ = ["NotDeterministic", "check", "is_deterministic"]
+__all__ = ["NotDeterministic", "check", "is_deterministic", "loads"]
