@@ -1,0 +1,173 @@
+"""Shared pieces of the COSE message codecs (RFC 9052 §2, §4.4, §6.3).
+
+The to-be-signed / to-be-MACed structures are arrays of text and byte strings only, so they are
+built here by concatenating CBOR heads instead of going through a generic encoder: this is the
+hot path of verification and the bytes are identical to the deterministic encoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from iotsec.core import cbor
+from iotsec.core.cose.algorithms import Algorithm, coerce_alg
+from iotsec.core.cose.headers import HeaderLabel, HeaderMap, check_buckets, check_crit, decode_protected
+from iotsec.errors import DecodeError, ValidationError
+
+# RFC 9052 §2 table 1: CBOR tags of the COSE messages
+TAG_SIGN = 98
+TAG_SIGN1 = 18
+TAG_ENCRYPT = 96
+TAG_ENCRYPT0 = 16
+TAG_MAC = 97
+TAG_MAC0 = 17
+COSE_TAGS = {
+    TAG_SIGN: "COSE_Sign",
+    TAG_SIGN1: "COSE_Sign1",
+    TAG_ENCRYPT: "COSE_Encrypt",
+    TAG_ENCRYPT0: "COSE_Encrypt0",
+    TAG_MAC: "COSE_Mac",
+    TAG_MAC0: "COSE_Mac0",
+}
+
+_TSTR_CACHE: dict[str, bytes] = {}
+
+
+def head(major: int, n: int) -> bytes:
+    """The CBOR head of major type ``major`` with argument ``n`` (RFC 8949 §3, preferred form)."""
+    mt = major << 5
+    if n < 24:
+        return bytes((mt | n,))
+    if n < 0x100:
+        return bytes((mt | 24, n))
+    if n < 0x10000:
+        return bytes((mt | 25,)) + n.to_bytes(2, "big")
+    if n < 0x100000000:
+        return bytes((mt | 26,)) + n.to_bytes(4, "big")
+    return bytes((mt | 27,)) + n.to_bytes(8, "big")
+
+
+def bstr(b: bytes) -> bytes:
+    """CBOR encoding of a byte string."""
+    return head(2, len(b)) + b
+
+
+def tstr(s: str) -> bytes:
+    """CBOR encoding of a (short, constant) text string, cached."""
+    enc = _TSTR_CACHE.get(s)
+    if enc is None:
+        raw = s.encode()
+        enc = _TSTR_CACHE[s] = head(3, len(raw)) + raw
+    return enc
+
+
+def structure(context: str, *fields: bytes) -> bytes:
+    """Encode ``[context, bstr, bstr, ...]`` (Sig_structure §4.4, MAC_structure §6.3)."""
+    return b"".join((head(4, len(fields) + 1), tstr(context), *(bstr(f) for f in fields)))
+
+
+def protected_for_structure(protected: HeaderMap, protected_bytes: bytes) -> bytes:
+    """RFC 9052 §4.4/§6.3: the bytes as transmitted, but a zero-length bstr for an empty map.
+
+    (RFC 9052 §3 lets a sender encode "no protected headers" as ``h'a0'``; the structures use
+    ``h''`` then, which is what the cose-wg "Redo protected" vectors exercise.)
+    """
+    return protected_bytes if protected else b""
+
+
+def unwrap_tag(item: Any, tag: int, name: str) -> tuple[Any, bool]:
+    """Strip the COSE tag if present; refuse another COSE message tag or any other tag."""
+    if isinstance(item, cbor.CBORTag):
+        if item.tag != tag:
+            other = COSE_TAGS.get(item.tag)
+            what = f"a {other}" if other else f"tag {item.tag}"
+            raise ValidationError(f"expected {name}, got {what}", reason="cose.tag")
+        return item.value, True
+    return item, False
+
+
+def decode_array(data: bytes, tag: int, name: str, length: int) -> tuple[list[Any], bool]:
+    """Decode CBOR ``data`` as a (tagged or untagged) COSE message array of ``length`` items."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise DecodeError(f"{name} must be bytes", reason="cose.type")
+    item, tagged = unwrap_tag(cbor.loads(data), tag, name)
+    if not isinstance(item, list) or len(item) != length:
+        raise ValidationError(f"{name} must be an array of {length} items", reason="cose.structure")
+    return item, tagged
+
+
+def layer_headers(
+    prot_bytes: object, unprotected: object, path: tuple[str | int, ...]
+) -> tuple[HeaderMap, bytes, HeaderMap]:
+    """Decode and check one layer's header buckets (RFC 9052 §3)."""
+    protected = decode_protected(prot_bytes, path=(*path, "protected"))
+    unprot = check_buckets(protected, unprotected, path=path)
+    assert isinstance(prot_bytes, bytes)
+    return protected, prot_bytes, unprot
+
+
+def payload_field(value: object, path: tuple[str | int, ...] = ()) -> bytes | None:
+    """A payload / ciphertext field: bstr, or nil when detached (RFC 9052 §2)."""
+    if value is None or isinstance(value, bytes):
+        return value
+    raise ValidationError("payload must be a byte string or nil", reason="cose.payload", path=path)
+
+
+def resolve_alg(
+    protected: HeaderMap,
+    unprotected: HeaderMap,
+    *,
+    allow_unprotected_alg: bool,
+    critical: Collection[int | str],
+) -> Algorithm | int | str:
+    """The algorithm of a layer, taken from the protected bucket only (RFC 9052 §3.1 "alg").
+
+    ``allow_unprotected_alg=True`` also accepts an unprotected ``alg`` (some cose-wg examples
+    put it there); never use it for messages from a peer. Also enforces ``crit`` (§3.1).
+    """
+    check_crit(protected, critical)
+    if HeaderLabel.ALG in protected:
+        return coerce_alg(protected[HeaderLabel.ALG])
+    if HeaderLabel.ALG in unprotected:
+        if allow_unprotected_alg:
+            return coerce_alg(unprotected[HeaderLabel.ALG])
+        raise ValidationError("alg is not in the protected header bucket", reason="cose.alg.unprotected")
+    raise ValidationError("no alg header parameter", reason="cose.alg.missing")
+
+
+def header(protected: HeaderMap, unprotected: HeaderMap, label: int) -> Any:
+    """A header parameter from either bucket (protected first)."""
+    if label in protected:
+        return protected[label]
+    return unprotected.get(label)
+
+
+def check_aad(external_aad: object) -> bytes:
+    """External AAD must be bytes (RFC 9052 §4.3)."""
+    if not isinstance(external_aad, (bytes, bytearray, memoryview)):
+        raise ValidationError("external_aad must be bytes", reason="cose.aad")
+    return bytes(external_aad)
+
+
+__all__ = [
+    "COSE_TAGS",
+    "TAG_ENCRYPT",
+    "TAG_ENCRYPT0",
+    "TAG_MAC",
+    "TAG_MAC0",
+    "TAG_SIGN",
+    "TAG_SIGN1",
+    "bstr",
+    "check_aad",
+    "decode_array",
+    "head",
+    "header",
+    "layer_headers",
+    "payload_field",
+    "protected_for_structure",
+    "resolve_alg",
+    "structure",
+    "tstr",
+    "unwrap_tag",
+]

@@ -1,0 +1,226 @@
+"""What COSE_Encrypt0 and COSE_Encrypt share (RFC 9052 §5): Enc_structure, IVs, the content layer.
+
+Rules applied on decryption (the reasons are in docs/cose-encryption.md):
+
+* The content algorithm is read from the protected bucket. An AEAD algorithm found only in the
+  unprotected bucket is refused (``cose.alg.unprotected``) unless the caller passes
+  ``allow_unprotected_alg=True`` (RFC 9052 allows it; the COSE WG examples use it).
+* RFC 9459 AES-CTR/AES-CBC provide no integrity: they are refused unless the caller passes
+  ``allow_unauthenticated=True``, which it may only do when an outer structure (a signed SUIT
+  manifest with the image digest) authenticates the result. Their ``alg`` is necessarily
+  unprotected: the protected bucket must be empty and there is no AAD (RFC 9459 §4, §5).
+* IV (5) or Partial IV (6), never both (RFC 9052 §3.1); a Partial IV is left-padded with zeros
+  and XORed into the base IV (from the argument or the COSE_Key's Base IV).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from iotsec.core import cbor
+from iotsec.core.cose._keymat import key_base_iv, symmetric_secret
+from iotsec.core.cose.algorithms import Algorithm
+from iotsec.core.cose.ciphers import CipherSpec, cipher_spec
+from iotsec.core.cose.headers import HeaderLabel, check_buckets, check_crit, decode_protected
+from iotsec.core.cose.key import CoseKey
+from iotsec.errors import DecodeError, UnsupportedError, ValidationError
+
+H = HeaderLabel
+TAG_ENCRYPT0 = 16  # RFC 9052 §2 Table 1
+TAG_ENCRYPT = 96
+
+ENCRYPT0 = "Encrypt0"
+ENCRYPT = "Encrypt"
+ENC_RECIPIENT = "Enc_Recipient"
+MAC_RECIPIENT = "Mac_Recipient"
+REC_RECIPIENT = "Rec_Recipient"
+
+
+def enc_structure(context: str, protected: bytes, external_aad: bytes = b"") -> bytes:
+    """Encode the Enc_structure, the AAD of an AEAD layer (RFC 9052 §5.3)."""
+    return cbor.dumps([context, protected, external_aad])
+
+
+def partial_iv_to_iv(partial_iv: bytes, base_iv: bytes) -> bytes:
+    """RFC 9052 §3.1 Partial IV: left-pad with zeros to the base IV length and XOR with it."""
+    if len(partial_iv) > len(base_iv):
+        raise ValidationError("Partial IV is longer than the base IV", reason="cose.iv.partial")
+    padded = bytes(len(base_iv) - len(partial_iv)) + partial_iv
+    return bytes(a ^ b for a, b in zip(padded, base_iv, strict=True))
+
+
+@dataclass
+class ContentLayer:
+    """The outer layer of a COSE_Encrypt0/COSE_Encrypt after structural checks."""
+
+    protected: dict[Any, Any]
+    protected_bytes: bytes
+    unprotected: dict[Any, Any]
+    ciphertext: bytes | None
+    tagged: bool
+    rest: list[Any]
+
+    def header(self, label: int) -> Any:
+        """A header parameter from either bucket (protected first)."""
+        if label in self.protected:
+            return self.protected[label]
+        return self.unprotected.get(label)
+
+    @property
+    def aad_protected(self) -> bytes:
+        """The protected field of the Enc_structure (RFC 9052 §5.3): "if there are no protected
+        attributes, a zero-length byte string is used" -- also when the sender wrote ``h'a0'``."""
+        return self.protected_bytes if self.protected else b""
+
+
+def decode_layer(data: bytes | object, *, tag: int, name: str, size: int) -> ContentLayer:
+    """Decode ``data`` (bytes or an already-parsed item) as a tagged or untagged ``name``."""
+    obj = cbor.loads(data) if isinstance(data, bytes) else data
+    tagged = False
+    if isinstance(obj, cbor.CBORTag):
+        if obj.tag != tag:
+            raise ValidationError(f"CBOR tag {obj.tag} is not the {name} tag {tag}", reason="cose.tag")
+        obj, tagged = obj.value, True
+    if not isinstance(obj, list) or len(obj) != size:
+        raise ValidationError(f"{name} must be an array of {size} items", reason="cose.structure")
+    protected = decode_protected(obj[0], path=(0,))
+    unprotected = check_buckets(protected, obj[1])
+    check_crit(protected)
+    ct = obj[2]
+    if ct is not None and not isinstance(ct, bytes):
+        raise ValidationError("ciphertext must be bstr or nil", reason="cose.ciphertext", path=(2,))
+    return ContentLayer(protected, obj[0], dict(unprotected), ct, tagged, obj[3:])
+
+
+def content_spec(
+    layer: ContentLayer, *, allow_unprotected_alg: bool, allow_unauthenticated: bool
+) -> CipherSpec:
+    """Resolve and police the content algorithm of a layer (see the module docstring)."""
+    if H.ALG in layer.protected:
+        spec = cipher_spec(_int_alg(layer.protected[H.ALG]))
+        if not spec.aead:  # RFC 9459 §4/§5: protected must be empty with CTR/CBC
+            raise ValidationError(
+                f"{spec.name} requires an empty protected header", reason="cose.alg.protected"
+            )
+    elif H.ALG in layer.unprotected:
+        spec = cipher_spec(_int_alg(layer.unprotected[H.ALG]))
+        if spec.aead and not allow_unprotected_alg:
+            raise ValidationError(
+                "the content algorithm is not integrity protected", reason="cose.alg.unprotected"
+            )
+        if not spec.aead and layer.protected_bytes:
+            raise ValidationError(
+                f"{spec.name} requires an empty protected header", reason="cose.alg.protected"
+            )
+    else:
+        raise ValidationError("no content algorithm (alg) header", reason="cose.alg.missing")
+    if not spec.aead and not allow_unauthenticated:
+        raise UnsupportedError(
+            f"{spec.name} has no integrity protection; allowed only inside an authenticated structure",
+            reason="cose.alg.unauthenticated",
+        )
+    return spec
+
+
+def _int_alg(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise UnsupportedError(f"unsupported content algorithm {value!r}", reason="cose.alg.unsupported")
+
+
+def layer_iv(
+    layer: ContentLayer, spec: CipherSpec, *, base_iv: bytes | None, key: CoseKey | bytes | None
+) -> bytes:
+    """The IV of a layer: the IV header, or Partial IV combined with the base IV (RFC 9052 §3.1)."""
+    iv = layer.header(H.IV)
+    piv = layer.header(H.PARTIAL_IV)
+    if iv is not None:
+        return bytes(iv)
+    if piv is not None:
+        base = base_iv if base_iv is not None else (key_base_iv(key) if isinstance(key, CoseKey) else None)
+        if base is None:
+            raise ValidationError("Partial IV without a base IV", reason="cose.iv.base")
+        if len(base) != spec.nonce_len:
+            raise ValidationError("base IV has the wrong length", reason="cose.iv.length")
+        return partial_iv_to_iv(bytes(piv), base)
+    if base_iv is not None:
+        return base_iv
+    raise ValidationError("no IV header", reason="cose.iv.missing")
+
+
+def content_key(key: CoseKey | bytes, spec: CipherSpec) -> bytes:
+    """Raw key bytes for the content layer; the COSE_Key's alg (if any) must match."""
+    if isinstance(key, bytes):
+        return key
+    if key.alg is not None and int(key.alg) != int(spec.alg):
+        raise ValidationError(
+            f"key is for {key.alg!r}, message uses {spec.name}", reason="cose.key.alg_mismatch"
+        )
+    return symmetric_secret(key)
+
+
+def aad_for(spec: CipherSpec, context: str, protected: bytes, external_aad: bytes) -> bytes:
+    """Enc_structure for AEAD; nothing for RFC 9459 ciphers (which refuse external AAD)."""
+    if spec.aead:
+        return enc_structure(context, protected, external_aad)
+    if external_aad:
+        raise ValidationError(f"{spec.name} cannot authenticate external AAD", reason="cose.aad.forbidden")
+    return b""
+
+
+def encode_layer(tag: int, items: list[Any], tagged: bool) -> bytes:
+    """Encode a message array, tagged or not."""
+    return cbor.dumps(cbor.tag(tag, items) if tagged else items)
+
+
+def as_alg(alg: Algorithm | int | str) -> int:
+    """Accept an :class:`Algorithm`, an int, or a name such as ``"A128GCM"``."""
+    if isinstance(alg, str):
+        from iotsec.core.cose.algorithms import alg_from_name
+
+        return int(alg_from_name(alg))
+    return int(alg)
+
+
+def safe_decode(data: bytes) -> object:
+    """``cbor.loads`` wrapped so that only :class:`DecodeError` leaves it."""
+    try:
+        return cbor.loads(data)
+    except DecodeError:
+        raise
+    except (ValueError, TypeError, IndexError, KeyError) as exc:  # pragma: no cover - cbor.loads is strict
+        raise DecodeError(f"malformed CBOR: {exc}", reason="cbor.malformed") from exc
+
+
+def pick_ciphertext(layer: ContentLayer, detached: bytes | None) -> bytes:
+    """The attached ciphertext, or the detached one given by the caller (exactly one of them)."""
+    if layer.ciphertext is not None:
+        if detached is not None:
+            raise ValidationError("ciphertext is both attached and detached", reason="cose.ciphertext.both")
+        return layer.ciphertext
+    if detached is None:
+        raise ValidationError("ciphertext is detached and none was given", reason="cose.ciphertext.detached")
+    return detached
+
+
+__all__ = [
+    "ENCRYPT",
+    "ENCRYPT0",
+    "ENC_RECIPIENT",
+    "MAC_RECIPIENT",
+    "REC_RECIPIENT",
+    "TAG_ENCRYPT",
+    "TAG_ENCRYPT0",
+    "ContentLayer",
+    "aad_for",
+    "as_alg",
+    "content_key",
+    "content_spec",
+    "decode_layer",
+    "enc_structure",
+    "encode_layer",
+    "layer_iv",
+    "partial_iv_to_iv",
+    "pick_ciphertext",
+]

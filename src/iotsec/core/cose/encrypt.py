@@ -1,0 +1,262 @@
+"""COSE_Encrypt: content layer plus one or more recipients (RFC 9052 §5.1).
+
+```python
+data = encrypt(b"hello", [RecipientSpec(Algorithm.ECDH_ES_A128KW, bob_public)], alg=Algorithm.A128GCM)
+msg = EncryptMessage.decode(data)
+plaintext = msg.decrypt(bob_private)
+```
+A direct method (direct, direct+HKDF, ECDH-ES/SS + HKDF) must be the only recipient (RFC 9052
+§8.5.1); key-wrap and ECDH + key-wrap recipients can be mixed and share a random CEK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from iotsec.core.cose import ciphers
+from iotsec.core.cose.algorithms import Algorithm
+from iotsec.core.cose.ciphers import CipherSpec, StreamDecryptor, cipher_spec
+from iotsec.core.cose.enc_common import (
+    ENCRYPT,
+    TAG_ENCRYPT,
+    ContentLayer,
+    aad_for,
+    as_alg,
+    content_spec,
+    decode_layer,
+    encode_layer,
+    layer_iv,
+    pick_ciphertext,
+)
+from iotsec.core.cose.encrypt0 import build_headers
+from iotsec.core.cose.headers import HeaderLabel, encode_protected
+from iotsec.core.cose.key import CoseKey
+from iotsec.core.cose.recipient import (
+    KdfParams,
+    Recipient,
+    RecipientSpec,
+    build_recipient,
+    random_cek,
+    try_recipients,
+)
+from iotsec.errors import ValidationError
+
+H = HeaderLabel
+
+
+def _encrypt_parts(  # noqa: PLR0917 - private, mirrors encrypt()'s parameters
+    plaintext: bytes,
+    recipients: Sequence[RecipientSpec],
+    alg: Algorithm | int | str,
+    protected: Mapping[Any, Any] | None,
+    unprotected: Mapping[Any, Any] | None,
+    external_aad: bytes,
+    cek: bytes | None,
+    iv: bytes | None,
+    partial_iv: bytes | None,
+    base_iv: bytes | None,
+) -> tuple[bytes, dict[Any, Any], bytes, list[Recipient]]:
+    spec = cipher_spec(as_alg(alg))
+    if not recipients:
+        raise ValidationError("COSE_Encrypt needs at least one recipient", reason="cose.recipient.none")
+    direct = [r for r in recipients if r.method.determines_cek]
+    if direct and len(recipients) > 1:  # RFC 9052 §8.5.1
+        raise ValidationError(
+            "a direct key recipient must be the only recipient", reason="cose.recipient.direct"
+        )
+    built: list[Recipient] = []
+    if direct:
+        if cek is not None:
+            raise ValidationError(
+                "a direct method determines the content key", reason="cose.recipient.direct"
+            )
+        r, cek = build_recipient(direct[0], spec.alg)
+        built.append(r)
+    else:
+        cek = cek if cek is not None else random_cek(spec.alg)
+        for rs in recipients:
+            built.append(build_recipient(rs, spec.alg, cek)[0])
+    prot, unprot, nonce = build_headers(spec, protected, unprotected, iv, partial_iv, base_iv)
+    prot_bytes = encode_protected(prot)
+    ct = ciphers.encrypt(spec.alg, cek, nonce, plaintext, aad_for(spec, ENCRYPT, prot_bytes, external_aad))
+    return prot_bytes, unprot, ct, built
+
+
+def encrypt(
+    plaintext: bytes,
+    recipients: Sequence[RecipientSpec],
+    alg: Algorithm | int | str = Algorithm.A128GCM,
+    *,
+    protected: Mapping[Any, Any] | None = None,
+    unprotected: Mapping[Any, Any] | None = None,
+    external_aad: bytes = b"",
+    tagged: bool = True,
+    cek: bytes | None = None,
+    iv: bytes | None = None,
+    partial_iv: bytes | None = None,
+    base_iv: bytes | None = None,
+) -> bytes:
+    """Encrypt ``plaintext`` for ``recipients`` into a COSE_Encrypt (RFC 9052 §5.1, §5.3).
+
+    ``cek`` fixes the content key for key-wrap recipients (random otherwise); ``iv`` fixes the IV.
+    """
+    prot_bytes, unprot, ct, built = _encrypt_parts(
+        plaintext, recipients, alg, protected, unprotected, external_aad, cek, iv, partial_iv, base_iv
+    )
+    return encode_layer(TAG_ENCRYPT, [prot_bytes, unprot, ct, [r.to_item() for r in built]], tagged)
+
+
+def encrypt_detached(
+    plaintext: bytes,
+    recipients: Sequence[RecipientSpec],
+    alg: Algorithm | int | str = Algorithm.A128GCM,
+    *,
+    protected: Mapping[Any, Any] | None = None,
+    unprotected: Mapping[Any, Any] | None = None,
+    external_aad: bytes = b"",
+    tagged: bool = True,
+    cek: bytes | None = None,
+    iv: bytes | None = None,
+    partial_iv: bytes | None = None,
+    base_iv: bytes | None = None,
+) -> tuple[bytes, bytes]:
+    """Like :func:`encrypt` with a detached (nil) ciphertext: returns ``(message, ciphertext)``."""
+    prot_bytes, unprot, ct, built = _encrypt_parts(
+        plaintext, recipients, alg, protected, unprotected, external_aad, cek, iv, partial_iv, base_iv
+    )
+    return encode_layer(TAG_ENCRYPT, [prot_bytes, unprot, None, [r.to_item() for r in built]], tagged), ct
+
+
+@dataclass
+class EncryptMessage:
+    """A decoded COSE_Encrypt with its recipients. Nothing is decrypted until :meth:`decrypt`."""
+
+    layer: ContentLayer
+    recipients: list[Recipient]
+
+    @classmethod
+    def decode(cls, data: bytes | object) -> EncryptMessage:
+        """Decode tagged (96) or untagged COSE_Encrypt; ``DecodeError``/``ValidationError`` on bad input."""
+        layer = decode_layer(data, tag=TAG_ENCRYPT, name="COSE_Encrypt", size=4)
+        items = layer.rest[0]
+        if not isinstance(items, list) or not items:
+            raise ValidationError(
+                "recipients must be a non-empty array", reason="cose.recipient.structure", path=(3,)
+            )
+        recipients = [Recipient.from_item(r, path=(3, i)) for i, r in enumerate(items)]
+        return cls(layer, recipients)
+
+    @property
+    def protected(self) -> dict[Any, Any]:
+        return self.layer.protected
+
+    @property
+    def protected_bytes(self) -> bytes:
+        return self.layer.protected_bytes
+
+    @property
+    def unprotected(self) -> dict[Any, Any]:
+        return self.layer.unprotected
+
+    @property
+    def ciphertext(self) -> bytes | None:
+        return self.layer.ciphertext
+
+    @property
+    def tagged(self) -> bool:
+        return self.layer.tagged
+
+    @property
+    def alg(self) -> Any:
+        return self.layer.header(H.ALG)
+
+    def content_spec(
+        self, *, allow_unprotected_alg: bool = False, allow_unauthenticated: bool = False
+    ) -> CipherSpec:
+        """The policed content algorithm (see :mod:`iotsec.core.cose.enc_common`)."""
+        return content_spec(
+            self.layer,
+            allow_unprotected_alg=allow_unprotected_alg,
+            allow_unauthenticated=allow_unauthenticated,
+        )
+
+    def content_key(
+        self,
+        key: CoseKey,
+        *,
+        sender_key: CoseKey | None = None,
+        kdf: KdfParams | None = None,
+        allow_unprotected_alg: bool = False,
+        allow_unauthenticated: bool = False,
+    ) -> bytes:
+        """The CEK, obtained through the first recipient that works with ``key``."""
+        spec = self.content_spec(
+            allow_unprotected_alg=allow_unprotected_alg, allow_unauthenticated=allow_unauthenticated
+        )
+        return try_recipients(self.recipients, key, spec.alg, sender_key=sender_key, kdf=kdf)
+
+    def decrypt(
+        self,
+        key: CoseKey,
+        *,
+        external_aad: bytes = b"",
+        detached_ciphertext: bytes | None = None,
+        sender_key: CoseKey | None = None,
+        kdf: KdfParams | None = None,
+        base_iv: bytes | None = None,
+        allow_unprotected_alg: bool = False,
+        allow_unauthenticated: bool = False,
+    ) -> bytes:
+        """Find the CEK through the recipients with ``key``, then decrypt (``VerifyError`` on failure)."""
+        spec = self.content_spec(
+            allow_unprotected_alg=allow_unprotected_alg, allow_unauthenticated=allow_unauthenticated
+        )
+        cek = try_recipients(self.recipients, key, spec.alg, sender_key=sender_key, kdf=kdf)
+        return self.decrypt_with_cek(
+            cek,
+            external_aad=external_aad,
+            detached_ciphertext=detached_ciphertext,
+            base_iv=base_iv,
+            allow_unprotected_alg=allow_unprotected_alg,
+            allow_unauthenticated=allow_unauthenticated,
+        )
+
+    def decrypt_with_cek(
+        self,
+        cek: bytes,
+        *,
+        external_aad: bytes = b"",
+        detached_ciphertext: bytes | None = None,
+        base_iv: bytes | None = None,
+        allow_unprotected_alg: bool = False,
+        allow_unauthenticated: bool = False,
+    ) -> bytes:
+        """Decrypt the content layer with a CEK already obtained (e.g. by :meth:`content_key`)."""
+        spec = self.content_spec(
+            allow_unprotected_alg=allow_unprotected_alg, allow_unauthenticated=allow_unauthenticated
+        )
+        nonce = layer_iv(self.layer, spec, base_iv=base_iv, key=None)
+        aad = aad_for(spec, ENCRYPT, self.layer.aad_protected, external_aad)
+        return ciphers.decrypt(spec.alg, cek, nonce, pick_ciphertext(self.layer, detached_ciphertext), aad)
+
+    def decryptor(
+        self,
+        cek: bytes,
+        *,
+        external_aad: bytes = b"",
+        base_iv: bytes | None = None,
+        allow_unprotected_alg: bool = False,
+        allow_unauthenticated: bool = False,
+    ) -> StreamDecryptor:
+        """A streaming decryptor (AES-GCM/AES-CTR) for a detached ciphertext, given the CEK."""
+        spec = self.content_spec(
+            allow_unprotected_alg=allow_unprotected_alg, allow_unauthenticated=allow_unauthenticated
+        )
+        nonce = layer_iv(self.layer, spec, base_iv=base_iv, key=None)
+        aad = aad_for(spec, ENCRYPT, self.layer.aad_protected, external_aad)
+        return ciphers.decryptor(spec.alg, cek, nonce, aad)
+
+
+__all__ = ["EncryptMessage", "encrypt", "encrypt_detached"]

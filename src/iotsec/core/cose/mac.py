@@ -1,0 +1,357 @@
+"""COSE_Mac0 (RFC 9052 §6.2) and COSE_Mac with recipients (§6.1).
+
+``Mac0Message.decode(data).verify(key)`` uses the symmetric key directly. A COSE_Mac carries
+the MAC key for each recipient (RFC 9052 §6.1, §8.5): ``MacMessage.decode(data).verify(key)``
+obtains it from the recipient that ``key`` opens (``direct``, ``direct+HKDF``, AES key wrap,
+ECDH-ES/SS... through :mod:`iotsec.core.cose.recipient`), then checks the tag. The algorithm is
+read from the protected bucket only (see :mod:`iotsec.core.cose.sign` for the opt-out used by
+some cose-wg examples).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from iotsec.core import cbor
+from iotsec.core.cose import _sig
+from iotsec.core.cose._common import (
+    TAG_MAC,
+    TAG_MAC0,
+    check_aad,
+    decode_array,
+    header,
+    layer_headers,
+    payload_field,
+    protected_for_structure,
+    resolve_alg,
+    structure,
+)
+from iotsec.core.cose.algorithms import AlgInfo, AlgKind, Algorithm, KeyOp, alg_info, coerce_alg
+from iotsec.core.cose.headers import (
+    HeaderLabel,
+    HeaderMap,
+    check_buckets,
+    encode_protected,
+    normalize_headers,
+)
+from iotsec.core.cose.key import CoseKey
+from iotsec.core.cose.recipient import (
+    KdfParams,
+    Recipient,
+    RecipientSpec,
+    build_recipient,
+    random_cek,
+    recipient_alg,
+    try_recipients,
+)
+from iotsec.errors import ValidationError
+
+
+def _mac_info(alg: object) -> AlgInfo:
+    return alg_info(alg, kind=AlgKind.MAC)
+
+
+def _payload(payload: bytes | None, detached_payload: bytes | None) -> bytes:
+    if payload is None:
+        if not isinstance(detached_payload, (bytes, bytearray, memoryview)):
+            raise ValidationError(
+                "payload is detached: pass detached_payload as bytes", reason="cose.payload.detached"
+            )
+        return bytes(detached_payload)
+    if detached_payload is not None:
+        raise ValidationError(
+            "the message carries its payload; detached_payload must be None", reason="cose.payload.both"
+        )
+    return payload
+
+
+def _alg_value(a: object) -> Algorithm | int | str | None:
+    if a is None or isinstance(a, bool) or not isinstance(a, (int, str)):
+        return None
+    return coerce_alg(a)
+
+
+def _headers_for_mac(
+    info: AlgInfo,
+    kid: bytes | None,
+    protected: Mapping[Any, Any] | None,
+    unprotected: Mapping[Any, Any] | None,
+) -> tuple[bytes, HeaderMap]:
+    prot = normalize_headers(protected)
+    unprot = normalize_headers(unprotected)
+    if HeaderLabel.ALG in unprot:
+        raise ValidationError("alg belongs in the protected bucket", reason="cose.alg.unprotected")
+    if prot.setdefault(int(HeaderLabel.ALG), int(info.alg)) != info.alg:
+        raise ValidationError("protected alg differs from the MAC algorithm", reason="cose.alg.mismatch")
+    if kid is not None and HeaderLabel.KID not in prot and HeaderLabel.KID not in unprot:
+        unprot[int(HeaderLabel.KID)] = kid
+    check_buckets(prot, unprot)
+    return encode_protected(prot), unprot
+
+
+def _default_mac_alg(key: CoseKey) -> Algorithm:
+    if isinstance(key.alg, Algorithm):
+        return key.alg
+    return Algorithm.HMAC_256_256
+
+
+def _encode(items: list[Any], tag: int, tagged: bool) -> bytes:
+    return cbor.dumps(cbor.tag(tag, items) if tagged else items)
+
+
+# -- COSE_Mac0 -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Mac0Message:
+    """A decoded COSE_Mac0: ``[protected, unprotected, payload / nil, tag]``."""
+
+    protected: HeaderMap
+    protected_bytes: bytes
+    unprotected: HeaderMap
+    payload: bytes | None
+    tag: bytes
+    tagged: bool = True
+
+    @classmethod
+    def decode(cls, data: bytes) -> Mac0Message:
+        """Decode a tagged (17) or untagged COSE_Mac0; typed errors only."""
+        item, tagged = decode_array(data, TAG_MAC0, "COSE_Mac0", 4)
+        protected, prot_bytes, unprotected = layer_headers(item[0], item[1], ())
+        payload = payload_field(item[2], ("payload",))
+        if not isinstance(item[3], bytes):
+            raise ValidationError("tag must be a byte string", reason="cose.structure", path=("tag",))
+        return cls(protected, prot_bytes, unprotected, payload, item[3], tagged)
+
+    @property
+    def alg(self) -> Algorithm | int | str | None:
+        """The protected ``alg``."""
+        return _alg_value(self.protected.get(HeaderLabel.ALG))
+
+    @property
+    def kid(self) -> bytes | None:
+        """The ``kid`` header parameter from either bucket."""
+        kid = header(self.protected, self.unprotected, HeaderLabel.KID)
+        return kid if isinstance(kid, bytes) else None
+
+    def to_be_maced(self, external_aad: bytes = b"", detached_payload: bytes | None = None) -> bytes:
+        """The MAC_structure (RFC 9052 §6.3, context "MAC0")."""
+        return structure(
+            "MAC0",
+            protected_for_structure(self.protected, self.protected_bytes),
+            check_aad(external_aad),
+            _payload(self.payload, detached_payload),
+        )
+
+    def verify(
+        self,
+        key: CoseKey,
+        external_aad: bytes = b"",
+        detached_payload: bytes | None = None,
+        *,
+        critical: Collection[int | str] = (),
+        allow_unprotected_alg: bool = False,
+    ) -> None:
+        """Check the tag with the symmetric ``key``; raise :class:`~iotsec.errors.VerifyError` if wrong."""
+        alg = resolve_alg(
+            self.protected, self.unprotected, allow_unprotected_alg=allow_unprotected_alg, critical=critical
+        )
+        info = _mac_info(alg)
+        key.check_alg(info.alg, KeyOp.MAC_VERIFY)
+        _sig.mac_verify(info, key.k, self.to_be_maced(external_aad, detached_payload), self.tag)
+
+    def encode(self, *, tagged: bool | None = None) -> bytes:
+        """Re-encode (protected bytes kept as received)."""
+        return _encode(
+            [self.protected_bytes, self.unprotected, self.payload, self.tag],
+            TAG_MAC0,
+            self.tagged if tagged is None else tagged,
+        )
+
+
+def mac0(
+    payload: bytes,
+    key: CoseKey,
+    alg: Algorithm | int | None = None,
+    *,
+    protected: Mapping[Any, Any] | None = None,
+    unprotected: Mapping[Any, Any] | None = None,
+    external_aad: bytes = b"",
+    detached: bool = False,
+    tagged: bool = True,
+) -> bytes:
+    """Make a COSE_Mac0 (RFC 9052 §6.2) with a symmetric key (HMAC 256/64 ... 512/512, AES-MAC).
+
+    ``alg`` defaults to the key's ``alg`` or HMAC 256/256. The key's ``kid`` goes unprotected.
+    """
+    if not isinstance(payload, (bytes, bytearray, memoryview)):
+        raise ValidationError("payload must be bytes", reason="cose.payload")
+    payload = bytes(payload)
+    given = normalize_headers(protected).get(HeaderLabel.ALG)
+    info = _mac_info(alg if alg is not None else given if given is not None else _default_mac_alg(key))
+    key.check_alg(info.alg, KeyOp.MAC_CREATE)
+    prot_bytes, unprot = _headers_for_mac(info, key.kid, protected, unprotected)
+    tag = _sig.mac_raw(info, key.k, structure("MAC0", prot_bytes, check_aad(external_aad), payload))
+    return _encode([prot_bytes, unprot, None if detached else payload, tag], TAG_MAC0, tagged)
+
+
+# -- COSE_Mac ------------------------------------------------------------------------------------
+
+
+@dataclass
+class MacMessage:
+    """A decoded COSE_Mac: ``[protected, unprotected, payload / nil, tag, [+ COSE_recipient]]``."""
+
+    protected: HeaderMap
+    protected_bytes: bytes
+    unprotected: HeaderMap
+    payload: bytes | None
+    tag: bytes
+    recipients: list[Recipient] = field(default_factory=list)
+    tagged: bool = True
+
+    @classmethod
+    def decode(cls, data: bytes) -> MacMessage:
+        """Decode a tagged (97) or untagged COSE_Mac; typed errors only."""
+        item, tagged = decode_array(data, TAG_MAC, "COSE_Mac", 5)
+        protected, prot_bytes, unprotected = layer_headers(item[0], item[1], ())
+        payload = payload_field(item[2], ("payload",))
+        if not isinstance(item[3], bytes):
+            raise ValidationError("tag must be a byte string", reason="cose.structure", path=("tag",))
+        if not isinstance(item[4], list) or not item[4]:
+            raise ValidationError(
+                "recipients must be a non-empty array", reason="cose.structure", path=("recipients",)
+            )
+        recipients = [Recipient.from_item(r, path=("recipients", i)) for i, r in enumerate(item[4])]
+        return cls(protected, prot_bytes, unprotected, payload, item[3], recipients, tagged)
+
+    @property
+    def alg(self) -> Algorithm | int | str | None:
+        """The protected ``alg``."""
+        return _alg_value(self.protected.get(HeaderLabel.ALG))
+
+    def to_be_maced(self, external_aad: bytes = b"", detached_payload: bytes | None = None) -> bytes:
+        """The MAC_structure (RFC 9052 §6.3, context "MAC")."""
+        return structure(
+            "MAC",
+            protected_for_structure(self.protected, self.protected_bytes),
+            check_aad(external_aad),
+            _payload(self.payload, detached_payload),
+        )
+
+    def mac_key(
+        self,
+        key: CoseKey,
+        *,
+        critical: Collection[int | str] = (),
+        allow_unprotected_alg: bool = False,
+        sender_key: CoseKey | None = None,
+        kdf: KdfParams | None = None,
+    ) -> bytes:
+        """The MAC key (CEK) this ``key`` obtains from one of the recipients."""
+        alg = resolve_alg(
+            self.protected, self.unprotected, allow_unprotected_alg=allow_unprotected_alg, critical=critical
+        )
+        info = _mac_info(alg)
+        return try_recipients(self.recipients, key, int(info.alg), sender_key=sender_key, kdf=kdf)
+
+    def verify(
+        self,
+        key: CoseKey,
+        external_aad: bytes = b"",
+        detached_payload: bytes | None = None,
+        *,
+        critical: Collection[int | str] = (),
+        allow_unprotected_alg: bool = False,
+        sender_key: CoseKey | None = None,
+        kdf: KdfParams | None = None,
+    ) -> None:
+        """Obtain the MAC key through the recipients with ``key`` and check the tag.
+
+        ``sender_key``: the sender's static public key for ECDH-SS recipients that only name it
+        by kid; ``kdf``: application-profile COSE_KDF_Context inputs (RFC 9053 §5.2).
+        """
+        cek = self.mac_key(
+            key,
+            critical=critical,
+            allow_unprotected_alg=allow_unprotected_alg,
+            sender_key=sender_key,
+            kdf=kdf,
+        )
+        info = _mac_info(
+            resolve_alg(
+                self.protected,
+                self.unprotected,
+                allow_unprotected_alg=allow_unprotected_alg,
+                critical=critical,
+            )
+        )
+        _sig.mac_verify(info, cek, self.to_be_maced(external_aad, detached_payload), self.tag)
+
+    def encode(self, *, tagged: bool | None = None) -> bytes:
+        """Re-encode (protected bytes kept as received)."""
+        return _encode(
+            [
+                self.protected_bytes,
+                self.unprotected,
+                self.payload,
+                self.tag,
+                [r.to_item() for r in self.recipients],
+            ],
+            TAG_MAC,
+            self.tagged if tagged is None else tagged,
+        )
+
+
+def mac(
+    payload: bytes,
+    recipients: Sequence[RecipientSpec | CoseKey],
+    alg: Algorithm | int = Algorithm.HMAC_256_256,
+    *,
+    protected: Mapping[Any, Any] | None = None,
+    unprotected: Mapping[Any, Any] | None = None,
+    external_aad: bytes = b"",
+    detached: bool = False,
+    tagged: bool = True,
+) -> bytes:
+    """Make a COSE_Mac (RFC 9052 §6.1) for one or more recipients.
+
+    A :class:`CoseKey` recipient means ``direct`` with that symmetric key (RFC 9053 §6.1.1). A
+    :class:`~iotsec.core.cose.recipient.RecipientSpec` selects any other method. RFC 9052 §8.5:
+    a direct method fixes the MAC key, so it must be the only recipient; otherwise a random MAC
+    key is made and conveyed to each recipient.
+    """
+    if not recipients:
+        raise ValidationError("COSE_Mac needs at least one recipient", reason="cose.mac.recipients")
+    if not isinstance(payload, (bytes, bytearray, memoryview)):
+        raise ValidationError("payload must be bytes", reason="cose.payload")
+    payload = bytes(payload)
+    info = _mac_info(alg)
+    specs = [
+        r if isinstance(r, RecipientSpec) else RecipientSpec(int(Algorithm.DIRECT), r) for r in recipients
+    ]
+    direct = [s for s in specs if recipient_alg(int(s.alg)).determines_cek]
+    if direct and len(specs) > 1:
+        raise ValidationError(
+            "a direct key agreement recipient must be the only one", reason="cose.mac.direct"
+        )
+    built: list[Recipient] = []
+    if direct:
+        r, cek = build_recipient(direct[0], int(info.alg))
+        built.append(r)
+    else:
+        cek = random_cek(int(info.alg))
+        for s in specs:
+            built.append(build_recipient(s, int(info.alg), cek)[0])
+    prot_bytes, unprot = _headers_for_mac(info, None, protected, unprotected)
+    tag = _sig.mac_raw(info, cek, structure("MAC", prot_bytes, check_aad(external_aad), payload))
+    return _encode(
+        [prot_bytes, unprot, None if detached else payload, tag, [r.to_item() for r in built]],
+        TAG_MAC,
+        tagged,
+    )
+
+
+__all__ = ["Mac0Message", "MacMessage", "mac", "mac0"]

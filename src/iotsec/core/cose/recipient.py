@@ -1,0 +1,489 @@
+"""COSE recipients and content-key distribution (RFC 9052 §5.1, RFC 9053 §6).
+
+Receiving side: :func:`derive_cek` turns one decoded :class:`Recipient` and the recipient's key
+into the content-encryption key (CEK) of the layer above -- a COSE_Encrypt or a COSE_Mac (which
+reuses it: pass the MAC algorithm as ``content_alg``). Sending side: :func:`build_recipient`
+makes a recipient structure from a :class:`RecipientSpec`.
+
+Key distribution methods (RFC 9053 §6):
+
+=====================  ======  ==================================================================
+method                 alg     the recipient's key
+=====================  ======  ==================================================================
+direct                 -6      the symmetric CEK itself (§6.1.1)
+direct+HKDF-SHA-256/512 -10/-11 a shared secret; CEK = HKDF(secret, COSE_KDF_Context) (§6.1.2)
+A128KW/A192KW/A256KW   -3..-5  a KEK; CEK = AES-KW-unwrap(ciphertext) (§6.2.1)
+ECDH-ES + HKDF-256/512 -25/-26 private key; epk (-1) from the sender; CEK = HKDF(Z, ctx) (§6.3.1)
+ECDH-SS + HKDF-256/512 -27/-28 private key; sender static key (-2) or its kid (-3)
+ECDH-ES + AxxxKW       -29..-31 as ECDH-ES, the derived key is a KEK for AES-KW (§6.4.1)
+ECDH-SS + AxxxKW       -32..-34 as ECDH-SS, with AES-KW
+=====================  ======  ==================================================================
+
+The COSE_KDF_Context is built from the recipient's header parameters (salt, PartyU/PartyV
+identity/nonce/other, RFC 9053 §5.1) unless the caller overrides them; ``supp_pub_other`` and
+``supp_priv_info`` are never transmitted and come from the application profile (SUIT uses
+``SuppPubInfo.other = 'SUIT Payload Encryption'``, see :mod:`iotsec.core.cose.kdf`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from iotsec.core.cose import ecdh, keywrap
+from iotsec.core.cose._keymat import (
+    cose_key_from_header,
+    private_agreement_key,
+    public_agreement_key,
+    public_key_header,
+    symmetric_secret,
+)
+from iotsec.core.cose.algorithms import Algorithm
+from iotsec.core.cose.headers import (
+    HeaderLabel,
+    check_buckets,
+    check_crit,
+    decode_protected,
+    encode_protected,
+    normalize_headers,
+)
+from iotsec.core.cose.kdf import PartyInfo, hkdf, kdf_context, key_data_length
+from iotsec.core.cose.key import CoseKey
+from iotsec.errors import IotSecError, UnsupportedError, ValidationError, VerifyError
+
+H = HeaderLabel
+MAX_RECIPIENT_DEPTH = 4
+
+
+class Method(Enum):
+    """Key distribution method classes (RFC 9052 §8.5)."""
+
+    DIRECT = "direct"
+    DIRECT_HKDF = "direct+hkdf"
+    KEY_WRAP = "key-wrap"
+    ECDH_DIRECT = "ecdh-direct"
+    ECDH_WRAP = "ecdh-wrap"
+
+
+@dataclass(frozen=True)
+class RecipientAlg:
+    """How one recipient algorithm obtains a key."""
+
+    alg: Algorithm
+    method: Method
+    static: bool = False  # ECDH-SS (sender static key) rather than ECDH-ES (ephemeral)
+    hash_name: str = "SHA-256"
+    wrap_alg: Algorithm | None = None
+
+    @property
+    def determines_cek(self) -> bool:
+        """True when the CEK is the key agreed/derived here (one recipient only, RFC 9052 §8.5.1)."""
+        return self.method in (Method.DIRECT, Method.DIRECT_HKDF, Method.ECDH_DIRECT)
+
+
+A = Algorithm
+_RA = [
+    RecipientAlg(A.DIRECT, Method.DIRECT),
+    RecipientAlg(A.DIRECT_HKDF_SHA_256, Method.DIRECT_HKDF),
+    RecipientAlg(A.DIRECT_HKDF_SHA_512, Method.DIRECT_HKDF, hash_name="SHA-512"),
+    RecipientAlg(A.A128KW, Method.KEY_WRAP, wrap_alg=A.A128KW),
+    RecipientAlg(A.A192KW, Method.KEY_WRAP, wrap_alg=A.A192KW),
+    RecipientAlg(A.A256KW, Method.KEY_WRAP, wrap_alg=A.A256KW),
+    RecipientAlg(A.ECDH_ES_HKDF_256, Method.ECDH_DIRECT),
+    RecipientAlg(A.ECDH_ES_HKDF_512, Method.ECDH_DIRECT, hash_name="SHA-512"),
+    RecipientAlg(A.ECDH_SS_HKDF_256, Method.ECDH_DIRECT, static=True),
+    RecipientAlg(A.ECDH_SS_HKDF_512, Method.ECDH_DIRECT, static=True, hash_name="SHA-512"),
+    RecipientAlg(A.ECDH_ES_A128KW, Method.ECDH_WRAP, wrap_alg=A.A128KW),
+    RecipientAlg(A.ECDH_ES_A192KW, Method.ECDH_WRAP, wrap_alg=A.A192KW),
+    RecipientAlg(A.ECDH_ES_A256KW, Method.ECDH_WRAP, wrap_alg=A.A256KW),
+    RecipientAlg(A.ECDH_SS_A128KW, Method.ECDH_WRAP, static=True, wrap_alg=A.A128KW),
+    RecipientAlg(A.ECDH_SS_A192KW, Method.ECDH_WRAP, static=True, wrap_alg=A.A192KW),
+    RecipientAlg(A.ECDH_SS_A256KW, Method.ECDH_WRAP, static=True, wrap_alg=A.A256KW),
+]
+RECIPIENT_ALGS: dict[int, RecipientAlg] = {int(r.alg): r for r in _RA}
+
+
+def recipient_alg(alg: object) -> RecipientAlg:
+    """The :class:`RecipientAlg` of ``alg`` or :class:`UnsupportedError`."""
+    if isinstance(alg, int) and not isinstance(alg, bool) and alg in RECIPIENT_ALGS:
+        return RECIPIENT_ALGS[alg]
+    raise UnsupportedError(f"unsupported recipient algorithm {alg!r}", reason="cose.alg.unsupported")
+
+
+@dataclass
+class Recipient:
+    """One decoded COSE_recipient (RFC 9052 §5.1): headers, ciphertext, nested recipients."""
+
+    protected: dict[Any, Any]
+    unprotected: dict[Any, Any]
+    ciphertext: bytes | None
+    protected_bytes: bytes = b""
+    recipients: list[Recipient] = field(default_factory=list)
+
+    def header(self, label: int) -> Any:
+        """A header parameter from either bucket (protected first)."""
+        if label in self.protected:
+            return self.protected[label]
+        return self.unprotected.get(label)
+
+    @property
+    def alg(self) -> Any:
+        """The recipient's ``alg`` (RFC 9053 §6.2.1: key wrap carries it unprotected)."""
+        return self.header(H.ALG)
+
+    @property
+    def kid(self) -> bytes | None:
+        """The ``kid`` header, if any."""
+        kid = self.header(H.KID)
+        return kid if isinstance(kid, bytes) else None
+
+    @classmethod
+    def from_item(cls, item: object, *, path: tuple[str | int, ...] = (), depth: int = 0) -> Recipient:
+        """Decode a COSE_recipient array already parsed from CBOR; typed errors only."""
+        if depth > MAX_RECIPIENT_DEPTH:
+            raise ValidationError("recipients nested too deeply", reason="cose.recipient.depth", path=path)
+        if not isinstance(item, list) or len(item) not in (3, 4):
+            raise ValidationError(
+                "COSE_recipient must be an array of 3 or 4 items",
+                reason="cose.recipient.structure",
+                path=path,
+            )
+        prot_bytes = item[0]
+        protected = decode_protected(prot_bytes, path=(*path, 0))
+        unprotected = check_buckets(protected, item[1], path=path)
+        check_crit(protected, path=path)
+        ct = item[2]
+        if ct is not None and not isinstance(ct, bytes):
+            raise ValidationError(
+                "recipient ciphertext must be bstr or nil",
+                reason="cose.recipient.ciphertext",
+                path=(*path, 2),
+            )
+        nested: list[Recipient] = []
+        if len(item) == 4:
+            if not isinstance(item[3], list) or not item[3]:
+                raise ValidationError(
+                    "recipients must be a non-empty array", reason="cose.recipient.structure", path=(*path, 3)
+                )
+            nested = [cls.from_item(r, path=(*path, 3, i), depth=depth + 1) for i, r in enumerate(item[3])]
+        return cls(protected, dict(unprotected), ct, prot_bytes, nested)
+
+    def to_item(self) -> list[Any]:
+        """The COSE_recipient array, ready for :func:`iotsec.core.cbor.dumps`."""
+        out: list[Any] = [self.protected_bytes, dict(self.unprotected), self.ciphertext]
+        if self.recipients:
+            out.append([r.to_item() for r in self.recipients])
+        return out
+
+
+@dataclass(frozen=True)
+class KdfParams:
+    """Application-profile inputs to the COSE_KDF_Context that are not in the headers.
+
+    ``party_u``/``party_v`` replace what the headers say when given (SUIT leaves both empty).
+    """
+
+    party_u: PartyInfo | None = None
+    party_v: PartyInfo | None = None
+    supp_pub_other: bytes | None = None
+    supp_priv_info: bytes | None = None
+
+
+def _context(r: Recipient, target_alg: int, params: KdfParams) -> bytes:
+    headers = {**r.protected, **r.unprotected}
+    party_u = params.party_u or PartyInfo.from_headers(headers, party="u")
+    party_v = params.party_v or PartyInfo.from_headers(headers, party="v")
+    # RFC 9053 §5.2 SuppPubInfo.protected, like RFC 9052 §5.3: empty when there are no
+    # protected parameters, whatever the sender encoded (h'' or h'a0')
+    return kdf_context(
+        target_alg,
+        r.protected_bytes if r.protected else b"",
+        party_u=party_u,
+        party_v=party_v,
+        supp_pub_other=params.supp_pub_other,
+        supp_priv_info=params.supp_priv_info,
+    )
+
+
+def _salt(r: Recipient) -> bytes | None:
+    salt = r.header(H.SALT)
+    if salt is not None and not isinstance(salt, bytes):
+        raise ValidationError("salt must be a byte string", reason="cose.header.salt")
+    return salt
+
+
+def _expect_empty_ciphertext(r: Recipient, what: str) -> None:
+    # RFC 9053 §6.1.1 / §6.3.1: direct methods carry a zero-length ciphertext
+    if r.ciphertext not in (b"", None):
+        raise ValidationError(
+            f"{what} recipient must have an empty ciphertext", reason="cose.recipient.ciphertext"
+        )
+
+
+def _cek_length_check(cek: bytes, content_alg: int) -> bytes:
+    if len(cek) * 8 != key_data_length(content_alg):
+        raise ValidationError("content key has the wrong length for the algorithm", reason="cose.key.length")
+    return cek
+
+
+def derive_cek(
+    recipient: Recipient,
+    key: CoseKey,
+    content_alg: int,
+    *,
+    sender_key: CoseKey | None = None,
+    kdf: KdfParams | None = None,
+) -> bytes:
+    """Obtain the CEK of the layer above from ``recipient`` with the recipient's ``key``.
+
+    ``content_alg`` is the algorithm of the enclosing COSE_Encrypt (or COSE_Mac). For ECDH-SS,
+    ``sender_key`` is the sender's static public key when the message only names it by
+    ``static key id`` (-3). Raises :class:`VerifyError` when an unwrap fails, typed errors for
+    malformed recipients, :class:`UnsupportedError` for unknown algorithms.
+    """
+    params = kdf or KdfParams()
+    ra = recipient_alg(recipient.alg)
+    content_alg = int(content_alg)
+    if ra.method is Method.DIRECT:
+        _expect_empty_ciphertext(recipient, "direct")
+        return _cek_length_check(symmetric_secret(key), content_alg)
+    if recipient.recipients:
+        # RFC 9052 §5.1, §8.5.5 (two layers): the KEK of this key-wrap recipient is itself
+        # distributed by the nested recipients, as a key for the wrap algorithm.
+        if ra.method is not Method.KEY_WRAP or ra.wrap_alg is None:
+            raise UnsupportedError("nested recipients are supported under AES key wrap only",
+                                   reason="cose.recipient.nested")
+        if not recipient.ciphertext:
+            raise ValidationError("key wrap recipient has no wrapped key", reason="cose.recipient.ciphertext")
+        kek = try_recipients(recipient.recipients, key, int(ra.wrap_alg), sender_key=sender_key, kdf=kdf)
+        return _cek_length_check(keywrap.unwrap(ra.wrap_alg, kek, recipient.ciphertext), content_alg)
+    if ra.method is Method.KEY_WRAP:
+        assert ra.wrap_alg is not None
+        if recipient.protected:  # RFC 9053 §6.2.1: "The protected header ... MUST be empty"
+            raise ValidationError(
+                "AES key wrap recipients have no protected headers", reason="cose.recipient.protected"
+            )
+        if not recipient.ciphertext:
+            raise ValidationError("key wrap recipient has no wrapped key", reason="cose.recipient.ciphertext")
+        cek = keywrap.unwrap(ra.wrap_alg, symmetric_secret(key), recipient.ciphertext)
+        return _cek_length_check(cek, content_alg)
+    if ra.method is Method.DIRECT_HKDF:
+        _expect_empty_ciphertext(recipient, "direct+HKDF")
+        ctx = _context(recipient, content_alg, params)
+        return hkdf(
+            symmetric_secret(key),
+            key_data_length(content_alg) // 8,
+            ctx,
+            salt=_salt(recipient),
+            hash_name=ra.hash_name,
+        )
+    # ECDH (RFC 9053 §6.3.1, §6.4.1)
+    private = private_agreement_key(key)
+    if ra.static:
+        peer_header = recipient.header(H.STATIC_KEY)
+        if peer_header is not None:
+            peer = public_agreement_key(cose_key_from_header(peer_header))
+        elif sender_key is not None:
+            peer = public_agreement_key(sender_key)
+        else:
+            raise ValidationError(
+                "ECDH-SS recipient without the sender's static key", reason="cose.recipient.static_key"
+            )
+    else:
+        peer_header = recipient.header(H.EPHEMERAL_KEY)
+        if peer_header is None:
+            raise ValidationError("ECDH-ES recipient without an ephemeral key", reason="cose.recipient.epk")
+        peer = public_agreement_key(cose_key_from_header(peer_header))
+    z = ecdh.shared_secret(private, peer)
+    target = content_alg if ra.wrap_alg is None else int(ra.wrap_alg)
+    derived = hkdf(
+        z,
+        key_data_length(target) // 8,
+        _context(recipient, target, params),
+        salt=_salt(recipient),
+        hash_name=ra.hash_name,
+    )
+    if ra.wrap_alg is None:
+        _expect_empty_ciphertext(recipient, "ECDH direct")
+        return derived
+    if not recipient.ciphertext:
+        raise ValidationError(
+            "ECDH key wrap recipient has no wrapped key", reason="cose.recipient.ciphertext"
+        )
+    return _cek_length_check(keywrap.unwrap(ra.wrap_alg, derived, recipient.ciphertext), content_alg)
+
+
+@dataclass(frozen=True)
+class RecipientSpec:
+    """What a sender needs to make one recipient (see :func:`build_recipient`).
+
+    ``key`` is the shared secret (direct, direct+HKDF), the KEK (AES-KW) or the recipient's
+    public key (ECDH). ``kid`` defaults to ``key.kid``. ``sender_key`` is the sender's static
+    private key for ECDH-SS; ``ephemeral_key`` fixes the ECDH-ES ephemeral private key (to
+    reproduce vectors; generated otherwise). ``salt`` and ``party_u``/``party_v`` are sent as
+    header parameters and enter the KDF context; ``kdf`` holds the untransmitted profile inputs.
+    ``static_key_id=True`` sends the sender's kid (-3) instead of its public key (-2).
+    """
+
+    alg: int
+    key: CoseKey
+    kid: bytes | None = None
+    sender_key: CoseKey | None = None
+    ephemeral_key: CoseKey | None = None
+    salt: bytes | None = None
+    party_u: PartyInfo | None = None
+    party_v: PartyInfo | None = None
+    kdf: KdfParams = field(default_factory=KdfParams)
+    protected: Mapping[Any, Any] | None = None
+    unprotected: Mapping[Any, Any] | None = None
+    static_key_id: bool = False
+
+    @property
+    def method(self) -> RecipientAlg:
+        """The :class:`RecipientAlg` for ``alg``."""
+        return recipient_alg(int(self.alg))
+
+
+def _party_headers(info: PartyInfo | None, labels: tuple[int, int, int]) -> dict[int, Any]:
+    if info is None:
+        return {}
+    return {
+        lbl: v
+        for lbl, v in zip(labels, (info.identity, info.nonce, info.other), strict=True)
+        if v is not None
+    }
+
+
+def build_recipient(
+    spec: RecipientSpec, content_alg: int, cek: bytes | None = None
+) -> tuple[Recipient, bytes]:
+    """Make the recipient structure for ``spec``; return it with the CEK it conveys.
+
+    For direct methods the CEK is determined here (``cek`` must be None); for key wrap the
+    given ``cek`` (the random content key shared by all recipients) is wrapped.
+    """
+    ra = spec.method
+    content_alg = int(content_alg)
+    if ra.determines_cek and cek is not None:
+        raise ValidationError(
+            f"{ra.alg.iana_name} determines the content key; it cannot carry another",
+            reason="cose.recipient.direct",
+        )
+    if not ra.determines_cek and cek is None:
+        raise ValidationError("a key wrap recipient needs the content key", reason="cose.recipient.cek")
+    alg_in_protected = ra.method in (Method.DIRECT_HKDF, Method.ECDH_DIRECT, Method.ECDH_WRAP)
+    protected = normalize_headers(spec.protected)
+    unprotected = normalize_headers(spec.unprotected)
+    (protected if alg_in_protected else unprotected)[int(H.ALG)] = int(ra.alg)
+    kid = spec.kid if spec.kid is not None else spec.key.kid
+    if kid is not None:
+        unprotected.setdefault(int(H.KID), kid)
+    if spec.salt is not None:
+        unprotected[int(H.SALT)] = spec.salt
+    unprotected.update(_party_headers(spec.party_u, (H.PARTY_U_IDENTITY, H.PARTY_U_NONCE, H.PARTY_U_OTHER)))
+    unprotected.update(_party_headers(spec.party_v, (H.PARTY_V_IDENTITY, H.PARTY_V_NONCE, H.PARTY_V_OTHER)))
+    if ra.method in (Method.ECDH_DIRECT, Method.ECDH_WRAP):
+        peer = public_agreement_key(spec.key)
+        if ra.static:
+            if spec.sender_key is None:
+                raise ValidationError(
+                    "ECDH-SS needs the sender's static private key", reason="cose.recipient.static_key"
+                )
+            own = private_agreement_key(spec.sender_key)
+            if spec.static_key_id:
+                if spec.sender_key.kid is None:
+                    raise ValidationError(
+                        "static key id needs a sender key with a kid", reason="cose.recipient.static_key"
+                    )
+                unprotected[int(H.STATIC_KEY_ID)] = spec.sender_key.kid
+            else:
+                unprotected[int(H.STATIC_KEY)] = public_key_header(own.public_key())
+        else:
+            own = (
+                private_agreement_key(spec.ephemeral_key) if spec.ephemeral_key else ecdh.generate_like(peer)
+            )
+            unprotected[int(H.EPHEMERAL_KEY)] = public_key_header(own.public_key())
+    prot_bytes = encode_protected(protected)
+    r = Recipient(protected, unprotected, b"", prot_bytes)
+    params = spec.kdf  # party info not overridden here comes from the headers just built
+    if ra.method is Method.DIRECT:
+        return r, _cek_length_check(symmetric_secret(spec.key), content_alg)
+    if ra.method is Method.KEY_WRAP:
+        assert ra.wrap_alg is not None and cek is not None
+        r.ciphertext = keywrap.wrap(
+            ra.wrap_alg, symmetric_secret(spec.key), _cek_length_check(cek, content_alg)
+        )
+        return r, cek
+    if ra.method is Method.DIRECT_HKDF:
+        ctx = _context(r, content_alg, params)
+        return r, hkdf(
+            symmetric_secret(spec.key),
+            key_data_length(content_alg) // 8,
+            ctx,
+            salt=spec.salt,
+            hash_name=ra.hash_name,
+        )
+    z = ecdh.shared_secret(own, peer)
+    target = content_alg if ra.wrap_alg is None else int(ra.wrap_alg)
+    derived = hkdf(
+        z, key_data_length(target) // 8, _context(r, target, params), salt=spec.salt, hash_name=ra.hash_name
+    )
+    if ra.wrap_alg is None:
+        return r, derived
+    assert cek is not None
+    r.ciphertext = keywrap.wrap(ra.wrap_alg, derived, _cek_length_check(cek, content_alg))
+    return r, cek
+
+
+def random_cek(content_alg: int) -> bytes:
+    """A fresh random content key of the right length for ``content_alg``."""
+    return os.urandom(key_data_length(content_alg) // 8)
+
+
+def try_recipients(
+    recipients: list[Recipient],
+    key: CoseKey,
+    content_alg: int,
+    *,
+    sender_key: CoseKey | None = None,
+    kdf: KdfParams | None = None,
+) -> bytes:
+    """Find the CEK among ``recipients`` for ``key``.
+
+    ``kid`` is a hint, not an identity (RFC 9052 §3.1: kid values need not be unique): recipients
+    whose kid equals ``key.kid`` are tried first, then those without a kid, then the others.
+    Raises the last error (:class:`VerifyError` or a typed error) when none works.
+    """
+    last: IotSecError | None = None
+
+    def rank(r: Recipient) -> int:
+        if key.kid is None or r.kid == key.kid:
+            return 0
+        return 1 if r.kid is None else 2
+
+    for r in sorted(recipients, key=rank):
+        try:
+            return derive_cek(r, key, content_alg, sender_key=sender_key, kdf=kdf)
+        except (VerifyError, ValidationError, UnsupportedError) as exc:
+            last = exc
+    if last is not None:
+        raise last
+    raise VerifyError("no recipient matches the key", reason="cose.recipient.nomatch")
+
+
+__all__ = [
+    "RECIPIENT_ALGS",
+    "KdfParams",
+    "Method",
+    "Recipient",
+    "RecipientAlg",
+    "RecipientSpec",
+    "build_recipient",
+    "derive_cek",
+    "random_cek",
+    "recipient_alg",
+    "try_recipients",
+]

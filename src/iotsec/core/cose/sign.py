@@ -1,0 +1,426 @@
+"""COSE_Sign1 (RFC 9052 §4.2) and COSE_Sign with several signers (§4.1).
+
+Signing: :func:`sign1` and :func:`sign` return the encoded message. Verifying:
+``Sign1Message.decode(data).verify(key)`` and ``SignMessage.decode(data).verify(key)`` return
+nothing or raise (:class:`~iotsec.errors.VerifyError` for a bad signature; other
+:class:`~iotsec.errors.IotSecError` subclasses for malformed input, an unsupported or
+unprotected algorithm, an unknown critical header, or a key that does not fit the algorithm).
+
+The algorithm is read from the protected bucket only (RFC 9052 §3.1 "alg"; RFC 9052 §4.4: the
+signature covers the protected bucket, so an unprotected alg could be swapped). Reading the
+cose-wg examples that put ``alg`` in the unprotected bucket needs ``allow_unprotected_alg=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from iotsec.core import cbor
+from iotsec.core.cose import _sig
+from iotsec.core.cose._common import (
+    TAG_SIGN,
+    TAG_SIGN1,
+    check_aad,
+    decode_array,
+    header,
+    layer_headers,
+    payload_field,
+    protected_for_structure,
+    resolve_alg,
+    structure,
+)
+from iotsec.core.cose.algorithms import AlgInfo, AlgKind, Algorithm, alg_info
+from iotsec.core.cose.headers import (
+    HeaderLabel,
+    HeaderMap,
+    check_buckets,
+    encode_protected,
+    normalize_headers,
+)
+from iotsec.core.cose.key import CoseKey
+from iotsec.errors import IotSecError, ValidationError, VerifyError
+
+
+def _payload(payload: bytes | None, detached_payload: bytes | None) -> bytes:
+    """RFC 9052 §2: a nil payload is detached and must be supplied by the application."""
+    if payload is None:
+        if detached_payload is None:
+            raise ValidationError(
+                "payload is detached: pass detached_payload", reason="cose.payload.detached"
+            )
+        if not isinstance(detached_payload, (bytes, bytearray, memoryview)):
+            raise ValidationError("detached_payload must be bytes", reason="cose.payload")
+        return bytes(detached_payload)
+    if detached_payload is not None:
+        raise ValidationError(
+            "the message carries its payload; detached_payload must be None", reason="cose.payload.both"
+        )
+    return payload
+
+
+def _headers_for_signing(
+    info: AlgInfo, key: CoseKey, protected: Mapping[Any, Any] | None, unprotected: Mapping[Any, Any] | None
+) -> tuple[HeaderMap, bytes, HeaderMap]:
+    prot = normalize_headers(protected)
+    unprot = normalize_headers(unprotected)
+    if HeaderLabel.ALG in unprot:
+        raise ValidationError("alg belongs in the protected bucket", reason="cose.alg.unprotected")
+    if prot.setdefault(int(HeaderLabel.ALG), int(info.alg)) != info.alg:
+        raise ValidationError("protected alg differs from the signing algorithm", reason="cose.alg.mismatch")
+    if key.kid is not None and HeaderLabel.KID not in prot and HeaderLabel.KID not in unprot:
+        unprot[int(HeaderLabel.KID)] = key.kid
+    check_buckets(prot, unprot)
+    return prot, encode_protected(prot), unprot
+
+
+def _choose_alg(alg: Algorithm | int | None, protected: Mapping[Any, Any] | None, key: CoseKey) -> object:
+    """The explicit ``alg``, else the protected ``alg`` given, else the key's (or its curve's)."""
+    if alg is not None:
+        return alg
+    given = normalize_headers(protected).get(HeaderLabel.ALG)
+    return given if given is not None else _sig.default_sig_alg(key)
+
+
+def _sig_info(alg: object) -> AlgInfo:
+    return alg_info(alg, kind=AlgKind.SIGNATURE)
+
+
+def _encode(items: list[Any], tag: int, tagged: bool) -> bytes:
+    return cbor.dumps(cbor.tag(tag, items) if tagged else items)
+
+
+# -- COSE_Sign1 ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Sign1Message:
+    """A decoded COSE_Sign1: ``[protected, unprotected, payload / nil, signature]``."""
+
+    protected: HeaderMap
+    protected_bytes: bytes
+    unprotected: HeaderMap
+    payload: bytes | None
+    signature: bytes
+    tagged: bool = True
+
+    @classmethod
+    def decode(cls, data: bytes) -> Sign1Message:
+        """Decode a tagged (18) or untagged COSE_Sign1; typed errors only."""
+        item, tagged = decode_array(data, TAG_SIGN1, "COSE_Sign1", 4)
+        protected, prot_bytes, unprotected = layer_headers(item[0], item[1], ())
+        payload = payload_field(item[2], ("payload",))
+        if not isinstance(item[3], bytes):
+            raise ValidationError(
+                "signature must be a byte string", reason="cose.structure", path=("signature",)
+            )
+        return cls(protected, prot_bytes, unprotected, payload, item[3], tagged)
+
+    @property
+    def alg(self) -> Algorithm | int | str | None:
+        """The protected ``alg`` (None if absent from the protected bucket)."""
+        a = self.protected.get(HeaderLabel.ALG)
+        return _sig_coerce(a)
+
+    @property
+    def kid(self) -> bytes | None:
+        """The ``kid`` header parameter from either bucket."""
+        kid = header(self.protected, self.unprotected, HeaderLabel.KID)
+        return kid if isinstance(kid, bytes) else None
+
+    def to_be_signed(self, external_aad: bytes = b"", detached_payload: bytes | None = None) -> bytes:
+        """The Sig_structure (RFC 9052 §4.4, context "Signature1")."""
+        return structure(
+            "Signature1",
+            protected_for_structure(self.protected, self.protected_bytes),
+            check_aad(external_aad),
+            _payload(self.payload, detached_payload),
+        )
+
+    def verify(
+        self,
+        key: CoseKey,
+        external_aad: bytes = b"",
+        detached_payload: bytes | None = None,
+        *,
+        critical: Collection[int | str] = (),
+        allow_unprotected_alg: bool = False,
+    ) -> None:
+        """Verify the signature with ``key`` (public or private); raise, never return a bool.
+
+        ``critical``: header labels the application processes itself, which ``crit`` may list.
+        """
+        alg = resolve_alg(
+            self.protected, self.unprotected, allow_unprotected_alg=allow_unprotected_alg, critical=critical
+        )
+        _sig.verify(_sig_info(alg), key, self.to_be_signed(external_aad, detached_payload), self.signature)
+
+    def encode(self, *, tagged: bool | None = None) -> bytes:
+        """Re-encode (the protected bytes are kept as received)."""
+        return _encode(
+            [self.protected_bytes, self.unprotected, self.payload, self.signature],
+            TAG_SIGN1,
+            self.tagged if tagged is None else tagged,
+        )
+
+
+def _sig_coerce(a: object) -> Algorithm | int | str | None:
+    from iotsec.core.cose.algorithms import coerce_alg
+
+    if a is None or isinstance(a, bool) or not isinstance(a, (int, str)):
+        return None
+    return coerce_alg(a)
+
+
+def sign1(
+    payload: bytes,
+    key: CoseKey,
+    alg: Algorithm | int | None = None,
+    *,
+    protected: Mapping[Any, Any] | None = None,
+    unprotected: Mapping[Any, Any] | None = None,
+    external_aad: bytes = b"",
+    detached: bool = False,
+    tagged: bool = True,
+    deterministic: bool = False,
+) -> bytes:
+    """Make a COSE_Sign1 (RFC 9052 §4.2) over ``payload``.
+
+    ``alg`` defaults to the key's ``alg`` or the usual algorithm of its curve (ES256 for P-256,
+    EdDSA for Ed25519...); it is always put in the protected bucket. The key's ``kid`` goes in the
+    unprotected bucket unless a ``kid`` is given. ``detached=True`` sends a nil payload.
+    ``deterministic=True`` uses RFC 6979 ECDSA nonces (EdDSA is always deterministic).
+    """
+    if not isinstance(payload, (bytes, bytearray, memoryview)):
+        raise ValidationError("payload must be bytes", reason="cose.payload")
+    payload = bytes(payload)
+    info = _sig_info(_choose_alg(alg, protected, key))
+    _, prot_bytes, unprot = _headers_for_signing(info, key, protected, unprotected)
+    tbs = structure("Signature1", prot_bytes, check_aad(external_aad), payload)
+    signature = _sig.sign(info, key, tbs, deterministic=deterministic)
+    return _encode([prot_bytes, unprot, None if detached else payload, signature], TAG_SIGN1, tagged)
+
+
+# -- COSE_Sign -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Signature:
+    """One COSE_Signature of a COSE_Sign: ``[protected, unprotected, signature]`` (RFC 9052 §4.1)."""
+
+    protected: HeaderMap
+    protected_bytes: bytes
+    unprotected: HeaderMap
+    signature: bytes
+
+    @property
+    def alg(self) -> Algorithm | int | str | None:
+        """The signer's protected ``alg``."""
+        return _sig_coerce(self.protected.get(HeaderLabel.ALG))
+
+    @property
+    def kid(self) -> bytes | None:
+        """The signer's ``kid``."""
+        kid = header(self.protected, self.unprotected, HeaderLabel.KID)
+        return kid if isinstance(kid, bytes) else None
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Input to :func:`sign`: one signer's key, algorithm and header buckets."""
+
+    key: CoseKey
+    alg: Algorithm | int | None = None
+    protected: Mapping[Any, Any] | None = None
+    unprotected: Mapping[Any, Any] | None = None
+
+
+@dataclass
+class SignMessage:
+    """A decoded COSE_Sign: ``[protected, unprotected, payload / nil, [+ COSE_Signature]]``."""
+
+    protected: HeaderMap
+    protected_bytes: bytes
+    unprotected: HeaderMap
+    payload: bytes | None
+    signatures: list[Signature] = field(default_factory=list)
+    tagged: bool = True
+
+    @classmethod
+    def decode(cls, data: bytes) -> SignMessage:
+        """Decode a tagged (98) or untagged COSE_Sign; typed errors only."""
+        item, tagged = decode_array(data, TAG_SIGN, "COSE_Sign", 4)
+        protected, prot_bytes, unprotected = layer_headers(item[0], item[1], ())
+        payload = payload_field(item[2], ("payload",))
+        sigs = item[3]
+        if not isinstance(sigs, list) or not sigs:  # RFC 9052 §4.1: [+ COSE_Signature]
+            raise ValidationError(
+                "signatures must be a non-empty array", reason="cose.structure", path=("signatures",)
+            )
+        out = []
+        for i, s in enumerate(sigs):
+            path = ("signatures", i)
+            if not isinstance(s, list) or len(s) != 3:
+                raise ValidationError(
+                    "COSE_Signature must be an array of 3 items", reason="cose.structure", path=path
+                )
+            p, pb, u = layer_headers(s[0], s[1], path)
+            if not isinstance(s[2], bytes):
+                raise ValidationError("signature must be a byte string", reason="cose.structure", path=path)
+            out.append(Signature(p, pb, u, s[2]))
+        return cls(protected, prot_bytes, unprotected, payload, out, tagged)
+
+    def to_be_signed(
+        self, signature: Signature, external_aad: bytes = b"", detached_payload: bytes | None = None
+    ) -> bytes:
+        """The Sig_structure of one signer (RFC 9052 §4.4, context "Signature")."""
+        return structure(
+            "Signature",
+            protected_for_structure(self.protected, self.protected_bytes),
+            protected_for_structure(signature.protected, signature.protected_bytes),
+            check_aad(external_aad),
+            _payload(self.payload, detached_payload),
+        )
+
+    def verify_signature(
+        self,
+        signature: Signature,
+        key: CoseKey,
+        external_aad: bytes = b"",
+        detached_payload: bytes | None = None,
+        *,
+        critical: Collection[int | str] = (),
+        allow_unprotected_alg: bool = False,
+    ) -> None:
+        """Verify one given signer. The body's ``crit`` is honoured too (RFC 9052 §3.1)."""
+        from iotsec.core.cose.headers import check_crit
+
+        check_crit(self.protected, critical)
+        alg = resolve_alg(
+            signature.protected,
+            signature.unprotected,
+            allow_unprotected_alg=allow_unprotected_alg,
+            critical=critical,
+        )
+        _sig.verify(
+            _sig_info(alg),
+            key,
+            self.to_be_signed(signature, external_aad, detached_payload),
+            signature.signature,
+        )
+
+    def verify(
+        self,
+        key: CoseKey,
+        external_aad: bytes = b"",
+        detached_payload: bytes | None = None,
+        *,
+        critical: Collection[int | str] = (),
+        allow_unprotected_alg: bool = False,
+    ) -> Signature:
+        """Verify the signature made by ``key``; return that :class:`Signature`.
+
+        Candidates are the signers whose ``kid`` equals ``key.kid`` (all signers when either has
+        no kid). RFC 9052 §4.1 leaves "how many signatures must verify" to the application: use
+        :meth:`verify_all` to require every signer.
+        """
+        last: IotSecError | None = None
+        for s in self.signatures:
+            if key.kid is not None and s.kid is not None and s.kid != key.kid:
+                continue
+            try:
+                self.verify_signature(
+                    s,
+                    key,
+                    external_aad,
+                    detached_payload,
+                    critical=critical,
+                    allow_unprotected_alg=allow_unprotected_alg,
+                )
+                return s
+            except (VerifyError, ValidationError) as exc:
+                last = exc
+        if last is not None:
+            raise last
+        raise VerifyError("no signature made by this key", reason="cose.signature.nomatch")
+
+    def verify_all(
+        self,
+        keys: Sequence[CoseKey],
+        external_aad: bytes = b"",
+        detached_payload: bytes | None = None,
+        *,
+        critical: Collection[int | str] = (),
+        allow_unprotected_alg: bool = False,
+    ) -> None:
+        """Require every signature to verify with one of ``keys`` (matched by kid when present)."""
+        for s in self.signatures:
+            ok = False
+            for key in keys:
+                if key.kid is not None and s.kid is not None and s.kid != key.kid:
+                    continue
+                try:
+                    self.verify_signature(
+                        s,
+                        key,
+                        external_aad,
+                        detached_payload,
+                        critical=critical,
+                        allow_unprotected_alg=allow_unprotected_alg,
+                    )
+                    ok = True
+                    break
+                except (VerifyError, ValidationError):
+                    continue
+            if not ok:
+                raise VerifyError(
+                    "a signature did not verify with any given key", reason="cose.signature.invalid"
+                )
+
+    def encode(self, *, tagged: bool | None = None) -> bytes:
+        """Re-encode (protected bytes kept as received)."""
+        sigs = [[s.protected_bytes, s.unprotected, s.signature] for s in self.signatures]
+        return _encode(
+            [self.protected_bytes, self.unprotected, self.payload, sigs],
+            TAG_SIGN,
+            self.tagged if tagged is None else tagged,
+        )
+
+
+def sign(
+    payload: bytes,
+    signers: Sequence[Signer | CoseKey],
+    *,
+    protected: Mapping[Any, Any] | None = None,
+    unprotected: Mapping[Any, Any] | None = None,
+    external_aad: bytes = b"",
+    detached: bool = False,
+    tagged: bool = True,
+    deterministic: bool = False,
+) -> bytes:
+    """Make a COSE_Sign (RFC 9052 §4.1) with one COSE_Signature per signer.
+
+    The body buckets usually stay empty; each signer's ``alg`` is in its own protected bucket.
+    """
+    if not signers:
+        raise ValidationError("COSE_Sign needs at least one signer", reason="cose.sign.signers")
+    if not isinstance(payload, (bytes, bytearray, memoryview)):
+        raise ValidationError("payload must be bytes", reason="cose.payload")
+    payload = bytes(payload)
+    body_prot = normalize_headers(protected)
+    body_unprot = normalize_headers(unprotected)
+    check_buckets(body_prot, body_unprot)
+    body_prot_bytes = encode_protected(body_prot)
+    aad = check_aad(external_aad)
+    sigs = []
+    for sg in signers:
+        signer = sg if isinstance(sg, Signer) else Signer(sg)
+        info = _sig_info(_choose_alg(signer.alg, signer.protected, signer.key))
+        _, prot_bytes, unprot = _headers_for_signing(info, signer.key, signer.protected, signer.unprotected)
+        tbs = structure("Signature", body_prot_bytes, prot_bytes, aad, payload)
+        sigs.append([prot_bytes, unprot, _sig.sign(info, signer.key, tbs, deterministic=deterministic)])
+    return _encode([body_prot_bytes, body_unprot, None if detached else payload, sigs], TAG_SIGN, tagged)
+
+
+__all__ = ["Sign1Message", "SignMessage", "Signature", "Signer", "sign", "sign1"]
