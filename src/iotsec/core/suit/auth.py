@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from iotsec.core import cbor
 from iotsec.core.cbor import CBORTag
-from iotsec.core.cose import CoseKey, Mac0Message, Sign1Message
+from iotsec.core.cose import CoseKey, Mac0Message, MacMessage, Sign1Message, SignMessage
 from iotsec.core.suit.codec import encode_digest
 from iotsec.core.suit.digest import verify_manifest_digest, verify_severed
 from iotsec.core.suit.model import Envelope
@@ -31,6 +32,14 @@ class AuthResult:
 
     verified: tuple[tuple[int, str, int | str | None], ...]
     failed: tuple[tuple[int, str, str], ...]
+
+
+_DECODERS: dict[int, Any] = {
+    18: Sign1Message.decode,
+    17: Mac0Message.decode,
+    98: SignMessage.decode,
+    97: MacMessage.decode,
+}
 
 
 def verify_authentication(env: Envelope, trust_anchors: Sequence[CoseKey]) -> AuthResult:
@@ -51,13 +60,11 @@ def verify_authentication(env: Envelope, trust_anchors: Sequence[CoseKey]) -> Au
         tag = block_tag(block)
         kind = {18: "COSE_Sign1", 17: "COSE_Mac0", 98: "COSE_Sign", 97: "COSE_Mac"}.get(tag, str(tag))
         try:
-            msg: Sign1Message | Mac0Message
-            if tag == 18:
-                msg = Sign1Message.decode(block)
-            elif tag == 17:
-                msg = Mac0Message.decode(block)
-            else:
+            msg: Sign1Message | Mac0Message | SignMessage | MacMessage
+            decoder = _DECODERS.get(tag)
+            if decoder is None:
                 raise UnsupportedError(f"{kind} blocks are not supported", reason="suit.auth.unsupported")
+            msg = decoder(block)
             if msg.payload is not None:
                 raise ValidationError(
                     "the COSE payload must be detached (§8.3)",
@@ -76,7 +83,8 @@ def verify_authentication(env: Envelope, trust_anchors: Sequence[CoseKey]) -> Au
             ok = True
             break
         if ok:
-            verified.append((i, kind, msg.alg))
+            alg = getattr(msg, "alg", None)
+            verified.append((i, kind, int(alg) if isinstance(alg, int) else alg))
         else:
             failed.append((i, kind, "verify.failed"))
     if not verified:

@@ -167,7 +167,10 @@ class _Interpreter:
     def run(self, key: int, name: str) -> None:
         """Run a top-level sequence (after the shared sequence, §8.4.5)."""
         shared = self.env.manifest.common.shared_sequence
-        for seq, label in ((shared, "shared-sequence"), (self.sequences.get(key), name)):
+        for seq, label in (
+            (shared, "shared-sequence"),
+            (self.sequences.get(key) if key >= 0 else None, name),
+        ):
             if seq is None:
                 continue
             self.seq_name = label
@@ -535,7 +538,10 @@ def process(
     )
     store.begin()
     try:
-        for k in keys:
+        present = [k for k in keys if k in sequences]
+        # the shared sequence runs before each present sequence (§8.4.5); at least once, so that
+        # the compatibility checks it holds are made even when no other sequence is present
+        for k in present or [-1]:
             it.run(k, label_name(ManifestKey, k))
     except _Abort as exc:
         store.abort()
