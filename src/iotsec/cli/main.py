@@ -22,6 +22,7 @@ from iotsec.errors import IotSecError
 
 # name -> "module:attribute" of a click.Group. Add one line per part.
 GROUPS: dict[str, str] = {
+    "cose": "iotsec.cli.cose:group",
     "suit": "iotsec.cli.suit:group",
 }
 

@@ -67,3 +67,21 @@ __all__ = [
     "sign",
     "sign1",
 ]
+
+# -- COSE encryption extras: recipients, COSE_KDF_Context inputs, detached ciphertexts (RFC 9052 §5,
+#    RFC 9053 §5-§6); see docs/cose-encryption.md
+from iotsec.core.cose.encrypt import encrypt_detached
+from iotsec.core.cose.encrypt0 import encrypt0_detached
+from iotsec.core.cose.kdf import SUIT_PAYLOAD_ENCRYPTION, PartyInfo
+from iotsec.core.cose.recipient import KdfParams, Recipient, RecipientSpec, derive_cek
+
+__all__ += [
+    "SUIT_PAYLOAD_ENCRYPTION",
+    "KdfParams",
+    "PartyInfo",
+    "Recipient",
+    "RecipientSpec",
+    "derive_cek",
+    "encrypt0_detached",
+    "encrypt_detached",
+]

@@ -20,7 +20,7 @@ from typing import Any
 
 from iotsec.core import cbor
 from iotsec.core.cose._keymat import key_base_iv, symmetric_secret
-from iotsec.core.cose.algorithms import Algorithm
+from iotsec.core.cose.algorithms import Algorithm, alg_label
 from iotsec.core.cose.ciphers import CipherSpec, cipher_spec
 from iotsec.core.cose.headers import HeaderLabel, check_buckets, check_crit, decode_protected
 from iotsec.core.cose.key import CoseKey
@@ -155,7 +155,7 @@ def content_key(key: CoseKey | bytes, spec: CipherSpec) -> bytes:
         return key
     if key.alg is not None and int(key.alg) != int(spec.alg):
         raise ValidationError(
-            f"key is for {key.alg!r}, message uses {spec.name}", reason="cose.key.alg_mismatch"
+            f"key is for {alg_label(key.alg)}, message uses {spec.name}", reason="cose.key.alg_mismatch"
         )
     return symmetric_secret(key)
 

@@ -41,7 +41,7 @@ from iotsec.core.cose._keymat import (
     public_key_header,
     symmetric_secret,
 )
-from iotsec.core.cose.algorithms import Algorithm
+from iotsec.core.cose.algorithms import Algorithm, alg_label
 from iotsec.core.cose.headers import (
     HeaderLabel,
     check_buckets,
@@ -229,6 +229,21 @@ def _cek_length_check(cek: bytes, content_alg: int) -> bytes:
     return cek
 
 
+def _check_key_alg(key: CoseKey, ra: RecipientAlg, content_alg: int) -> None:
+    """RFC 9052 §7.1: a key's ``alg`` restricts it to that algorithm. A direct key may name the
+    content algorithm it is for instead of ``direct``."""
+    if key.alg is None:
+        return
+    allowed = {int(ra.alg)}
+    if ra.method in (Method.DIRECT, Method.DIRECT_HKDF):
+        allowed.add(content_alg)
+    if not isinstance(key.alg, int) or int(key.alg) not in allowed:
+        raise ValidationError(
+            f"key is restricted to {alg_label(key.alg)}, not {ra.alg.iana_name}",
+            reason="cose.key.alg_mismatch",
+        )
+
+
 def derive_cek(
     recipient: Recipient,
     key: CoseKey,
@@ -247,6 +262,7 @@ def derive_cek(
     params = kdf or KdfParams()
     ra = recipient_alg(recipient.alg)
     content_alg = int(content_alg)
+    _check_key_alg(key, ra, content_alg)
     if ra.method is Method.DIRECT:
         _expect_empty_ciphertext(recipient, "direct")
         return _cek_length_check(symmetric_secret(key), content_alg)
@@ -254,8 +270,9 @@ def derive_cek(
         # RFC 9052 §5.1, §8.5.5 (two layers): the KEK of this key-wrap recipient is itself
         # distributed by the nested recipients, as a key for the wrap algorithm.
         if ra.method is not Method.KEY_WRAP or ra.wrap_alg is None:
-            raise UnsupportedError("nested recipients are supported under AES key wrap only",
-                                   reason="cose.recipient.nested")
+            raise UnsupportedError(
+                "nested recipients are supported under AES key wrap only", reason="cose.recipient.nested"
+            )
         if not recipient.ciphertext:
             raise ValidationError("key wrap recipient has no wrapped key", reason="cose.recipient.ciphertext")
         kek = try_recipients(recipient.recipients, key, int(ra.wrap_alg), sender_key=sender_key, kdf=kdf)
@@ -374,6 +391,9 @@ def build_recipient(
         )
     if not ra.determines_cek and cek is None:
         raise ValidationError("a key wrap recipient needs the content key", reason="cose.recipient.cek")
+    _check_key_alg(spec.key, ra, content_alg)
+    if spec.sender_key is not None:
+        _check_key_alg(spec.sender_key, ra, content_alg)
     alg_in_protected = ra.method in (Method.DIRECT_HKDF, Method.ECDH_DIRECT, Method.ECDH_WRAP)
     protected = normalize_headers(spec.protected)
     unprotected = normalize_headers(spec.unprotected)
@@ -455,9 +475,9 @@ def try_recipients(
 
     ``kid`` is a hint, not an identity (RFC 9052 §3.1: kid values need not be unique): recipients
     whose kid equals ``key.kid`` are tried first, then those without a kid, then the others.
-    Raises the last error (:class:`VerifyError` or a typed error) when none works.
+    When none works, raises the error of the most relevant recipient (the first one tried).
     """
-    last: IotSecError | None = None
+    first: IotSecError | None = None
 
     def rank(r: Recipient) -> int:
         if key.kid is None or r.kid == key.kid:
@@ -468,9 +488,9 @@ def try_recipients(
         try:
             return derive_cek(r, key, content_alg, sender_key=sender_key, kdf=kdf)
         except (VerifyError, ValidationError, UnsupportedError) as exc:
-            last = exc
-    if last is not None:
-        raise last
+            first = first or exc
+    if first is not None:
+        raise first
     raise VerifyError("no recipient matches the key", reason="cose.recipient.nomatch")
 
 
