@@ -181,7 +181,9 @@ class Decryptor:
     buffer the ciphertext because their one-shot API needs the tag first.
     """
 
-    def __init__(self, stream: cose_ciphers.StreamDecryptor | None, oneshot: tuple[int, bytes, bytes, bytes] | None):
+    def __init__(
+        self, stream: cose_ciphers.StreamDecryptor | None, oneshot: tuple[int, bytes, bytes, bytes] | None
+    ):
         self._stream = stream
         self._oneshot = oneshot
         self._buf = bytearray()
@@ -238,7 +240,7 @@ def decrypt_into(
 
 def recipient_spec(key: CoseKey, *, key_len: int) -> RecipientSpec:
     """AES-KW for a symmetric KEK (§5.1), ECDH-ES + AES-KW for a device public key (§5.2)."""
-    kw, esdh = _KW_FOR_KEYLEN.get(key_len, (A.A256KW, A.ECDH_ES_A256KW))
+    _kw, esdh = _KW_FOR_KEYLEN.get(key_len, (A.A256KW, A.ECDH_ES_A256KW))
     if key.kty == KeyType.SYMMETRIC:
         klen = len(key.k)
         wrap = {16: A.A128KW, 24: A.A192KW, 32: A.A256KW}.get(klen)

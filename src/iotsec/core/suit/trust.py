@@ -182,20 +182,29 @@ def delegated_authorities(delegation: Any, anchors: Sequence[Authority], now: in
     if delegation is None:
         return []
     if not isinstance(delegation, list) or not delegation:
-        raise ValidationError("suit-delegation is [+ [+ bstr .cbor CWT]]", reason="suit.delegation.structure",
-                              path=("delegation",))
+        raise ValidationError(
+            "suit-delegation is [+ [+ bstr .cbor CWT]]",
+            reason="suit.delegation.structure",
+            path=("delegation",),
+        )
     out: list[Authority] = []
     for i, chain in enumerate(delegation):
         if not isinstance(chain, list) or not chain or not all(isinstance(t, bytes) for t in chain):
-            raise ValidationError("a delegation chain is [+ bstr .cbor CWT]", reason="suit.delegation.structure",
-                                  path=("delegation", i))
+            raise ValidationError(
+                "a delegation chain is [+ bstr .cbor CWT]",
+                reason="suit.delegation.structure",
+                path=("delegation", i),
+            )
         issuers: Sequence[Authority] = anchors
         for token in chain:
             try:
                 link = _verify_link(token, issuers, now)
             except DecodeError as err:
-                raise ValidationError(f"delegation CWT is malformed: {err}", reason="suit.delegation.claims",
-                                      path=("delegation", i)) from err
+                raise ValidationError(
+                    f"delegation CWT is malformed: {err}",
+                    reason="suit.delegation.claims",
+                    path=("delegation", i),
+                ) from err
             issuers = [link]
         out.append(issuers[0])
     return out

@@ -117,18 +117,24 @@ NO_INPUTS = StaticInputs()
 
 def _ints(v: Any, path: tuple[str | int, ...]) -> list[int]:
     if not isinstance(v, list) or not v or not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
-        raise ValidationError("a version is a non-empty array of integers", reason="suit.version.value", path=path)
+        raise ValidationError(
+            "a version is a non-empty array of integers", reason="suit.version.value", path=path
+        )
     return list(v)
 
 
-def decode_version_match(raw: Any, path: tuple[str | int, ...] = ("version",)) -> tuple[Comparison, list[int]]:
+def decode_version_match(
+    raw: Any, path: tuple[str | int, ...] = ("version",)
+) -> tuple[Comparison, list[int]]:
     """§4.4 ``bstr .cbor SUIT_Parameter_Version_Match`` (or the decoded array)."""
     obj = raw
     if isinstance(raw, bytes):
         try:
             obj = cbor.loads(raw)
         except DecodeError as err:
-            raise ValidationError(f"version match is malformed: {err}", reason="suit.version.cbor", path=path) from err
+            raise ValidationError(
+                f"version match is malformed: {err}", reason="suit.version.cbor", path=path
+            ) from err
     if not isinstance(obj, list) or len(obj) != 2:
         raise ValidationError("version match is [type, [+int]]", reason="suit.version.value", path=path)
     try:
@@ -174,24 +180,47 @@ def decode_wait_events(raw: Any, path: tuple[str | int, ...] = ("wait-info",)) -
         try:
             obj = cbor.loads(raw)
         except DecodeError as err:
-            raise ValidationError(f"wait info is malformed: {err}", reason="suit.wait.cbor", path=path) from err
+            raise ValidationError(
+                f"wait info is malformed: {err}", reason="suit.wait.cbor", path=path
+            ) from err
     if not isinstance(obj, dict) or not obj:
         raise ValidationError("wait info is a non-empty map of events", reason="suit.wait.value", path=path)
     for k, v in obj.items():
         if not isinstance(k, int) or isinstance(k, bool):
             raise ValidationError("wait event labels are integers", reason="suit.wait.value", path=path)
         if k == WaitEvent.OTHER_DEVICE_VERSION:
-            if not (isinstance(v, list) and len(v) == 2 and isinstance(v[0], bytes) and isinstance(v[1], list) and v[1]):
-                raise ValidationError("other-device-version is [bstr, [+version match]]",
-                                      reason="suit.wait.value", path=(*path, k))
+            if not (
+                isinstance(v, list)
+                and len(v) == 2
+                and isinstance(v[0], bytes)
+                and isinstance(v[1], list)
+                and v[1]
+            ):
+                raise ValidationError(
+                    "other-device-version is [bstr, [+version match]]",
+                    reason="suit.wait.value",
+                    path=(*path, k),
+                )
             for m in v[1]:
                 decode_version_match(m, (*path, k))
         elif not isinstance(v, int) or isinstance(v, bool):
-            raise ValidationError("this wait event takes an integer", reason="suit.wait.value", path=(*path, k))
-        elif k in (WaitEvent.TIME, WaitEvent.TIME_OF_DAY, WaitEvent.DAY_OF_WEEK, WaitEvent.TIME_OF_DAY_UTC,
-                   WaitEvent.DAY_OF_WEEK_UTC) and v < 0:
-            raise ValidationError("this wait event takes an unsigned integer", reason="suit.wait.value",
-                                  path=(*path, k))
+            raise ValidationError(
+                "this wait event takes an integer", reason="suit.wait.value", path=(*path, k)
+            )
+        elif (
+            k
+            in (
+                WaitEvent.TIME,
+                WaitEvent.TIME_OF_DAY,
+                WaitEvent.DAY_OF_WEEK,
+                WaitEvent.TIME_OF_DAY_UTC,
+                WaitEvent.DAY_OF_WEEK_UTC,
+            )
+            and v < 0
+        ):
+            raise ValidationError(
+                "this wait event takes an unsigned integer", reason="suit.wait.value", path=(*path, k)
+            )
     return dict(obj)
 
 
@@ -199,15 +228,20 @@ def _event_holds(event: int, arg: Any, now: int, inputs: DeviceInputs, priority:
     day = 86400
     if event == WaitEvent.TIME:
         return now >= int(arg)
-    if event in (WaitEvent.TIME_OF_DAY_UTC, WaitEvent.DAY_OF_WEEK_UTC, WaitEvent.TIME_OF_DAY,
-                 WaitEvent.DAY_OF_WEEK):
+    if event in (
+        WaitEvent.TIME_OF_DAY_UTC,
+        WaitEvent.DAY_OF_WEEK_UTC,
+        WaitEvent.TIME_OF_DAY,
+        WaitEvent.DAY_OF_WEEK,
+    ):
         local = event in (WaitEvent.TIME_OF_DAY, WaitEvent.DAY_OF_WEEK)
         t = now
         if local:
             off = inputs.utc_offset()
             if off is None:  # §4.5: without local time configuration, local events are unsupported
-                raise UnsupportedError("local-time wait events need a configured time zone",
-                                       reason="suit.wait.localtime")
+                raise UnsupportedError(
+                    "local-time wait events need a configured time zone", reason="suit.wait.localtime"
+                )
             t += off
         if event in (WaitEvent.TIME_OF_DAY_UTC, WaitEvent.TIME_OF_DAY):
             return t % day >= int(arg)
@@ -221,7 +255,9 @@ def _event_holds(event: int, arg: Any, now: int, inputs: DeviceInputs, priority:
     if event == WaitEvent.OTHER_DEVICE_VERSION:
         actual = inputs.other_device_version(arg[0])
         if actual is None:
-            raise UnsupportedError("the other device's version is unknown here", reason="suit.wait.other-device")
+            raise UnsupportedError(
+                "the other device's version is unknown here", reason="suit.wait.other-device"
+            )
         return all(version_matches(actual, decode_version_match(m)) for m in arg[1])
     raise UnsupportedError(f"wait event {event} is not supported", reason="suit.wait.unsupported")
 
@@ -257,7 +293,9 @@ def parse_semver(text: str) -> list[int]:
             out.append({"rc": -1, "beta": -2, "alpha": -3}[kind])
             out += [int(x) for x in rest.split(".") if x]
     except (ValueError, KeyError):
-        raise ValidationError(f"not a constrained semantic version: {text!r}", reason="suit.version.semver") from None
+        raise ValidationError(
+            f"not a constrained semantic version: {text!r}", reason="suit.version.semver"
+        ) from None
     return out
 
 
