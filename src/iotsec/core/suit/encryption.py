@@ -239,16 +239,24 @@ def decrypt_into(
 
 
 def recipient_spec(key: CoseKey, *, key_len: int) -> RecipientSpec:
-    """AES-KW for a symmetric KEK (§5.1), ECDH-ES + AES-KW for a device public key (§5.2)."""
-    _kw, esdh = _KW_FOR_KEYLEN.get(key_len, (A.A256KW, A.ECDH_ES_A256KW))
+    """AES-KW for a symmetric KEK (§5.1), ECDH-ES + AES-KW for a device public key (§5.2).
+
+    A key that names its algorithm (COSE_Key ``alg``) gets that algorithm; otherwise the wrap
+    strength follows the KEK length, or the content key length for ES-DH.
+    """
+    named = _int(key.alg) if key.alg is not None else None
     if key.kty == KeyType.SYMMETRIC:
-        klen = len(key.k)
-        wrap = {16: A.A128KW, 24: A.A192KW, 32: A.A256KW}.get(klen)
+        if named in KW_ALGS:
+            return RecipientSpec(named, key)
+        wrap = {16: A.A128KW, 24: A.A192KW, 32: A.A256KW}.get(len(key.k))
         if wrap is None:
             raise ValidationError("a KEK is 128, 192 or 256 bits", reason="suit.encryption.kek")
         return RecipientSpec(int(wrap), key)
     if key.kty in (KeyType.EC2, KeyType.OKP):
-        return RecipientSpec(int(esdh), key.public(), kdf=SUIT_KDF)
+        alg = (
+            named if named in ESDH_ALGS else int(_KW_FOR_KEYLEN.get(key_len, (A.A256KW, A.ECDH_ES_A256KW))[1])
+        )
+        return RecipientSpec(alg, key.public(), kdf=SUIT_KDF)
     raise ValidationError(f"cannot encrypt to a {key.kty!r} key", reason="suit.encryption.recipient")
 
 

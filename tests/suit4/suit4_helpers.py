@@ -1,0 +1,84 @@
+"""Keys and readers for the SUIT companion vectors (../shared/vectors/suit/...).
+
+Keys come from the drafts' texts (and ../shared/vectors/SOURCES.md): MAC key "a"*32, KEK "a"*16
+(kid-1), the ES-DH receiver key kid-2 of draft-ietf-suit-firmware-encryption §6.1.3, and the
+P-256 signing key printed in the drafts' example sections.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from iotsec.core.cose import CoseKey
+from iotsec.core.suit import codec
+from iotsec.core.suit.model import Envelope
+
+ENC = "suit/firmware-encryption"
+TD = "suit/trust-domains"
+PLAINTEXT = b"This is a real firmware image."
+
+# draft-ietf-suit-firmware-encryption "Complete Examples" / draft-ietf-suit-trust-domains App. B
+SIGNER_PUB = b"""-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEhJaBGq4LqqvSYVcYnuzaJr6qi/Eb
+bz/m4rVlnIXbwK07HypLbAmBMcCjbazR14vTgdzfsJwFLbM5kdtzOLSolg==
+-----END PUBLIC KEY-----
+"""
+# draft-ietf-suit-firmware-encryption §9.3 "ES-DH Example with Dependency": the dependent's key
+DEPENDENT_PRIV = b"""-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEIIQa67e56m8CYL5zVaJFiLl30j0qxb8ray2DeUMqH+qYoAoGCCqGSM49
+AwEHoUQDQgAEDpCKqPBm2x8ITgw2UsY5Ur2Z8qW9si+eATZ6rQOrpot32hvYrE8M
+tJC6IQZIv3mrFk1JrTVR1x0xSydJ7kLSmg==
+-----END EC PRIVATE KEY-----
+"""
+RECEIVER = {
+    1: 2,
+    -1: 1,
+    -2: bytes.fromhex("5886CD61DD875862E5AAA820E7A15274C968A9BC96048DDCACE32F50C3651BA3"),
+    -3: bytes.fromhex("9EED8125E932CD60C0EAD3650D0A485CF726D378D1B016ED4298B2961E258F1B"),
+    -4: bytes.fromhex("60FE6DD6D85D5740A5349B6F91267EEAC5BA81B8CB53EE249E4B4EB102C476B3"),
+    2: b"kid-2",
+}
+
+
+def signer() -> CoseKey:
+    return CoseKey.from_pem(SIGNER_PUB)
+
+
+def dependent_signer() -> CoseKey:
+    return CoseKey.from_pem(DEPENDENT_PRIV).public()
+
+
+def mac_key() -> CoseKey:
+    return CoseKey.symmetric(b"a" * 32)
+
+
+def kek() -> CoseKey:
+    return CoseKey.symmetric(b"a" * 16, kid=b"kid-1")
+
+
+def device_key() -> CoseKey:
+    return CoseKey.from_cose(RECEIVER)
+
+
+def read_hex(path: Path) -> bytes:
+    return bytes.fromhex("".join(path.read_text().split()))
+
+
+def envelope(vectors: Path, folder: str, name: str) -> Envelope:
+    return codec.decode(read_hex(vectors / folder / name))
+
+
+class MapFetcher:
+    """A Fetcher over a dict (the payload server of a test), recording what was asked."""
+
+    def __init__(self, resources: dict[str, bytes]) -> None:
+        self.resources = resources
+        self.asked: list[str] = []
+
+    def fetch(self, uri: str, arguments: bytes | None) -> bytes:
+        from iotsec.errors import NotFoundError
+
+        self.asked.append(uri)
+        if uri not in self.resources:
+            raise NotFoundError(f"no {uri}", reason="suit.fetch.notfound")
+        return self.resources[uri]
