@@ -117,9 +117,12 @@ def issue_delegation(
     not_before: int | None = None,
     expires: int | None = None,
     issued_at: int | None = None,
-    alg: int = Algorithm.ESP256,
+    alg: int | None = None,
 ) -> bytes:
-    """A delegation CWT: ``issuer_key`` grants ``subject_key`` (public part) the ``components``."""
+    """A delegation CWT: ``issuer_key`` grants ``subject_key`` (public part) the ``components``.
+
+    ``alg`` defaults to the issuer key's ``alg``, else ESP256.
+    """
     claims: dict[int, Any] = {
         CLAIM_ISS: issuer,
         CLAIM_SUB: subject,
@@ -130,6 +133,8 @@ def issue_delegation(
     for label, value in ((CLAIM_NBF, not_before), (CLAIM_EXP, expires), (CLAIM_IAT, issued_at)):
         if value is not None:
             claims[label] = value
+    if alg is None:
+        alg = issuer_key.alg if isinstance(issuer_key.alg, int) else Algorithm.ESP256
     return sign1(cbor.dumps(claims), issuer_key, alg=alg)
 
 

@@ -1,0 +1,201 @@
+"""draft-ietf-suit-trust-domains: the WG's examples on a store, and the failure cases."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from suit4_helpers import TD, MapFetcher, envelope, read_hex, signer
+
+from iotsec.core.cose import Algorithm, CoseKey
+from iotsec.core.suit import builder, codec
+from iotsec.core.suit.auth import sign_envelope
+from iotsec.core.suit.companion import process_suit
+from iotsec.core.suit.digest import make_digest
+from iotsec.core.suit.model import Command, Common, Digest, Manifest
+from iotsec.core.suit.processor import DeviceIdentity
+from iotsec.core.suit.registry import Command as Cmd
+from iotsec.core.suit.registry import ManifestKey, Parameter
+from iotsec.core.suit.store import MemoryStore
+
+DEP_URI = "http://example.com/dependent.suit"
+
+
+def _run(env, store, fetcher=None, anchors=None, procedure="all"):  # type: ignore[no-untyped-def]
+    return process_suit(env, anchors=anchors or [signer()], identity=DeviceIdentity(), stored_sequence=None,
+                        now=0, store=store, fetcher=fetcher, procedure=procedure)
+
+
+def test_suit4_td_example0_dependent(shared_vectors: Path) -> None:
+    """The dependency alone: writes 'hello world' to ['00'], invokes 'cat 00', and is stored at its
+    manifest-component-id ['dependent.suit']."""
+    raw = read_hex(shared_vectors / TD / "example0_dependent.hex")
+    store = MemoryStore()
+    r = _run(codec.decode(raw), store)
+    r.check()
+    assert store.components[(b"00",)] == b"hello world"
+    assert store.components[(b"dependent.suit",)] == raw
+    assert [(a.kind, a.arguments) for a in r.invocations] == [("invoke", b"cat 00")]
+
+
+@pytest.mark.parametrize("name", ["example1_process", "example2_integrated"])
+def test_suit4_td_dependent_processes_dependency(shared_vectors: Path, name: str) -> None:
+    """Example 0 of Appendix B (fetched dependency) and Example 1 (integrated dependency): the
+    dependency is fetched and checked in dependency-resolution, processed in install; the
+    invocation is 'cat 00 10' over both components."""
+    dep = read_hex(shared_vectors / TD / "example0_dependent.hex")
+    fetcher = MapFetcher({DEP_URI: dep})
+    store = MemoryStore()
+    r = _run(envelope(shared_vectors, TD, f"{name}.hex"), store, fetcher)
+    r.check()
+    assert store.components[(b"00",)] == b"hello world"
+    assert store.components[(b"10",)] == b" in multiple trust domains"
+    assert store.components[(b"dependent.suit",)] == dep
+    assert (b"depending.suit",) in store.components
+    assert fetcher.asked == ([DEP_URI] if name == "example1_process" else [])
+    assert [a.arguments for a in r.invocations] == [b"cat 00 10"]
+    # lockstep: the dependency's records (manifest id [0]) come from its install section (20)
+    dep_records = [rec for rec in r.ext_records if rec.manifest_id == (0,)]
+    assert dep_records and {rec.section for rec in dep_records} == {int(ManifestKey.INSTALL)}
+    # dependency-resolution ran before install
+    sections = [rec.section for rec in r.ext_records if rec.manifest_id == ()]
+    assert sections.index(int(ManifestKey.DEPENDENCY_RESOLUTION)) < sections.index(int(ManifestKey.INSTALL))
+
+
+def test_suit4_td_missing_dependency_aborts(shared_vectors: Path) -> None:
+    store = MemoryStore()
+    r = _run(envelope(shared_vectors, TD, "example1_process.hex"), store, MapFetcher({}))
+    assert not r.ok and r.reason == "suit.fetch.notfound"
+    assert store.components == {} and store.commits == 0
+
+
+def test_suit4_td_substituted_dependency_refused(shared_vectors: Path) -> None:
+    """Another validly signed manifest served at the dependency's URI fails image-match on the
+    manifest digest (trust-domains §5.2.2)."""
+    other = read_hex(shared_vectors / TD / "example2_integrated.hex")
+    store = MemoryStore()
+    r = _run(envelope(shared_vectors, TD, "example1_process.hex"), store, MapFetcher({DEP_URI: other}))
+    assert not r.ok and r.reason == "suit.condition.image-match"
+    assert store.components == {}
+
+
+def test_suit4_td_untrusted_dependency_refused(shared_vectors: Path) -> None:
+    """The dependency must verify too: a device that trusts only a key that signs the dependent
+    (re-signed here) refuses the dependency signed by the example key."""
+    root = CoseKey.generate(Algorithm.ES256)
+    env = envelope(shared_vectors, TD, "example1_process.hex")
+    resigned = sign_envelope(env, keys=[(root, Algorithm.ES256)], replace=True)
+    dep = read_hex(shared_vectors / TD / "example0_dependent.hex")
+    store = MemoryStore()
+    r = _run(resigned, store, MapFetcher({DEP_URI: dep}), anchors=[root])
+    assert not r.ok and r.reason == "suit.auth.failed"
+    assert store.components == {}
+
+
+def _dependent(dep_env_bytes: bytes, install: tuple[Command, ...], uri: str = "#dep") -> bytes:
+    """A dependent with components ['10'], ['00'] and one dependency (index 2, prefix ['dep'])
+    integrated under ``uri``."""
+    dep_env = codec.decode(dep_env_bytes)
+    assert dep_env.authentication is not None
+    digest: Digest = dep_env.authentication.digest
+    resolution = (
+        Command(Cmd.SET_COMPONENT_INDEX, 2),
+        Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.IMAGE_DIGEST: digest, Parameter.URI: uri}),
+        Command(Cmd.FETCH, 2),
+    )
+    man = Manifest(
+        1,
+        Common(((b"10",), (b"00",)), None, {2: {1: [b"dep"]}}),
+        sequences={ManifestKey.DEPENDENCY_RESOLUTION: resolution, ManifestKey.INSTALL: install},
+    )
+    env = builder.envelope_for(man, integrated={uri: dep_env_bytes})
+    return codec.encode(sign_envelope(env, keys=[(_KEY, Algorithm.ES256)]))
+
+
+_KEY = CoseKey.generate(Algorithm.ES256)
+
+
+def _leaf(code: int = Cmd.OVERRIDE_PARAMETERS) -> bytes:
+    man = Manifest(
+        1,
+        Common(((b"00",),)),
+        sequences={ManifestKey.INSTALL: (
+            Command(code, {Parameter.CONTENT: b"leaf"}),
+            Command(Cmd.WRITE, 15),
+        )},
+    )
+    return codec.encode(sign_envelope(builder.envelope_for(man), keys=[(_KEY, Algorithm.ES256)]))
+
+
+def test_suit4_td_process_without_integrity_check_aborts() -> None:
+    """§5.6.2: process-dependency on a dependency never integrity-checked aborts."""
+    data = _dependent(_leaf(), (Command(Cmd.SET_COMPONENT_INDEX, 2), Command(Cmd.PROCESS_DEPENDENCY, 0)))
+    store = MemoryStore()
+    r = _run(codec.decode(data), store, anchors=[_KEY.public()])
+    assert not r.ok and r.reason == "suit.dependency.unchecked"
+    assert store.components == {}
+
+
+@pytest.mark.parametrize(
+    ("leaf_code", "expected"), [(Cmd.OVERRIDE_PARAMETERS, b"leaf"), (Cmd.SET_PARAMETERS, b"dependent")]
+)
+def test_suit4_td_set_parameters_reach_the_dependency(leaf_code: int, expected: bytes) -> None:
+    """§5.6.1: a dependent's set-parameters before process-dependency replaces a dependency's
+    set-parameters default, but not its override-parameters."""
+    leaf = _leaf(leaf_code)
+    d = codec.decode(leaf).authentication.digest  # type: ignore[union-attr]
+    install = (
+        Command(Cmd.SET_COMPONENT_INDEX, 1),
+        Command(Cmd.SET_PARAMETERS, {Parameter.CONTENT: b"dependent"}),
+        Command(Cmd.SET_COMPONENT_INDEX, 2),
+        Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.IMAGE_DIGEST: d}),
+        Command(Cmd.DEPENDENCY_INTEGRITY, 15),
+        Command(Cmd.PROCESS_DEPENDENCY, 15),
+    )
+    store = MemoryStore()
+    r = _run(codec.decode(_dependent(leaf, install)), store, anchors=[_KEY.public()])
+    r.check()
+    assert store.components[(b"00",)] == expected
+    assert store.components[(b"dep",)] == leaf
+
+
+def test_suit4_td_dependency_integrity_digest_mismatch() -> None:
+    leaf = _leaf()
+    install = (
+        Command(Cmd.SET_COMPONENT_INDEX, 2),
+        Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.IMAGE_DIGEST: make_digest(b"something else")}),
+        Command(Cmd.DEPENDENCY_INTEGRITY, 15),
+        Command(Cmd.PROCESS_DEPENDENCY, 15),
+    )
+    store = MemoryStore()
+    r = _run(codec.decode(_dependent(leaf, install)), store, anchors=[_KEY.public()])
+    assert not r.ok and r.reason == "suit.dependency.digest"
+    assert store.components == {}
+
+
+def test_suit4_td_is_dependency_and_try_each() -> None:
+    """§7.4 "Operating on Multiple Components": is-dependency selects dependencies under index True."""
+    leaf = _leaf()
+    d = codec.decode(leaf).authentication.digest  # type: ignore[union-attr]
+    seq_dep = (Command(Cmd.IS_DEPENDENCY, 15), Command(Cmd.DEPENDENCY_INTEGRITY, 15),
+               Command(Cmd.PROCESS_DEPENDENCY, 15))
+    seq_img = (Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.CONTENT: b"img"}), Command(Cmd.WRITE, 15))
+    install = (
+        Command(Cmd.SET_COMPONENT_INDEX, 2),
+        Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.IMAGE_DIGEST: d}),
+        Command(Cmd.SET_COMPONENT_INDEX, (0, 2)),
+        Command(Cmd.TRY_EACH, (seq_dep, seq_img)),
+    )
+    store = MemoryStore()
+    r = _run(codec.decode(_dependent(leaf, install)), store, anchors=[_KEY.public()])
+    r.check()
+    assert store.components[(b"10",)] == b"img"  # not a dependency: the second sequence
+    assert store.components[(b"00",)] == b"leaf"  # written by the dependency
+
+
+def test_suit4_td_uninstall_procedure_needs_refcounting_store() -> None:
+    man = Manifest(1, Common(((b"00",),)), sequences={ManifestKey.UNINSTALL: (Command(Cmd.UNLINK, 15),)})
+    env = sign_envelope(builder.envelope_for(man), keys=[(_KEY, Algorithm.ES256)])
+    r = _run(replace(env), MemoryStore(), anchors=[_KEY.public()], procedure="uninstall")
+    assert not r.ok and r.reason == "suit.unlink.unsupported"
