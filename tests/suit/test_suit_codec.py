@@ -9,10 +9,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from suit_vectors import EXAMPLES, load_example
 
 from iotsec.core import cbor
-from iotsec.core.suit import builder, codec, show
+from iotsec.core.suit import builder, codec, deterministic, show
 from iotsec.core.suit.model import Digest
 from iotsec.core.suit.registry import ManifestKey
 from iotsec.errors import DecodeError, UnsupportedError, ValidationError
@@ -187,3 +189,47 @@ def test_unsigned_input_only_with_allow_unsigned(shared_vectors: Path) -> None:
     assert e.value.reason == "suit.missing"
     with pytest.raises(DecodeError):
         codec.decode(ex.signed[:-1])
+
+
+# No floats: iotsec.core.cbor.dumps writes every float as float64, not in the shortest form that
+# RFC 8949 §4.2.1 asks for; SUIT has no floats. The checker follows the RFC (see the fixed cases).
+_plain = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**64) + 1, 2**64 - 1)
+    | st.binary(max_size=8)
+    | st.text(max_size=4),
+    lambda c: (
+        st.lists(c, max_size=4) | st.dictionaries(st.integers(-30, 300) | st.text(max_size=3), c, max_size=4)
+    ),
+    max_leaves=15,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(obj=_plain)
+def test_deterministic_check_agrees_with_reencoding(obj: object) -> None:
+    import cbor2
+
+    for blob in (cbor2.dumps(obj), cbor.dumps(obj)):  # insertion-ordered maps, then sorted ones
+        expected = cbor.dumps(cbor.loads(blob)) == blob
+        assert deterministic.is_deterministic(blob) == expected
+
+
+def test_deterministic_check_refuses() -> None:
+    for hexed in (
+        "1801",
+        "190017",
+        "5f4100ff",
+        "a20101",
+        "a2020101",
+        "a201010101",
+        "0000",
+        "9f",
+        "fb3ff0000000000000",
+        "f818",
+        "1c",
+    ):
+        assert not deterministic.is_deterministic(bytes.fromhex(hexed)), hexed
+    for hexed in ("a201010202", "f93c00", "fa47c35000", "f97e00", "c11a5f5e1000"):
+        assert deterministic.is_deterministic(bytes.fromhex(hexed)), hexed

@@ -119,6 +119,38 @@ def signed_example(shared_vectors: Path, key: CoseKey, name: str) -> bytes:
     return codec.encode(sign_envelope(env, keys=[(key, ES256)]))
 
 
+@pytest.mark.parametrize("name", ["example0", "example1", "example2", "example3", "example5"])
+def test_each_signed_example_processes(shared_vectors: Path, key: CoseKey, name: str) -> None:
+    from suit_vectors import IMAGE_B
+
+    blob = signed_example(shared_vectors, key, name)
+    files = Files({"file.bin": IMAGE_A, "file1.bin": IMAGE_A, "file2.bin": IMAGE_B})
+    store = MemoryStore({(b"\x00",): IMAGE_A}, slots={(b"\x00",): 0})
+    r = process(
+        codec.decode(blob),
+        trust_anchors=[key.public()],
+        identity=ID,
+        stored_sequence=None,
+        now=0,
+        store=store,
+        fetcher=files,
+    )
+    assert r.ok, r.reason
+    assert store.components[(b"\x00",)] == IMAGE_A
+    # the same manifest against a device of another class
+    other = DeviceIdentity(ID.vendor_ids, frozenset({b"\x01" * 16}))
+    r = process(
+        codec.decode(blob),
+        trust_anchors=[key.public()],
+        identity=other,
+        stored_sequence=None,
+        now=0,
+        store=MemoryStore({(b"\x00",): IMAGE_A}, slots={(b"\x00",): 0}),
+        fetcher=files,
+    )
+    assert r.reason == "suit.condition.class-identifier"
+
+
 def test_signed_processing_and_wrong_key(shared_vectors: Path, key: CoseKey) -> None:
     blob = signed_example(shared_vectors, key, "example1")
     store = MemoryStore(sequence_number=0)

@@ -300,12 +300,14 @@ def process(  # noqa: PLR0917
 ) -> None:
     """Verify ENVELOPE, then run it against a filesystem component store (atomic install)."""
     from iotsec.agent.suit_store import DirectoryFetcher, FileStore
+    from iotsec.core.suit.auth import verify_authentication
     from iotsec.core.suit.codec import component_name
     from iotsec.core.suit.processor import Procedure
     from iotsec.core.suit.processor import process as run
 
     env = _read_envelope(envelope)
     anchors = _anchors(keys, macs)
+    verify_authentication(env, anchors)  # before the store directory is even opened (§6.2)
     store = FileStore(store_dir)
     identity = _identity(Path(store_dir), vendor_ids, class_ids, device_ids)
     report = run(

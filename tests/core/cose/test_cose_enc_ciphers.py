@@ -131,16 +131,13 @@ def test_streaming_equals_one_shot(data: bytes, cuts: list[int], alg: Algorithm)
     one_shot = ciphers.encrypt(alg, key, nonce, data, aad)
     enc = ciphers.encryptor(alg, key, nonce, aad)
     points = sorted({0, len(data), *[c for c in cuts if c <= len(data)]})
-    streamed = (
-        b"".join(enc.update(data[a:b]) for a, b in itertools.pairwise(points)) + enc.finalize()
-    )
+    streamed = b"".join(enc.update(data[a:b]) for a, b in itertools.pairwise(points)) + enc.finalize()
     assert streamed == one_shot
-    dec = ciphers.decryptor(alg, key, nonce, aad)
     points = sorted({0, len(one_shot), *[c for c in cuts if c <= len(one_shot)]})
-    out = (
-        b"".join(dec.update(one_shot[a:b]) for a, b in itertools.pairwise(points)) + dec.finalize()
-    )
-    assert out == data
+    for total in (None, len(one_shot)):
+        dec = ciphers.decryptor(alg, key, nonce, aad, total_length=total)
+        out = b"".join(dec.update(one_shot[a:b]) for a, b in itertools.pairwise(points)) + dec.finalize()
+        assert out == data
 
 
 def test_streaming_gcm_tamper_and_truncation() -> None:
@@ -159,6 +156,14 @@ def test_streaming_gcm_tamper_and_truncation() -> None:
         dec.finalize()  # finalized twice
     with pytest.raises(UnsupportedError):
         ciphers.decryptor(Algorithm.CHACHA20_POLY1305, bytes(32), bytes(12))
+    # a declared total length that does not match what is fed fails the tag check
+    for total, feed in ((len(ct) + 1, ct), (len(ct) - 1, ct), (len(ct), ct[:-1])):
+        dec = ciphers.decryptor(Algorithm.A128GCM, key, nonce, total_length=total)
+        with pytest.raises(VerifyError):
+            dec.update(feed)
+            dec.finalize()
+    with pytest.raises(VerifyError):
+        ciphers.decryptor(Algorithm.A128GCM, key, nonce, total_length=5)
 
 
 @settings(max_examples=60, deadline=None)

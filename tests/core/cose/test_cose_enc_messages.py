@@ -205,3 +205,11 @@ def test_direct_hkdf_round_trip_with_party_info() -> None:
     del obj.value[3][0][1][-20]
     with pytest.raises(VerifyError):
         EncryptMessage.decode(cbor.dumps(obj)).decrypt(secret)
+
+
+@pytest.mark.parametrize("n", [0, 1, 23, 24, 255, 256, 65535, 65536, 70000])
+def test_enc_structure_equals_generic_deterministic_encoder(n: int) -> None:
+    """The hand-rolled Enc_structure encoder gives the bytes of the generic CBOR encoder."""
+    for ctx in ("Encrypt0", "Encrypt", "Enc_Recipient", "Rec_Recipient"):
+        prot, aad = bytes(n % 40), bytes(range(256)) * (n // 256) + bytes(n % 256)
+        assert enc_structure(ctx, prot, aad) == cbor.dumps([ctx, prot, aad])

@@ -125,3 +125,38 @@ def test_tampered_wrapped_key_or_content_is_verify_error(data: st.DataObject) ->
     except VerifyError:
         return
     raise AssertionError("tampered message decrypted")
+
+
+def _layer_or_error(data: bytes | object) -> object:
+    from iotsec.core.cose.enc_common import TAG_ENCRYPT0, decode_layer
+
+    try:
+        layer = decode_layer(data, tag=TAG_ENCRYPT0, name="COSE_Encrypt0", size=3)
+    except IotSecError as exc:
+        return type(exc)
+    ct = layer.ciphertext
+    return (
+        layer.tagged,
+        layer.protected_bytes,
+        layer.protected,
+        layer.unprotected,
+        None if ct is None else bytes(ct),
+    )
+
+
+@SETTINGS
+@given(st.data())
+def test_encrypt0_fast_path_accepts_exactly_what_the_strict_decoder_accepts(data: st.DataObject) -> None:
+    """decode_layer(bytes) may take the zero-copy path; decode_layer(parsed item) never does."""
+    base = bytearray(MSG0)
+    for _ in range(data.draw(st.integers(0, 3))):
+        i = data.draw(st.integers(0, len(base) - 1))
+        base[i] = data.draw(st.integers(0, 255))
+    blob = bytes(base)
+    try:
+        item = cbor.loads(blob)
+    except IotSecError:
+        fast = _layer_or_error(blob)  # the strict decoder refuses: so must the fast path
+        assert isinstance(fast, type) and issubclass(fast, IotSecError)
+        return
+    assert _layer_or_error(blob) == _layer_or_error(item)

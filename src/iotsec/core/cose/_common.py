@@ -11,6 +11,7 @@ from collections.abc import Collection
 from typing import Any
 
 from iotsec.core import cbor
+from iotsec.core.cose._fast import encode_simple_map, four_items, head, protected_map
 from iotsec.core.cose.algorithms import Algorithm, coerce_alg
 from iotsec.core.cose.headers import HeaderLabel, HeaderMap, check_buckets, check_crit, decode_protected
 from iotsec.errors import DecodeError, ValidationError
@@ -32,20 +33,6 @@ COSE_TAGS = {
 }
 
 _TSTR_CACHE: dict[str, bytes] = {}
-
-
-def head(major: int, n: int) -> bytes:
-    """The CBOR head of major type ``major`` with argument ``n`` (RFC 8949 §3, preferred form)."""
-    mt = major << 5
-    if n < 24:
-        return bytes((mt | n,))
-    if n < 0x100:
-        return bytes((mt | 24, n))
-    if n < 0x10000:
-        return bytes((mt | 25,)) + n.to_bytes(2, "big")
-    if n < 0x100000000:
-        return bytes((mt | 26,)) + n.to_bytes(4, "big")
-    return bytes((mt | 27,)) + n.to_bytes(8, "big")
 
 
 def bstr(b: bytes) -> bytes:
@@ -95,6 +82,45 @@ def decode_array(data: bytes, tag: int, name: str, length: int) -> tuple[list[An
     if not isinstance(item, list) or len(item) != length:
         raise ValidationError(f"{name} must be an array of {length} items", reason="cose.structure")
     return item, tagged
+
+
+def encode_map(m: HeaderMap) -> bytes:
+    """Deterministic CBOR of a header map (fast for the usual small maps)."""
+    enc = encode_simple_map(m)
+    return enc if enc is not None else cbor.dumps(m)
+
+
+def encode_four(
+    tag: int, tagged: bool, prot_bytes: bytes, unprot: HeaderMap, *, payload: bytes | None, last: bytes
+) -> bytes:
+    """Encode ``[bstr, map, bstr / nil, bstr]`` (COSE_Sign1, COSE_Mac0) without a generic encoder."""
+    return b"".join(
+        (
+            head(6, tag) if tagged else b"",
+            b"\x84",
+            bstr(prot_bytes),
+            encode_map(unprot),
+            b"\xf6" if payload is None else bstr(payload),
+            bstr(last),
+        )
+    )
+
+
+def fast_four(
+    data: object, tag_byte: int
+) -> tuple[bool, HeaderMap, bytes, HeaderMap, bytes | None, bytes] | None:
+    """Strict fast path for a 4-item COSE message (see :mod:`._fast`); None means "use the general one"."""
+    if type(data) is not bytes or len(data) > cbor.DEFAULT_MAX_SIZE:
+        return None
+    r = four_items(data, tag_byte)
+    if r is None:
+        return None
+    tagged, prot_bytes, unprot, payload, last = r
+    protected = protected_map(prot_bytes) if prot_bytes else {}
+    if protected is None:
+        return None
+    check_buckets(protected, unprot)
+    return tagged, protected, prot_bytes, unprot, payload, last
 
 
 def layer_headers(
@@ -161,6 +187,9 @@ __all__ = [
     "bstr",
     "check_aad",
     "decode_array",
+    "encode_four",
+    "encode_map",
+    "fast_four",
     "head",
     "header",
     "layer_headers",

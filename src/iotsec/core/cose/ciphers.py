@@ -130,7 +130,7 @@ def encrypt(alg: int, key: bytes, nonce: bytes, plaintext: bytes, aad: bytes = b
     return enc.update(plaintext) + enc.finalize()
 
 
-def decrypt(alg: int, key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes = b"") -> bytes:
+def decrypt(alg: int, key: bytes, nonce: bytes, ciphertext: bytes | memoryview, aad: bytes = b"") -> bytes:
     """Decrypt ``ciphertext`` (with its tag for AEAD). A bad tag raises :class:`VerifyError`."""
     spec = cipher_spec(alg)
     _check(spec, key, nonce, aad)
@@ -162,10 +162,14 @@ class StreamDecryptor:
 
     For GCM the last 16 bytes fed in are the tag: ``update`` holds back the trailing 16 bytes
     until :meth:`finalize`, which checks the tag and raises :class:`VerifyError` if it is wrong.
-    Output released by ``update`` is unauthenticated until ``finalize`` returns.
+    Output released by ``update`` is unauthenticated until ``finalize`` returns. When the total
+    length (ciphertext + tag) is known in advance, pass ``total_length``: the decryptor then
+    knows where the tag starts and never copies a chunk to hold bytes back.
     """
 
-    def __init__(self, alg: int, key: bytes, nonce: bytes, aad: bytes = b"") -> None:
+    def __init__(
+        self, alg: int, key: bytes, nonce: bytes, aad: bytes = b"", *, total_length: int | None = None
+    ) -> None:
         spec = cipher_spec(alg)
         if spec.mode not in (Mode.GCM, Mode.CTR):
             raise UnsupportedError(f"{spec.name} cannot stream here", reason="cose.stream.unsupported")
@@ -173,6 +177,11 @@ class StreamDecryptor:
         self.spec = spec
         self._held = b""
         self._done = False
+        self._left: int | None = None  # ciphertext bytes before the tag, when the length is known
+        if total_length is not None and spec.tag_len:
+            if total_length < spec.tag_len:
+                raise VerifyError("decryption failed", reason="cose.decrypt.failed")
+            self._left = total_length - spec.tag_len
         self._ctx: Any
         if spec.mode is Mode.GCM:
             self._ctx = Cipher(algorithms.AES(key), modes.GCM(nonce)).decryptor()
@@ -181,18 +190,34 @@ class StreamDecryptor:
         else:
             self._ctx = Cipher(algorithms.AES(key), modes.CTR(nonce)).decryptor()
 
-    def update(self, chunk: bytes) -> bytes:
+    def update(self, chunk: bytes | memoryview) -> bytes:
         """Feed ciphertext (and, at the end, the tag); returns the plaintext available so far."""
         if self._done:
             raise ValidationError("decryptor already finalized", reason="cose.stream.finalized")
         tag_len = self.spec.tag_len
         if not tag_len:
             return bytes(self._ctx.update(chunk))
-        data = self._held + chunk if self._held else chunk
+        if self._left is not None:
+            n = min(self._left, len(chunk))
+            self._left -= n
+            if n < len(chunk):
+                self._held += bytes(memoryview(chunk)[n:])
+                if len(self._held) > tag_len:
+                    raise VerifyError("decryption failed", reason="cose.decrypt.failed")  # too long
+            return bytes(self._ctx.update(chunk if n == len(chunk) else memoryview(chunk)[:n]))
+        if len(chunk) >= tag_len:
+            # release the held bytes and all but the last tag_len bytes of this chunk, without
+            # concatenating the (large) chunk first
+            view = memoryview(chunk)
+            head = self._ctx.update(self._held) if self._held else b""
+            body = self._ctx.update(view[:-tag_len])
+            self._held = bytes(view[-tag_len:])
+            return head + body if head else bytes(body)
+        data = self._held + bytes(chunk)
         if len(data) <= tag_len:
-            self._held = bytes(data)
+            self._held = data
             return b""
-        self._held = bytes(data[-tag_len:])
+        self._held = data[-tag_len:]
         return bytes(self._ctx.update(data[:-tag_len]))
 
     def finalize(self) -> bytes:
@@ -202,7 +227,7 @@ class StreamDecryptor:
         self._done = True
         if not self.spec.tag_len:
             return bytes(self._ctx.finalize())
-        if len(self._held) != self.spec.tag_len:
+        if len(self._held) != self.spec.tag_len or self._left:
             raise VerifyError("decryption failed", reason="cose.decrypt.failed")
         try:
             return bytes(self._ctx.finalize_with_tag(self._held))
@@ -239,9 +264,11 @@ class StreamEncryptor:
         return out
 
 
-def decryptor(alg: int, key: bytes, nonce: bytes, aad: bytes = b"") -> StreamDecryptor:
-    """A :class:`StreamDecryptor` for AES-GCM or AES-CTR."""
-    return StreamDecryptor(alg, key, nonce, aad)
+def decryptor(
+    alg: int, key: bytes, nonce: bytes, aad: bytes = b"", *, total_length: int | None = None
+) -> StreamDecryptor:
+    """A :class:`StreamDecryptor` for AES-GCM or AES-CTR (see there for ``total_length``)."""
+    return StreamDecryptor(alg, key, nonce, aad, total_length=total_length)
 
 
 def encryptor(alg: int, key: bytes, nonce: bytes, aad: bytes = b"") -> StreamEncryptor:

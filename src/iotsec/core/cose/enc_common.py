@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from iotsec.core import cbor
+from iotsec.core.cose._enc_fast import encrypt0_parts, protected_map
 from iotsec.core.cose._keymat import key_base_iv, symmetric_secret
 from iotsec.core.cose.algorithms import Algorithm, alg_label
 from iotsec.core.cose.ciphers import CipherSpec, cipher_spec
@@ -37,9 +38,35 @@ MAC_RECIPIENT = "Mac_Recipient"
 REC_RECIPIENT = "Rec_Recipient"
 
 
+def _head(major: int, n: int) -> bytes:
+    """A CBOR head with the shortest argument encoding (RFC 8949 §3, §4.2.1)."""
+    mt = major << 5
+    if n < 24:
+        return bytes([mt | n])
+    for info, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+        if n < 1 << (8 * size):
+            return bytes([mt | info]) + n.to_bytes(size, "big")
+    raise ValidationError("value too large for CBOR", reason="cbor.size")  # pragma: no cover
+
+
 def enc_structure(context: str, protected: bytes, external_aad: bytes = b"") -> bytes:
-    """Encode the Enc_structure, the AAD of an AEAD layer (RFC 9052 §5.3)."""
-    return cbor.dumps([context, protected, external_aad])
+    """Encode the Enc_structure, the AAD of an AEAD layer (RFC 9052 §5.3).
+
+    ``[context: tstr, protected: bstr, external_aad: bstr]``, encoded directly (deterministic
+    encoding, the same bytes as :func:`iotsec.core.cbor.dumps`) because it sits on the hot path.
+    """
+    ctx = context.encode()
+    return b"".join(
+        (
+            b"\x83",
+            _head(3, len(ctx)),
+            ctx,
+            _head(2, len(protected)),
+            protected,
+            _head(2, len(external_aad)),
+            external_aad,
+        )
+    )
 
 
 def partial_iv_to_iv(partial_iv: bytes, base_iv: bytes) -> bytes:
@@ -57,7 +84,7 @@ class ContentLayer:
     protected: dict[Any, Any]
     protected_bytes: bytes
     unprotected: dict[Any, Any]
-    ciphertext: bytes | None
+    ciphertext: bytes | memoryview | None  # a view into the input on the Encrypt0 fast path
     tagged: bool
     rest: list[Any]
 
@@ -76,6 +103,16 @@ class ContentLayer:
 
 def decode_layer(data: bytes | object, *, tag: int, name: str, size: int) -> ContentLayer:
     """Decode ``data`` (bytes or an already-parsed item) as a tagged or untagged ``name``."""
+    if tag == TAG_ENCRYPT0 and isinstance(data, bytes) and len(data) <= cbor.DEFAULT_MAX_SIZE:
+        fast = encrypt0_parts(data)
+        if fast is not None:
+            tagged, prot_bytes, unprot, view = fast
+            protected = protected_map(prot_bytes)
+            if protected is None:
+                protected = decode_protected(prot_bytes, path=(0,))
+            unprotected = check_buckets(protected, unprot)
+            check_crit(protected)
+            return ContentLayer(protected, prot_bytes, dict(unprotected), view, tagged, [])
     obj = cbor.loads(data) if isinstance(data, bytes) else data
     tagged = False
     if isinstance(obj, cbor.CBORTag):
@@ -193,7 +230,7 @@ def safe_decode(data: bytes) -> object:
         raise DecodeError(f"malformed CBOR: {exc}", reason="cbor.malformed") from exc
 
 
-def pick_ciphertext(layer: ContentLayer, detached: bytes | None) -> bytes:
+def pick_ciphertext(layer: ContentLayer, detached: bytes | None) -> bytes | memoryview:
     """The attached ciphertext, or the detached one given by the caller (exactly one of them)."""
     if layer.ciphertext is not None:
         if detached is not None:

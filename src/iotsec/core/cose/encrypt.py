@@ -162,7 +162,8 @@ class EncryptMessage:
 
     @property
     def ciphertext(self) -> bytes | None:
-        return self.layer.ciphertext
+        ct = self.layer.ciphertext
+        return bytes(ct) if ct is not None else None
 
     @property
     def tagged(self) -> bool:
@@ -249,14 +250,16 @@ class EncryptMessage:
         base_iv: bytes | None = None,
         allow_unprotected_alg: bool = False,
         allow_unauthenticated: bool = False,
+        total_length: int | None = None,
     ) -> StreamDecryptor:
-        """A streaming decryptor (AES-GCM/AES-CTR) for a detached ciphertext, given the CEK."""
+        """A streaming decryptor (AES-GCM/AES-CTR) for a detached ciphertext, given the CEK;
+        ``total_length`` (ciphertext with tag, if known) avoids copying chunks."""
         spec = self.content_spec(
             allow_unprotected_alg=allow_unprotected_alg, allow_unauthenticated=allow_unauthenticated
         )
         nonce = layer_iv(self.layer, spec, base_iv=base_iv, key=None)
         aad = aad_for(spec, ENCRYPT, self.layer.aad_protected, external_aad)
-        return ciphers.decryptor(spec.alg, cek, nonce, aad)
+        return ciphers.decryptor(spec.alg, cek, nonce, aad, total_length=total_length)
 
 
 __all__ = ["EncryptMessage", "encrypt", "encrypt_detached"]

@@ -163,7 +163,8 @@ class Encrypt0Message:
     @property
     def ciphertext(self) -> bytes | None:
         """The ciphertext (with the tag for AEAD), None when detached."""
-        return self.layer.ciphertext
+        ct = self.layer.ciphertext
+        return bytes(ct) if ct is not None else None
 
     @property
     def tagged(self) -> bool:
@@ -221,12 +222,14 @@ class Encrypt0Message:
         base_iv: bytes | None = None,
         allow_unprotected_alg: bool = False,
         allow_unauthenticated: bool = False,
+        total_length: int | None = None,
     ) -> StreamDecryptor:
-        """A streaming decryptor (AES-GCM/AES-CTR) for a detached ciphertext; see :mod:`ciphers`."""
+        """A streaming decryptor (AES-GCM/AES-CTR) for a detached ciphertext; ``total_length`` (the
+        ciphertext length with its tag, if known) avoids copying chunks. See :mod:`ciphers`."""
         spec, k, nonce, aad = self._prepare(
             key, external_aad, base_iv, allow_unprotected_alg, allow_unauthenticated
         )
-        return ciphers.decryptor(spec.alg, k, nonce, aad)
+        return ciphers.decryptor(spec.alg, k, nonce, aad, total_length=total_length)
 
 
 __all__ = ["Encrypt0Message", "build_headers", "encrypt0", "encrypt0_detached"]

@@ -149,7 +149,11 @@ def encode_protected(headers: Mapping[Any, Any] | None) -> bytes:
     """Serialize the protected bucket: ``b""`` for no parameters (RFC 9052 §3), else a CBOR map."""
     if not headers:
         return b""
-    return cbor.dumps(dict(headers))
+    from iotsec.core.cose._fast import encode_simple_map
+
+    m = dict(headers)
+    enc = encode_simple_map(m)
+    return enc if enc is not None else cbor.dumps(m)
 
 
 def decode_protected(data: object, *, path: tuple[str | int, ...] = ()) -> HeaderMap:
@@ -177,35 +181,42 @@ def decode_protected(data: object, *, path: tuple[str | int, ...] = ()) -> Heade
 
 
 def _is_label(x: object) -> bool:
-    return (isinstance(x, int) and not isinstance(x, bool)) or isinstance(x, str)
+    return type(x) is int or isinstance(x, str) or (isinstance(x, int) and not isinstance(x, bool))
+
+
+def _is_uint_or_tstr(v: object) -> bool:
+    return isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool) and v >= 0)
+
+
+def _is_bstr(v: object) -> bool:
+    return isinstance(v, bytes)
+
+
+def _is_crit(v: object) -> bool:
+    return isinstance(v, list) and bool(v) and all(_is_label(x) for x in v)
+
+
+# RFC 9052 §3.1 table 3: value types of the common header parameters
+_VALUE_CHECKS: dict[int, tuple[Any, str, str]] = {
+    1: (_is_label, "alg must be int or tstr", "cose.header.alg"),
+    2: (_is_crit, "crit must be a non-empty array of labels", "cose.header.crit"),
+    3: (_is_uint_or_tstr, "content type must be uint or tstr", "cose.header.content_type"),
+    4: (_is_bstr, "kid must be a bstr", "cose.header.bstr"),
+    5: (_is_bstr, "IV must be a bstr", "cose.header.bstr"),
+    6: (_is_bstr, "Partial IV must be a bstr", "cose.header.bstr"),
+}
 
 
 def _check_values(headers: Mapping[Any, Any], path: tuple[str | int, ...]) -> None:
-    """RFC 9052 §3.1 table 3: value types of the common header parameters."""
+    """Labels are int/tstr; the common parameters have the right value types (RFC 9052 §3.1)."""
     for label, value in headers.items():
         if not _is_label(label):
             raise ValidationError(
                 f"header label {label!r} is neither int nor tstr", reason="cose.header.label", path=path
             )
-        at = (*path, header_name(label))
-        if label == HeaderLabel.ALG and not _is_label(value):
-            raise ValidationError("alg must be int or tstr", reason="cose.header.alg", path=at)
-        elif label == HeaderLabel.CONTENT_TYPE and not (
-            isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
-        ):
-            raise ValidationError(
-                "content type must be uint or tstr", reason="cose.header.content_type", path=at
-            )
-        elif label in (HeaderLabel.KID, HeaderLabel.IV, HeaderLabel.PARTIAL_IV) and not isinstance(
-            value, bytes
-        ):
-            raise ValidationError(f"{header_name(label)} must be a bstr", reason="cose.header.bstr", path=at)
-        elif label == HeaderLabel.CRIT and (
-            not isinstance(value, list) or not value or not all(_is_label(x) for x in value)
-        ):
-            raise ValidationError(
-                "crit must be a non-empty array of labels", reason="cose.header.crit", path=at
-            )
+        check = _VALUE_CHECKS.get(label)
+        if check is not None and not check[0](value):
+            raise ValidationError(check[1], reason=check[2], path=(*path, header_name(label)))
 
 
 def check_buckets(

@@ -8,21 +8,36 @@ with one key does not re-parse it.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, x448, x25519
 
 from iotsec.core import cbor
+from iotsec.core.cose._keyformats import (
+    ALG,
+    BASE_IV,
+    CRV,
+    KEY_OPS,
+    KID,
+    KTY,
+    OKP_TYPE_CURVE,
+    D,
+    K,
+    PrivateKey,
+    PublicKey,
+    X,
+    Y,
+    b64u_decode,
+    b64u_encode,
+    cose_to_jwk,
+    jwk_to_cose,
+    load_der,
+    load_pem,
+)
 from iotsec.core.cose.algorithms import (
-    CURVE_BY_JWK_NAME,
     CURVE_SIZE,
     AlgKind,
     Algorithm,
@@ -34,26 +49,7 @@ from iotsec.core.cose.algorithms import (
     alg_label,
     coerce_alg,
 )
-from iotsec.errors import DecodeError, UnsupportedError, ValidationError
-
-PrivateKey = (
-    ec.EllipticCurvePrivateKey
-    | ed25519.Ed25519PrivateKey
-    | ed448.Ed448PrivateKey
-    | x25519.X25519PrivateKey
-    | x448.X448PrivateKey
-)
-PublicKey = (
-    ec.EllipticCurvePublicKey
-    | ed25519.Ed25519PublicKey
-    | ed448.Ed448PublicKey
-    | x25519.X25519PublicKey
-    | x448.X448PublicKey
-)
-
-# COSE_Key labels: RFC 9052 §7.1 table 4 (common), RFC 9053 §7.1.1 (EC2), §7.2 (OKP), §7.3 (Symmetric)
-KTY, KID, ALG, KEY_OPS, BASE_IV = 1, 2, 3, 4, 5
-CRV, X, Y, D, K = -1, -2, -3, -4, -1
+from iotsec.errors import UnsupportedError, ValidationError
 
 _EC_CURVES: dict[Curve, ec.EllipticCurve] = {
     Curve.P_256: ec.SECP256R1(),
@@ -73,37 +69,6 @@ _SIG_CURVE_DEFAULT: dict[Algorithm, Curve] = {
     Algorithm.ED25519: Curve.ED25519,
     Algorithm.ED448: Curve.ED448,
 }
-_JWK_OPS = {
-    "sign": KeyOp.SIGN,
-    "verify": KeyOp.VERIFY,
-    "encrypt": KeyOp.ENCRYPT,
-    "decrypt": KeyOp.DECRYPT,
-    "wrapKey": KeyOp.WRAP_KEY,
-    "unwrapKey": KeyOp.UNWRAP_KEY,
-    "deriveKey": KeyOp.DERIVE_KEY,
-    "deriveBits": KeyOp.DERIVE_BITS,
-}
-# JOSE "alg" names (RFC 7518) of the COSE algorithms that have one
-_JOSE_NAMES = {
-    Algorithm.HMAC_256_256: "HS256",
-    Algorithm.HMAC_384_384: "HS384",
-    Algorithm.HMAC_512_512: "HS512",
-    Algorithm.EDDSA: "EdDSA",
-}
-
-
-def b64u_decode(text: object, *, what: str = "value") -> bytes:
-    """base64url without padding (RFC 7515 §2), strictly: bad input is a ``ValidationError``."""
-    if not isinstance(text, str):
-        raise ValidationError(f"JWK {what} must be a base64url string", reason="cose.key.jwk")
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError) as exc:
-        raise ValidationError(f"JWK {what} is not base64url", reason="cose.key.jwk") from exc
-
-
-def b64u_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def _bad(msg: str, reason: str = "cose.key.invalid") -> ValidationError:
@@ -159,7 +124,7 @@ class CoseKey:
             kty = KeyType.EC2
         else:
             kty = KeyType.OKP
-            crv = next((c for t, c in _OKP_TYPE_CURVE if isinstance(key, t)), None)
+            crv = next((c for t, c in OKP_TYPE_CURVE if isinstance(key, t)), None)
             if crv is None:
                 raise UnsupportedError(f"unsupported key type {type(key).__name__}", reason="cose.key.type")
         if _is_private(key):
@@ -222,26 +187,7 @@ class CoseKey:
         alg: Algorithm | int | None = None,
     ) -> CoseKey:
         """Load a PEM private key (PKCS#8/SEC1, optionally encrypted), public key (SPKI) or certificate."""
-        raw = data.encode() if isinstance(data, str) else data
-        if b"-----BEGIN CERTIFICATE-----" in raw:
-            try:
-                cert = x509.load_pem_x509_certificate(raw)
-            except ValueError as exc:
-                raise DecodeError(f"invalid PEM certificate: {exc}", reason="cose.key.pem") from exc
-            return cls.from_cryptography(_as_supported(cert.public_key()), kid=kid, alg=alg)
-        if b"PRIVATE KEY-----" in raw:
-            try:
-                priv = serialization.load_pem_private_key(raw, password=password)
-            except TypeError as exc:  # password missing or given for an unencrypted key
-                raise DecodeError(f"PEM private key: {exc}", reason="cose.key.password") from exc
-            except (ValueError, UnsupportedAlgorithm) as exc:
-                raise DecodeError(f"invalid PEM private key: {exc}", reason="cose.key.pem") from exc
-            return cls.from_cryptography(_as_supported(priv), kid=kid, alg=alg)
-        try:
-            pub = serialization.load_pem_public_key(raw)
-        except (ValueError, UnsupportedAlgorithm) as exc:
-            raise DecodeError(f"invalid PEM key: {exc}", reason="cose.key.pem") from exc
-        return cls.from_cryptography(_as_supported(pub), kid=kid, alg=alg)
+        return cls.from_cryptography(load_pem(data, password), kid=kid, alg=alg)
 
     @classmethod
     def from_der(
@@ -253,26 +199,7 @@ class CoseKey:
         alg: Algorithm | int | None = None,
     ) -> CoseKey:
         """Load a DER private key (PKCS#8), public key (SPKI) or X.509 certificate."""
-        errors: list[str] = []
-        try:
-            return cls.from_cryptography(
-                _as_supported(serialization.load_der_private_key(data, password=password)), kid=kid, alg=alg
-            )
-        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-            errors.append(str(exc))
-        try:
-            pub = serialization.load_der_public_key(data)
-            return cls.from_cryptography(_as_supported(pub), kid=kid, alg=alg)
-        except (ValueError, UnsupportedAlgorithm) as exc:
-            errors.append(str(exc))
-        try:
-            cert = x509.load_der_x509_certificate(data)
-            return cls.from_cryptography(_as_supported(cert.public_key()), kid=kid, alg=alg)
-        except ValueError as exc:
-            errors.append(str(exc))
-        raise DecodeError(
-            "DER is neither a private key, a public key nor a certificate", reason="cose.key.der"
-        )
+        return cls.from_cryptography(load_der(data, password), kid=kid, alg=alg)
 
     @classmethod
     def from_jwk(cls, jwk: Mapping[str, Any] | str | bytes) -> CoseKey:
@@ -280,47 +207,7 @@ class CoseKey:
 
         ``kid`` (a JSON string) becomes its UTF-8 bytes; ``alg`` may be a JOSE or COSE name.
         """
-        if isinstance(jwk, (str, bytes)):
-            try:
-                jwk = json.loads(jwk)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise DecodeError(f"JWK is not JSON: {exc}", reason="cose.key.jwk") from exc
-        if not isinstance(jwk, Mapping):
-            raise ValidationError("JWK must be a JSON object", reason="cose.key.jwk")
-        kid_v = jwk.get("kid")
-        if kid_v is not None and not isinstance(kid_v, str):
-            raise ValidationError("JWK kid must be a string", reason="cose.key.jwk")
-        kid = kid_v.encode() if kid_v is not None else None
-        alg: Algorithm | None = None
-        if jwk.get("alg") is not None:
-            if not isinstance(jwk["alg"], str):
-                raise ValidationError("JWK alg must be a string", reason="cose.key.jwk")
-            alg = alg_from_name(jwk["alg"])
-        ops_v = jwk.get("key_ops")
-        ops: list[KeyOp | int | str] | None = None
-        if ops_v is not None:
-            if not isinstance(ops_v, list) or not all(isinstance(o, str) for o in ops_v):
-                raise ValidationError("JWK key_ops must be an array of strings", reason="cose.key.jwk")
-            ops = [_jwk_op(o) for o in ops_v]
-        kty = jwk.get("kty")
-        m: dict[int, Any] = {}
-        if kty == "oct":
-            m = {KTY: KeyType.SYMMETRIC, K: b64u_decode(jwk.get("k"), what="k")}
-        elif kty in ("EC", "OKP"):
-            crv = CURVE_BY_JWK_NAME.get(jwk.get("crv"))  # type: ignore[arg-type]
-            if crv is None:
-                raise UnsupportedError(f"unsupported JWK curve {jwk.get('crv')!r}", reason="cose.key.curve")
-            m = {
-                KTY: KeyType.EC2 if kty == "EC" else KeyType.OKP,
-                CRV: crv,
-                X: b64u_decode(jwk.get("x"), what="x"),
-            }
-            if kty == "EC":
-                m[Y] = b64u_decode(jwk.get("y"), what="y")
-            if "d" in jwk:
-                m[D] = b64u_decode(jwk["d"], what="d")
-        else:
-            raise UnsupportedError(f"unsupported JWK kty {kty!r}", reason="cose.key.kty")
+        m, kid, alg, ops = jwk_to_cose(jwk)
         key = cls.from_cose(m)
         key.kid, key.alg, key.key_ops = kid, alg, tuple(ops or ())
         return key
@@ -501,32 +388,7 @@ class CoseKey:
 
     def to_jwk(self, *, private: bool = True) -> dict[str, Any]:
         """A JWK (RFC 7517) with base64url members; ``kid`` as UTF-8 text (base64url if not UTF-8)."""
-        m = self.to_cose_map(private=private)
-        jwk: dict[str, Any]
-        if self.kty == KeyType.SYMMETRIC:
-            jwk = {"kty": "oct", "k": b64u_encode(m[K])}
-        else:
-            assert self.crv is not None
-            jwk = {
-                "kty": "EC" if self.kty == KeyType.EC2 else "OKP",
-                "crv": self.crv.jwk_name,
-                "x": b64u_encode(m[X]),
-            }
-            if Y in m:
-                jwk["y"] = b64u_encode(m[Y])
-            if D in m:
-                jwk["d"] = b64u_encode(m[D])
-        if self.kid is not None:
-            try:
-                jwk["kid"] = self.kid.decode("utf-8")
-            except UnicodeDecodeError:
-                jwk["kid"] = b64u_encode(self.kid)
-        if isinstance(self.alg, Algorithm):
-            jwk["alg"] = _JOSE_NAMES.get(self.alg, self.alg.iana_name)
-        if self.key_ops:
-            names: dict[object, str] = {v: k for k, v in _JWK_OPS.items()}
-            jwk["key_ops"] = [names.get(o, str(o)) for o in self.key_ops]
-        return jwk
+        return cose_to_jwk(self.to_cose_map(private=private), self.kid, self.alg, self.key_ops)
 
     def to_pem(self, *, private: bool = True, password: bytes | None = None) -> bytes:
         """PEM: PKCS#8 for a private key (encrypted with ``password`` if given), else SPKI."""
@@ -567,28 +429,6 @@ class CoseKey:
         return hash(self.encode(private=False) if self.kty != KeyType.SYMMETRIC else self.k)
 
 
-_OKP_TYPE_CURVE: tuple[tuple[type, Curve], ...] = (
-    (ed25519.Ed25519PrivateKey, Curve.ED25519),
-    (ed25519.Ed25519PublicKey, Curve.ED25519),
-    (ed448.Ed448PrivateKey, Curve.ED448),
-    (ed448.Ed448PublicKey, Curve.ED448),
-    (x25519.X25519PrivateKey, Curve.X25519),
-    (x25519.X25519PublicKey, Curve.X25519),
-    (x448.X448PrivateKey, Curve.X448),
-    (x448.X448PublicKey, Curve.X448),
-)
-_OKP_TYPES = (
-    ed25519.Ed25519PrivateKey,
-    ed25519.Ed25519PublicKey,
-    ed448.Ed448PrivateKey,
-    ed448.Ed448PublicKey,
-    x25519.X25519PrivateKey,
-    x25519.X25519PublicKey,
-    x448.X448PrivateKey,
-    x448.X448PublicKey,
-)
-
-
 def _is_private(key: object) -> bool:
     return isinstance(
         key,
@@ -600,18 +440,6 @@ def _is_private(key: object) -> bool:
             x448.X448PrivateKey,
         ),
     )
-
-
-def _as_supported(key: object) -> PrivateKey | PublicKey:
-    if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey, *_OKP_TYPES)):
-        return key
-    raise UnsupportedError(
-        f"unsupported key type {type(key).__name__} (EC and OKP keys only)", reason="cose.key.type"
-    )
-
-
-def _jwk_op(o: str) -> KeyOp | str:
-    return _JWK_OPS.get(o, o)
 
 
 def _coerce_op(o: int | str) -> KeyOp | int | str:

@@ -21,6 +21,8 @@ from iotsec.core.cose._common import (
     TAG_MAC0,
     check_aad,
     decode_array,
+    encode_four,
+    fast_four,
     header,
     layer_headers,
     payload_field,
@@ -118,6 +120,10 @@ class Mac0Message:
     @classmethod
     def decode(cls, data: bytes) -> Mac0Message:
         """Decode a tagged (17) or untagged COSE_Mac0; typed errors only."""
+        fast = fast_four(data, 0xD1)  # tag 17
+        if fast is not None:
+            tagged, protected, prot_bytes, unprotected, payload, tag = fast
+            return cls(protected, prot_bytes, unprotected, payload, tag, tagged)
         item, tagged = decode_array(data, TAG_MAC0, "COSE_Mac0", 4)
         protected, prot_bytes, unprotected = layer_headers(item[0], item[1], ())
         payload = payload_field(item[2], ("payload",))
@@ -194,7 +200,7 @@ def mac0(
     key.check_alg(info.alg, KeyOp.MAC_CREATE)
     prot_bytes, unprot = _headers_for_mac(info, key.kid, protected, unprotected)
     tag = _sig.mac_raw(info, key.k, structure("MAC0", prot_bytes, check_aad(external_aad), payload))
-    return _encode([prot_bytes, unprot, None if detached else payload, tag], TAG_MAC0, tagged)
+    return encode_four(TAG_MAC0, tagged, prot_bytes, unprot, payload=None if detached else payload, last=tag)
 
 
 # -- COSE_Mac ------------------------------------------------------------------------------------

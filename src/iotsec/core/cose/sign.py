@@ -24,6 +24,8 @@ from iotsec.core.cose._common import (
     TAG_SIGN1,
     check_aad,
     decode_array,
+    encode_four,
+    fast_four,
     header,
     layer_headers,
     payload_field,
@@ -108,6 +110,10 @@ class Sign1Message:
     @classmethod
     def decode(cls, data: bytes) -> Sign1Message:
         """Decode a tagged (18) or untagged COSE_Sign1; typed errors only."""
+        fast = fast_four(data, 0xD2)  # tag 18
+        if fast is not None:
+            tagged, protected, prot_bytes, unprotected, payload, signature = fast
+            return cls(protected, prot_bytes, unprotected, payload, signature, tagged)
         item, tagged = decode_array(data, TAG_SIGN1, "COSE_Sign1", 4)
         protected, prot_bytes, unprotected = layer_headers(item[0], item[1], ())
         payload = payload_field(item[2], ("payload",))
@@ -199,7 +205,9 @@ def sign1(
     _, prot_bytes, unprot = _headers_for_signing(info, key, protected, unprotected)
     tbs = structure("Signature1", prot_bytes, check_aad(external_aad), payload)
     signature = _sig.sign(info, key, tbs, deterministic=deterministic)
-    return _encode([prot_bytes, unprot, None if detached else payload, signature], TAG_SIGN1, tagged)
+    return encode_four(
+        TAG_SIGN1, tagged, prot_bytes, unprot, payload=None if detached else payload, last=signature
+    )
 
 
 # -- COSE_Sign -----------------------------------------------------------------------------------

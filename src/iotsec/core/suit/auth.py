@@ -93,8 +93,13 @@ def verify_authentication(env: Envelope, trust_anchors: Sequence[CoseKey]) -> Au
     return AuthResult(tuple(verified), tuple(failed))
 
 
+_TAG_HEADS = {b"\xd2": 18, b"\xd1": 17}
+
+
 def block_tag(block: bytes) -> int:
-    """The COSE tag of an authentication block."""
+    """The COSE tag of an authentication block (the codec already checked it is a tagged item)."""
+    if block[:1] in _TAG_HEADS:
+        return _TAG_HEADS[block[:1]]
     obj = cbor.loads(block)
     return obj.tag if isinstance(obj, CBORTag) else -1
 

@@ -13,8 +13,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import cbor2
+
 from iotsec.core import cbor
 from iotsec.core.cbor import CBORTag
+from iotsec.core.suit import deterministic
 from iotsec.core.suit.model import (
     Authentication,
     Command,
@@ -107,22 +110,24 @@ def _list(v: Any, path: Path) -> list[Any]:
 
 
 def unwrap(v: Any, path: Path) -> Any:
-    """Decode a ``bstr .cbor`` member strictly and require its canonical encoding (§8.1)."""
+    """Decode a ``bstr .cbor`` member strictly and require its deterministic encoding (§8.1).
+
+    One walk (:mod:`.deterministic`) proves the bytes are a single well-formed, canonical item;
+    only then does cbor2's C decoder build the value.
+    """
     raw = _bytes(v, path)
     try:
-        obj = cbor.loads(raw, max_depth=MAX_DEPTH)
-    except DecodeError as err:
-        raise _fail(f"embedded CBOR is malformed: {err}", path, "suit.cbor") from err
-    if _canonical(obj, path) != raw:
-        raise _fail("embedded CBOR is not deterministically encoded (§8.1)", path, "suit.noncanonical")
-    return obj
-
-
-def _canonical(obj: Any, path: Path) -> bytes:
+        deterministic.check(raw, max_depth=MAX_DEPTH)
+    except deterministic.NotDeterministic as err:
+        if err.malformed:
+            raise _fail(f"embedded CBOR is malformed: {err}", path, "suit.cbor") from None
+        raise _fail(
+            f"embedded CBOR is not deterministically encoded (§8.1): {err}", path, "suit.noncanonical"
+        ) from None
     try:
-        return cbor.dumps(obj)
-    except ValidationError as err:
-        raise _fail("embedded CBOR cannot be re-encoded", path, "suit.noncanonical") from err
+        return cbor2.loads(raw)
+    except Exception as err:  # semantic errors of cbor2 (bad UTF-8, tag contents)
+        raise _fail(f"embedded CBOR is invalid: {err}", path, "suit.cbor") from err
 
 
 # ---------------------------------------------------------------- digests, parameters, commands
@@ -186,18 +191,19 @@ def decode_parameters(v: Any, path: Path) -> dict[int, Any]:
     return out
 
 
+_PARAM_NAMES = {int(p): p.name.lower().replace("_", "-") for p in Parameter}
+_CMD_NAMES = {int(c): c.name.lower().replace("_", "-") for c in Cmd}
+
+
 def _param_name(k: int) -> PathItem:
-    try:
-        return Parameter(k).name.lower().replace("_", "-")
-    except ValueError:
-        return k
+    return _PARAM_NAMES.get(k, k)
 
 
 def _cmd_name(k: int) -> str:
-    try:
-        return Cmd(k).name.lower().replace("_", "-")
-    except ValueError:
+    name = _CMD_NAMES.get(k)
+    if name is None:
         return "custom" if k <= CUSTOM_LIMIT else str(k)
+    return name
 
 
 def _index_arg(v: Any, path: Path) -> IndexArg:
@@ -239,8 +245,10 @@ def _decode_command(code: Any, arg: Any, path: Path) -> Command:
         if not (arg is None or isinstance(arg, (bytes, str)) or _is_int(arg)):
             raise _fail("a custom command takes a bstr, tstr, int or nil", p, "suit.type")
         return Command(code, arg)
-    if code in _REP_POLICY_COMMANDS:
-        return Command(code, _uint(arg, p))  # SUIT_Rep_Policy = uint .bits suit-reporting-bits
+    if code in _REP_POLICY_COMMANDS:  # SUIT_Rep_Policy = uint .bits suit-reporting-bits (§8.4.7)
+        if _uint(arg, p) > 0xF:
+            raise _fail("reporting policy has bits beyond the four defined ones", p, "suit.reporting-policy")
+        return Command(code, arg)
     return Command(code, arg)  # other drafts' or unknown commands: raw, refused when executed
 
 
