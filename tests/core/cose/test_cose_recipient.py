@@ -131,3 +131,25 @@ def test_unknown_or_unsupported_recipient_algs() -> None:
     for alg in (-999, "direct", A.DIRECT_HKDF_AES_128, None):
         with pytest.raises(IotSecError):
             derive_cek(Recipient({}, {1: alg}, b""), k, A.A128GCM)
+
+
+@pytest.mark.parametrize("curve", [Curve.P_256, Curve.P_384, Curve.P_521])
+def test_compressed_ephemeral_point_round_trip(curve: Curve) -> None:
+    bob = CoseKey.generate(A.ECDH_ES_A256KW, kid="bob", curve=curve)
+    spec = RecipientSpec(A.ECDH_ES_A256KW, bob.public(), compressed_point=True)
+    data = encrypt(b"short header", [spec], A.A256GCM)
+    msg = EncryptMessage.decode(data)
+    assert isinstance(msg.recipients[0].unprotected[-1][-3], bool)  # RFC 9053 §7.1.1 sign bit
+    assert msg.decrypt(bob) == b"short header"
+
+
+def test_ecdh_ss_direct_gets_a_fresh_nonce() -> None:
+    """Static-static agreement alone would give every message the same CEK."""
+    bob = CoseKey.generate(A.ECDH_SS_HKDF_256, kid="bob", curve=Curve.P_256)
+    alice = CoseKey.generate(A.ECDH_SS_HKDF_256, kid="alice", curve=Curve.P_256)
+    spec = RecipientSpec(A.ECDH_SS_HKDF_256, bob.public(), sender_key=alice)
+    (r1, cek1), (r2, cek2) = build_recipient(spec, A.A128GCM), build_recipient(spec, A.A128GCM)
+    assert r1.unprotected[-22] != r2.unprotected[-22] and cek1 != cek2
+    assert derive_cek(r1, bob, A.A128GCM) == cek1
+    salted = RecipientSpec(A.ECDH_SS_HKDF_256, bob.public(), sender_key=alice, salt=b"s" * 16)
+    assert -22 not in build_recipient(salted, A.A128GCM)[0].unprotected

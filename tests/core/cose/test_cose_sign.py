@@ -241,3 +241,12 @@ def test_verify_needs_a_cose_key_of_the_right_kind(keys: dict[str, CoseKey]) -> 
         msg.verify(keys["ES256"], external_aad="text")  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         sign1("text", keys["ES256"])  # type: ignore[arg-type]
+
+
+def test_protected_labels_that_collide_in_python_are_refused(keys: dict[str, CoseKey]) -> None:
+    """{1: -7, true: -8} or {1: -7, 1.0: -8} would merge into one Python key: refused."""
+    sig = Sign1Message.decode(sign1(PAYLOAD, keys["ES256"])).signature
+    for prot in ("a20126f527", "a20126f93c0027", "bf0126ff"):
+        data = cbor.dumps(cbor.tag(18, [bytes.fromhex(prot), {}, PAYLOAD, sig]))
+        with pytest.raises(ValidationError):
+            Sign1Message.decode(data)

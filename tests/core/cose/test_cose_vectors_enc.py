@@ -30,7 +30,7 @@ from iotsec.core.cose.recipient import (
     derive_cek,
     recipient_alg,
 )
-from iotsec.errors import IotSecError, ValidationError, VerifyError
+from iotsec.errors import IotSecError, UnsupportedError, ValidationError, VerifyError
 
 ROOT = "cose/cose-wg-examples"
 
@@ -47,9 +47,7 @@ NOT_APPLICABLE = {
 # Parts of applicable files that cannot be re-created, with the reason.
 NO_REPRODUCTION = {
     "RFC8152/Appendix_C_3_3.json": "carries a COSE_Countersignature (RFC 8152 §4.5), not produced here",
-    "RFC8152/Appendix_C_3_1.json": "compressed ephemeral point (y = true); iotsec sends full points",
-    "RFC8152/Appendix_C_5_4.json": "compressed ephemeral point (y = true); iotsec sends full points",
-    "RFC8152/Appendix_B.json": "compressed ephemeral point (y = false) in a nested recipient",
+    "RFC8152/Appendix_B.json": "two-layer recipients (ECDH-ES under AES-KW): decrypted, not built",
     "encrypted-tests/enc-pass-01.json": "modified after generation (protected h'a0', alg unprotected)",
     "encrypted-tests/enc-pass-03.json": "alg unprotected, which iotsec never produces for AEAD",
     "enveloped-tests/env-pass-01.json": "modified after generation (protected h'a0', alg unprotected)",
@@ -59,6 +57,16 @@ NO_REPRODUCTION = {
 
 # The generator sends the sender's kid (static key id, -3) here, though the input does not ask for it.
 STATIC_KEY_ID = {"X25519-tests/x25519-ss-hkdf-256-direct.json"}
+
+
+# What each kind of failure example must raise, with the reason code.
+EXPECTED_FAILURE: dict[str, tuple[type[IotSecError], str]] = {
+    "ChangeTag": (VerifyError, "cose.decrypt.failed"),  # altered authentication tag
+    "ChangeCBORTag": (ValidationError, "cose.tag"),  # tag 995 instead of 16/96
+    "ChangeAttr": (UnsupportedError, "cose.alg.unsupported"),  # alg -999 / "Unknown"
+    "AddProtected": (VerifyError, "cose.decrypt.failed"),  # protected bucket not what was encrypted
+    "RemoveProtected": (VerifyError, "cose.decrypt.failed"),
+}
 
 
 def _files() -> list[str]:
@@ -170,9 +178,10 @@ def test_vector_decrypt(shared_vectors: Path, name: str) -> None:
 
     if v.get("fail"):
         failure = next(iter(v["input"]["failures"]))
-        expected: type[IotSecError] = VerifyError if failure == "ChangeTag" else IotSecError
-        with pytest.raises(expected):
+        expected, reason = EXPECTED_FAILURE[failure]
+        with pytest.raises(expected) as ei:
             run()
+        assert ei.value.reason == reason
         return
     assert run() == plaintext
     if allow:  # RFC 9052 permits an unprotected alg; iotsec refuses it unless asked (docs)
@@ -218,7 +227,11 @@ def test_vector_reproduce(shared_vectors: Path, name: str) -> None:
     iv: bytes | None = None
     for rj in body.get("recipients", []):
         spec, cek_r, iv_r = _recipient_spec(
-            rj, rng, with_iv=kind not in ("mac", "mac0"), static_key_id=name in STATIC_KEY_ID
+            rj,
+            rng,
+            with_iv=kind not in ("mac", "mac0") and iv is None,
+            static_key_id=name in STATIC_KEY_ID,
+            draw_cek=cek is None,
         )
         specs.append(spec)
         cek = cek or cek_r
@@ -296,7 +309,7 @@ def _ephemeral(jwk: dict[str, Any], d: bytes) -> CoseKey:
 
 
 def _recipient_spec(
-    rj: dict[str, Any], rng: list[bytes], *, with_iv: bool, static_key_id: bool
+    rj: dict[str, Any], rng: list[bytes], *, with_iv: bool, static_key_id: bool, draw_cek: bool
 ) -> tuple[RecipientSpec, bytes | None, bytes | None]:
     """Build the RecipientSpec of one example recipient, consuming rng_stream in the order the
     example generator drew it: key-wrap methods [CEK, IV, ...]; ECDH-SS direct [PartyU nonce, IV];
@@ -305,7 +318,7 @@ def _recipient_spec(
     ra = recipient_alg(h[1])
     key = jwk_key(rj["key"])
     cek = iv = None
-    if ra.method in (Method.KEY_WRAP, Method.ECDH_WRAP):
+    if ra.method in (Method.KEY_WRAP, Method.ECDH_WRAP) and draw_cek:  # one CEK for all recipients
         cek = rng.pop(0)
         iv = rng.pop(0) if with_iv else None
     party_u, party_v = party_infos(h)
@@ -328,6 +341,7 @@ def _recipient_spec(
         party_u=party_u,
         party_v=party_v,
         static_key_id=bool(extra) or static_key_id,
+        compressed_point=(rj.get("unsent") or {}).get("compressed") == 1,
         kdf=_kdf(rj),
     )
     return spec, cek, iv

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from iotsec.core.cose import ecdh
 from iotsec.core.cose.algorithms import KeyType
 from iotsec.core.cose.key import CoseKey
@@ -54,9 +56,15 @@ def cose_key_from_header(value: object) -> CoseKey:
     return key
 
 
-def public_key_header(public: ecdh.PublicAgreementKey) -> dict[int, Any]:
-    """The COSE_Key map of an ECDH public key, for the -1 / -2 header (RFC 9053 §6.3.1)."""
-    return CoseKey.from_cryptography(public).to_cose_map(private=False)
+def public_key_header(public: ecdh.PublicAgreementKey, *, compressed: bool = False) -> dict[int, Any]:
+    """The COSE_Key map of an ECDH public key, for the -1 / -2 header (RFC 9053 §6.3.1).
+
+    With ``compressed``, an EC2 key carries the sign bit of y as a bool (RFC 9053 §7.1.1).
+    """
+    m = CoseKey.from_cryptography(public).to_cose_map(private=False)
+    if compressed and isinstance(public, ec.EllipticCurvePublicKey):
+        m[-3] = bool(public.public_numbers().y & 1)
+    return m
 
 
 __all__ = [

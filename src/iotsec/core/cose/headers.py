@@ -177,7 +177,23 @@ def decode_protected(data: object, *, path: tuple[str | int, ...] = ()) -> Heade
         raise ValidationError(
             "protected header bucket must hold a CBOR map", reason="cose.header.protected_type", path=path
         )
+    if len(value) != _map_count(data):
+        # labels that differ in CBOR but are equal in Python (1, true, 1.0) would silently merge:
+        # refuse, so that no two verifiers can read different protected headers from one message
+        raise ValidationError(
+            "protected header bucket has colliding labels", reason="cose.header.duplicate", path=path
+        )
     return value
+
+
+def _map_count(data: bytes) -> int:
+    """Number of entries announced by a definite-length map head; -1 for indefinite length."""
+    info = data[0] & 0x1F
+    if info < 24:
+        return info
+    if info <= 27:
+        return int.from_bytes(data[1 : 1 + (1 << (info - 24))], "big")
+    return -1  # indefinite length: refused by the caller (its entries cannot be counted here)
 
 
 def _is_label(x: object) -> bool:
