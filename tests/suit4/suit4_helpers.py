@@ -91,7 +91,8 @@ def _report_cddl(vectors: Path, start: str, *, drop: str | None = None) -> objec
     report = [
         line
         for line in (cddl / "draft-ietf-suit-report.cddl").read_text().splitlines()
-        if "SUIT_Report_Protected" not in line and "SUIT_Report_Tool_Tweak" not in line
+        if "SUIT_Report_Protected" not in line
+        and "SUIT_Report_Tool_Tweak" not in line
         and (drop is None or line.strip() != drop)
     ]
     text = f"iotsec-start = {start}\n" + "\n".join(report) + "\n"
@@ -137,11 +138,15 @@ def _drop_undefined_sockets(text: str) -> str:
 
     defined = set(re.findall(r"(\$\$[\w-]+)\s*//?=", text))
     out = []
-    for line in text.splitlines():
-        m = re.fullmatch(r"\s*\*?\s*(\$\$[\w-]+)\s*,?\s*", line)
+    for raw in text.splitlines():
+        m = re.fullmatch(r"\s*\*?\s*(\$\$[\w-]+)\s*,?\s*", raw)
         if m and m.group(1) not in defined:
             continue
-        line = re.sub(r",\s*\*\s*(\$\$[\w-]+)\s*$",
-                      lambda mm: "" if mm.group(1) not in defined else mm.group(0), line)
-        out.append(line)
+        out.append(
+            re.sub(
+                r",\s*\*\s*(\$\$[\w-]+)\s*$",
+                lambda mm: "" if mm.group(1) not in defined else mm.group(0),
+                raw,
+            )
+        )
     return "\n".join(out)

@@ -23,7 +23,14 @@ from iotsec.core.suit.builder_ext import build_extended
 from iotsec.core.suit.companion import process_suit
 from iotsec.core.suit.model import Envelope
 from iotsec.core.suit.processor import DeviceIdentity
-from iotsec.core.suit.report import REASON_TEXT, Reason, SuitReport, report_from_result, sign_report, verify_report
+from iotsec.core.suit.report import (
+    REASON_TEXT,
+    Reason,
+    SuitReport,
+    report_from_result,
+    sign_report,
+    verify_report,
+)
 from iotsec.core.suit.trust import Authority, issue_delegation, pattern
 from iotsec.errors import PolicyError, VerifyError
 
@@ -35,13 +42,20 @@ DEVICE = CoseKey.generate(Algorithm.ES256, kid=b"device")
 VENDOR = "example-oem.com"
 
 
-def _manifest(seq: int, images: dict[str, bytes], signer: CoseKey, delegation: list[list[bytes]] | None) -> Envelope:
+def _manifest(
+    seq: int, images: dict[str, bytes], signer: CoseKey, delegation: list[list[bytes]] | None
+) -> Envelope:
     desc = {
         "manifest-sequence-number": seq,
         "reference-uri": f"https://updates.example/{seq}.suit",
         "components": [
-            {"component-id": [name], "vendor-domain": VENDOR, "model-info": "gateway-1",
-             "file": name, "integrated": True}
+            {
+                "component-id": [name],
+                "vendor-domain": VENDOR,
+                "model-info": "gateway-1",
+                "file": name,
+                "integrated": True,
+            }
             for name in images
         ],
     }
@@ -60,14 +74,26 @@ def _identity() -> DeviceIdentity:
 
 
 def _delegation(**kw: object) -> list[list[bytes]]:
-    cwt = issue_delegation(OEM, OPERATOR, issuer="oem", subject="operator",
-                           components=[pattern(["app"]), pattern(["config"])], **kw)  # type: ignore[arg-type]
+    cwt = issue_delegation(
+        OEM,
+        OPERATOR,
+        issuer="oem",
+        subject="operator",
+        components=[pattern(["app"]), pattern(["config"])],
+        **kw,
+    )  # type: ignore[arg-type]
     return [[cwt]]
 
 
 def _process(env: Envelope, store: FileStore, anchors: list[object]) -> object:
-    return process_suit(env, anchors=anchors, identity=_identity(), stored_sequence=store.sequence_number,  # type: ignore[arg-type]
-                        now=NOW, store=store)
+    return process_suit(
+        env,
+        anchors=anchors,
+        identity=_identity(),
+        stored_sequence=store.sequence_number,  # type: ignore[arg-type]
+        now=NOW,
+        store=store,
+    )
 
 
 @pytest.fixture
@@ -84,13 +110,21 @@ def _content(store: FileStore) -> dict[tuple[bytes, ...], bytes]:
 
 
 ANCHORS_CWT = [Authority.anchor("oem", OEM.public())]
-ANCHORS_ACL = [Authority.anchor("oem", OEM.public()),
-               Authority.anchor("operator", OPERATOR.public(), [pattern(["app"]), pattern(["config"])])]
+ANCHORS_ACL = [
+    Authority.anchor("oem", OEM.public()),
+    Authority.anchor("operator", OPERATOR.public(), [pattern(["app"]), pattern(["config"])]),
+]
 
 
-@pytest.mark.parametrize(("anchors", "delegated"), [(ANCHORS_CWT, True), (ANCHORS_ACL, False)], ids=["cwt", "acl"])
-def test_suit4_operator_updates_app_and_config(store: FileStore, anchors: list[object], delegated: bool) -> None:
-    env = _manifest(2, {"app": b"app v2", "config": b"cfg v2"}, OPERATOR, _delegation() if delegated else None)
+@pytest.mark.parametrize(
+    ("anchors", "delegated"), [(ANCHORS_CWT, True), (ANCHORS_ACL, False)], ids=["cwt", "acl"]
+)
+def test_suit4_operator_updates_app_and_config(
+    store: FileStore, anchors: list[object], delegated: bool
+) -> None:
+    env = _manifest(
+        2, {"app": b"app v2", "config": b"cfg v2"}, OPERATOR, _delegation() if delegated else None
+    )
     r = _process(env, store, anchors)
     r.check()  # type: ignore[attr-defined]
     assert r.signers == ["operator"]  # type: ignore[attr-defined]
@@ -98,12 +132,15 @@ def test_suit4_operator_updates_app_and_config(store: FileStore, anchors: list[o
     assert store.sequence_number == 2
 
 
-@pytest.mark.parametrize(("anchors", "delegated"), [(ANCHORS_CWT, True), (ANCHORS_ACL, False)], ids=["cwt", "acl"])
+@pytest.mark.parametrize(
+    ("anchors", "delegated"), [(ANCHORS_CWT, True), (ANCHORS_ACL, False)], ids=["cwt", "acl"]
+)
 def test_suit4_operator_refused_on_bootloader(
     store: FileStore, anchors: list[object], delegated: bool, shared_vectors: Path
 ) -> None:
-    env = _manifest(2, {"bootloader": b"evil boot", "app": b"app v2"}, OPERATOR,
-                    _delegation() if delegated else None)
+    env = _manifest(
+        2, {"bootloader": b"evil boot", "app": b"app v2"}, OPERATOR, _delegation() if delegated else None
+    )
     r = _process(env, store, anchors)
     with pytest.raises(PolicyError, match=r"\['bootloader'\]") as ei:
         r.check()  # type: ignore[attr-defined]
@@ -149,7 +186,10 @@ def test_suit4_delegation_expired_or_forged(store: FileStore) -> None:
 def test_suit4_subdelegation_cannot_widen(store: FileStore) -> None:
     """OEM -> operator (app, config) -> installer (claims everything): scopes intersect."""
     installer = CoseKey.generate(Algorithm.ES256, kid=b"installer")
-    chain = [_delegation()[0][0], issue_delegation(OPERATOR, installer, issuer="operator", subject="installer")]
+    chain = [
+        _delegation()[0][0],
+        issue_delegation(OPERATOR, installer, issuer="operator", subject="installer"),
+    ]
     ok = _manifest(2, {"config": b"cfg v3"}, installer, [chain])
     _process(ok, store, ANCHORS_CWT).check()  # type: ignore[attr-defined]
     bad = _manifest(3, {"bootloader": b"evil"}, installer, [chain])

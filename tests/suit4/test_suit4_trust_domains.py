@@ -23,8 +23,16 @@ DEP_URI = "http://example.com/dependent.suit"
 
 
 def _run(env, store, fetcher=None, anchors=None, procedure="all"):  # type: ignore[no-untyped-def]
-    return process_suit(env, anchors=anchors or [signer()], identity=DeviceIdentity(), stored_sequence=None,
-                        now=0, store=store, fetcher=fetcher, procedure=procedure)
+    return process_suit(
+        env,
+        anchors=anchors or [signer()],
+        identity=DeviceIdentity(),
+        stored_sequence=None,
+        now=0,
+        store=store,
+        fetcher=fetcher,
+        procedure=procedure,
+    )
 
 
 def test_suit4_td_example0_dependent(shared_vectors: Path) -> None:
@@ -120,10 +128,12 @@ def _leaf(code: int = Cmd.OVERRIDE_PARAMETERS) -> bytes:
     man = Manifest(
         1,
         Common(((b"00",),)),
-        sequences={ManifestKey.INSTALL: (
-            Command(code, {Parameter.CONTENT: b"leaf"}),
-            Command(Cmd.WRITE, 15),
-        )},
+        sequences={
+            ManifestKey.INSTALL: (
+                Command(code, {Parameter.CONTENT: b"leaf"}),
+                Command(Cmd.WRITE, 15),
+            )
+        },
     )
     return codec.encode(sign_envelope(builder.envelope_for(man), keys=[(_KEY, Algorithm.ES256)]))
 
@@ -178,8 +188,11 @@ def test_suit4_td_is_dependency_and_try_each() -> None:
     """§7.4 "Operating on Multiple Components": is-dependency selects dependencies under index True."""
     leaf = _leaf()
     d = codec.decode(leaf).authentication.digest  # type: ignore[union-attr]
-    seq_dep = (Command(Cmd.IS_DEPENDENCY, 15), Command(Cmd.DEPENDENCY_INTEGRITY, 15),
-               Command(Cmd.PROCESS_DEPENDENCY, 15))
+    seq_dep = (
+        Command(Cmd.IS_DEPENDENCY, 15),
+        Command(Cmd.DEPENDENCY_INTEGRITY, 15),
+        Command(Cmd.PROCESS_DEPENDENCY, 15),
+    )
     seq_img = (Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.CONTENT: b"img"}), Command(Cmd.WRITE, 15))
     install = (
         Command(Cmd.SET_COMPONENT_INDEX, 2),

@@ -31,8 +31,13 @@ from iotsec.core.suit.update_mgmt import (
 from iotsec.errors import UnsupportedError, ValidationError
 
 KEY = CoseKey.generate(Algorithm.ES256)
-G, GE, EQ, LE, L = (Comparison.GREATER, Comparison.GREATER_EQUAL, Comparison.EQUAL, Comparison.LESSER_EQUAL,
-                    Comparison.LESSER)
+G, GE, EQ, LE, L = (
+    Comparison.GREATER,
+    Comparison.GREATER_EQUAL,
+    Comparison.EQUAL,
+    Comparison.LESSER_EQUAL,
+    Comparison.LESSER,
+)
 
 
 @pytest.mark.parametrize(
@@ -51,14 +56,21 @@ G, GE, EQ, LE, L = (Comparison.GREATER, Comparison.GREATER_EQUAL, Comparison.EQU
         ([1, 2, 3], G, [1, 2, 3], False),
     ],
 )
-def test_suit4_version_comparison(actual: list[int], cmp: Comparison, wanted: list[int], expected: bool) -> None:
+def test_suit4_version_comparison(
+    actual: list[int], cmp: Comparison, wanted: list[int], expected: bool
+) -> None:
     assert version_matches(actual, (cmp, wanted)) is expected
 
 
 @pytest.mark.parametrize(
     ("text", "encoded"),
-    [("1.2.3", [1, 2, 3]), ("1.2-rc.3", [1, 2, -1, 3]), ("1.2-beta", [1, 2, -2]), ("1.2-alpha", [1, 2, -3]),
-     ("1.2.3-alpha.4", [1, 2, 3, -3, 4])],  # §4.4.1 examples
+    [
+        ("1.2.3", [1, 2, 3]),
+        ("1.2-rc.3", [1, 2, -1, 3]),
+        ("1.2-beta", [1, 2, -2]),
+        ("1.2-alpha", [1, 2, -3]),
+        ("1.2.3-alpha.4", [1, 2, 3, -3, 4]),
+    ],  # §4.4.1 examples
 )
 def test_suit4_semver_encoding(text: str, encoded: list[int]) -> None:
     assert parse_semver(text) == encoded
@@ -78,8 +90,17 @@ def test_suit4_version_match_hostile(raw: bytes) -> None:
         decode_version_match(raw)
 
 
-@pytest.mark.parametrize("raw", [b"\x00\x00", cbor.dumps({}), cbor.dumps({5: -1}), cbor.dumps({4: [b"x", []]}),
-                                 cbor.dumps({"t": 1}), cbor.dumps([1])])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\x00\x00",
+        cbor.dumps({}),
+        cbor.dumps({5: -1}),
+        cbor.dumps({4: [b"x", []]}),
+        cbor.dumps({"t": 1}),
+        cbor.dumps([1]),
+    ],
+)
 def test_suit4_wait_info_hostile(raw: bytes) -> None:
     with pytest.raises(ValidationError):
         decode_wait_events(raw)
@@ -105,8 +126,9 @@ def _identity(desc: dict[str, object]) -> DeviceIdentity:
     import uuid
 
     comp = desc["components"][0]  # type: ignore[index]
-    return DeviceIdentity(frozenset({uuid.UUID(comp["vendor-id"]).bytes}),
-                          frozenset({uuid.UUID(comp["class-id"]).bytes}))
+    return DeviceIdentity(
+        frozenset({uuid.UUID(comp["vendor-id"]).bytes}), frozenset({uuid.UUID(comp["class-id"]).bytes})
+    )
 
 
 def test_suit4_update_management_example_processes(shared_vectors: Path) -> None:
@@ -116,15 +138,31 @@ def test_suit4_update_management_example_processes(shared_vectors: Path) -> None
     env = sign_envelope(build_extended(desc), keys=[(KEY, Algorithm.ES256)])
     fetcher = MapFetcher({"http://example.com/file.bin": b"\x00" * 34768})
     store = MemoryStore()
-    r = process_suit(env, anchors=[KEY.public()], identity=_identity(desc), stored_sequence=None, now=0,
-                     store=store, fetcher=fetcher, procedure="update")
+    r = process_suit(
+        env,
+        anchors=[KEY.public()],
+        identity=_identity(desc),
+        stored_sequence=None,
+        now=0,
+        store=store,
+        fetcher=fetcher,
+        procedure="update",
+    )
     assert fetcher.asked == ["http://example.com/file.bin"]
     assert not r.ok and r.reason == "suit.condition.image-match"
     assert r.failed_record is not None and r.failed_record.section == ManifestKey.INSTALL
     assert store.components == {} and store.sequence_number is None
     # a device of another class stops at the shared sequence, before fetching anything
-    other = process_suit(env, anchors=[KEY.public()], identity=DeviceIdentity(frozenset({b"v" * 16})),
-                         stored_sequence=None, now=0, store=MemoryStore(), fetcher=MapFetcher({}), procedure="update")
+    other = process_suit(
+        env,
+        anchors=[KEY.public()],
+        identity=DeviceIdentity(frozenset({b"v" * 16})),
+        stored_sequence=None,
+        now=0,
+        store=MemoryStore(),
+        fetcher=MapFetcher({}),
+        procedure="update",
+    )
     assert other.reason == "suit.condition.vendor-identifier"
 
 
@@ -135,8 +173,14 @@ NOW = 1_800_000_000
 def _managed(**extra: object) -> Envelope:
     desc = {
         "manifest-sequence-number": 3,
-        "components": [{"component-id": ["app"], "file": "app.bin", "uri": "https://u.example/app.bin",
-                        "version-required": [">=", "1.2.0"]}],
+        "components": [
+            {
+                "component-id": ["app"],
+                "file": "app.bin",
+                "uri": "https://u.example/app.bin",
+                "version-required": [">=", "1.2.0"],
+            }
+        ],
         **extra,
     }
     return sign_envelope(build_extended(desc, {"app.bin": IMAGE}), keys=[(KEY, Algorithm.ES256)])
@@ -144,9 +188,17 @@ def _managed(**extra: object) -> Envelope:
 
 def _run(env: Envelope, inputs: StaticInputs, now: int = NOW):  # type: ignore[no-untyped-def]
     store = MemoryStore()
-    r = process_suit(env, anchors=[KEY.public()], identity=DeviceIdentity(), stored_sequence=2, now=now,
-                     store=store, fetcher=MapFetcher({"https://u.example/app.bin": IMAGE}), inputs=inputs,
-                     procedure="update")
+    r = process_suit(
+        env,
+        anchors=[KEY.public()],
+        identity=DeviceIdentity(),
+        stored_sequence=2,
+        now=now,
+        store=store,
+        fetcher=MapFetcher({"https://u.example/app.bin": IMAGE}),
+        inputs=inputs,
+        procedure="update",
+    )
     return r, store
 
 
@@ -154,8 +206,9 @@ GOOD = StaticInputs(battery=900, consent=True, versions={(b"app",): [1, 2, 5]})
 
 
 def test_suit4_update_management_all_conditions_hold() -> None:
-    env = _managed(**{"use-before": NOW + 60, "minimum-battery": 500, "update-priority": -1,
-                      "require-consent": True})
+    env = _managed(
+        **{"use-before": NOW + 60, "minimum-battery": 500, "update-priority": -1, "require-consent": True}
+    )
     inputs = StaticInputs(battery=900, consent=True, versions={(b"app",): [1, 2, 5]})
     r, store = _run(env, inputs)
     r.check()
@@ -168,18 +221,33 @@ def test_suit4_update_management_all_conditions_hold() -> None:
     [
         ({"use-before": NOW - 1}, GOOD, NOW, "suit.condition.use-before"),
         ({"minimum-battery": 1000}, GOOD, NOW, "suit.condition.minimum-battery"),
-        ({"minimum-battery": 10}, StaticInputs(versions={(b"app",): [1, 2, 5]}), NOW, "suit.condition.minimum-battery"),
-        ({"require-consent": True}, StaticInputs(consent=False, versions={(b"app",): [1, 2, 5]}), NOW,
-         "suit.condition.update-authorized"),
+        (
+            {"minimum-battery": 10},
+            StaticInputs(versions={(b"app",): [1, 2, 5]}),
+            NOW,
+            "suit.condition.minimum-battery",
+        ),
+        (
+            {"require-consent": True},
+            StaticInputs(consent=False, versions={(b"app",): [1, 2, 5]}),
+            NOW,
+            "suit.condition.update-authorized",
+        ),
         ({}, StaticInputs(versions={(b"app",): [1, 1, 9]}), NOW, "suit.condition.version"),
-        ({}, StaticInputs(versions={(b"app",): [1, 2, -1, 1]}), NOW, "suit.condition.version"),  # 1.2-rc1 < 1.2.0
+        (
+            {},
+            StaticInputs(versions={(b"app",): [1, 2, -1, 1]}),
+            NOW,
+            "suit.condition.version",
+        ),  # 1.2-rc1 < 1.2.0
         ({}, StaticInputs(), NOW, "suit.condition.version"),  # the component asserts no version
         ({"wait": {"time": NOW + 3600}}, GOOD, NOW, "suit.wait.pending"),
         ({"wait": {"time-of-day-utc": 7200}}, GOOD, NOW - NOW % 86400 + 3600, "suit.wait.pending"),
     ],
 )
-def test_suit4_update_management_refusals(extra: dict[str, object], inputs: StaticInputs, now: int,
-                                         reason: str) -> None:
+def test_suit4_update_management_refusals(
+    extra: dict[str, object], inputs: StaticInputs, now: int, reason: str
+) -> None:
     r, store = _run(_managed(**extra), inputs, now)
     assert not r.ok and r.reason == reason
     assert store.components == {} and store.commits == 0
@@ -205,7 +273,9 @@ def test_suit4_wait_day_of_week_and_local_time() -> None:
 
 
 def _raw(install: tuple[Command, ...], comps: int = 2) -> Envelope:
-    man = Manifest(1, Common(tuple((bytes([i]),) for i in range(comps))), sequences={ManifestKey.INSTALL: install})
+    man = Manifest(
+        1, Common(tuple((bytes([i]),) for i in range(comps))), sequences={ManifestKey.INSTALL: install}
+    )
     return codec.decode(codec.encode(sign_envelope(builder.envelope_for(man), keys=[(KEY, Algorithm.ES256)])))
 
 
@@ -213,7 +283,10 @@ def test_suit4_override_multiple_and_copy_params() -> None:
     """§5.7 override-multiple (index ends on the last key) and §5.8 copy-params."""
     install = (
         Command(Cmd.SET_COMPONENT_INDEX, 0),
-        Command(Cmd.OVERRIDE_MULTIPLE, {0: {Parameter.CONTENT: b"zero"}, 1: {Parameter.URI: "x", Parameter.CONTENT: b"one"}}),
+        Command(
+            Cmd.OVERRIDE_MULTIPLE,
+            {0: {Parameter.CONTENT: b"zero"}, 1: {Parameter.URI: "x", Parameter.CONTENT: b"one"}},
+        ),
         Command(Cmd.WRITE, 15),  # index is now 1
         Command(Cmd.SET_COMPONENT_INDEX, 0),
         Command(Cmd.WRITE, 15),
@@ -222,14 +295,29 @@ def test_suit4_override_multiple_and_copy_params() -> None:
         Command(Cmd.WRITE, 15),
     )
     store = MemoryStore()
-    r = process_suit(_raw(install, 3), anchors=[KEY.public()], identity=DeviceIdentity(), stored_sequence=None,
-                     now=0, store=store)
+    r = process_suit(
+        _raw(install, 3),
+        anchors=[KEY.public()],
+        identity=DeviceIdentity(),
+        stored_sequence=None,
+        now=0,
+        store=store,
+    )
     r.check()
     assert store.components == {(b"\x00",): b"zero", (b"\x01",): b"one", (b"\x02",): b"one"}
 
 
 def test_suit4_override_multiple_bad_index() -> None:
-    install = (Command(Cmd.SET_COMPONENT_INDEX, 0), Command(Cmd.OVERRIDE_MULTIPLE, {7: {Parameter.CONTENT: b"x"}}))
-    r = process_suit(_raw(install), anchors=[KEY.public()], identity=DeviceIdentity(), stored_sequence=None,
-                     now=0, store=MemoryStore())
+    install = (
+        Command(Cmd.SET_COMPONENT_INDEX, 0),
+        Command(Cmd.OVERRIDE_MULTIPLE, {7: {Parameter.CONTENT: b"x"}}),
+    )
+    r = process_suit(
+        _raw(install),
+        anchors=[KEY.public()],
+        identity=DeviceIdentity(),
+        stored_sequence=None,
+        now=0,
+        store=MemoryStore(),
+    )
     assert not r.ok and r.reason == "suit.index"

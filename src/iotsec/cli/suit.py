@@ -357,3 +357,9 @@ def process(  # noqa: PLR0917
         if report.ok:
             click.echo(f"processed: sequence number {report.sequence_number} committed to {store_dir}")
     report.check()
+
+
+# SUIT companion drafts (issue 4): encrypt, decrypt, delegate, apply, report show|verify
+from iotsec.cli import suit_extra as _suit_extra  # noqa: E402
+
+_suit_extra.register(group)
