@@ -429,7 +429,8 @@ _EXT_CONDITIONS: dict[int, Callable[[_Ext, int, Command], tuple[bool, str]]] = {
 # ------------------------------------------------------------------ directives
 
 
-def _plaintext_of(it: _Ext, i: int, ciphertext: bytes, *, authenticated_source: bool) -> bytes:
+def _decryption(it: _Ext, i: int, *, authenticated_source: bool) -> encryption.EncryptionInfo:
+    """The encryption info of component ``i``, after the policy checks of the draft."""
     info = encryption.parameter_value(it.params[i])
     assert info is not None
     if not info.aead and not authenticated_source and Parameter.IMAGE_DIGEST not in it.params[i]:
@@ -441,7 +442,17 @@ def _plaintext_of(it: _Ext, i: int, ciphertext: bytes, *, authenticated_source: 
         raise PolicyError(
             "the payload is encrypted and the device has no decryption key", reason="suit.encryption.nokey"
         )
+    return info
+
+
+def _plaintext_of(it: _Ext, i: int, ciphertext: bytes, *, authenticated_source: bool) -> bytes:
+    info = _decryption(it, i, authenticated_source=authenticated_source)
     return info.decrypt(it.ctx.keys, ciphertext if info.detached else None)
+
+
+def _streams(it: _Ext) -> tuple[Callable[..., Any] | None, Callable[..., Any] | None]:
+    """``write_chunks``/``read_chunks`` of a streaming store (agent.suit_stream), if any."""
+    return getattr(it.store, "write_chunks", None), getattr(it.store, "read_chunks", None)
 
 
 def _invalidate(it: _Ext, i: int) -> None:
@@ -450,20 +461,33 @@ def _invalidate(it: _Ext, i: int) -> None:
 
 def _fetch(it: _Ext, i: int, cmd: Command) -> None:
     _invalidate(it, i)
-    if encryption.ENCRYPTION_INFO not in it.params[i]:
+    uri = it.params[i].get(Parameter.URI)
+    encrypted = encryption.ENCRYPTION_INFO in it.params[i]
+    write_chunks, _ = _streams(it)
+    fetch_chunks = getattr(it.fetcher, "fetch_chunks", None)
+    if isinstance(uri, str) and uri not in it.env.integrated and write_chunks and fetch_chunks:
+        # streamed: fetcher -> (decryptor) -> staged file, never the whole payload in memory
+        chunks = fetch_chunks(uri, it.params[i].get(Parameter.FETCH_ARGUMENTS))
+        if encrypted:
+            info = _decryption(it, i, authenticated_source=False)
+            chunks = encryption.decrypt_chunks(info, it.ctx.keys, chunks)
+        write_chunks(it.components[i], chunks)
+        it.report.actions.append(
+            core.Action("fetch", it.components[i], uri + (" (decrypted)" if encrypted else ""))
+        )
+        return
+    if not encrypted:
         core._fetch(it, i, cmd)
         return
-    uri = it.params[i].get(Parameter.URI)
     if uri is None:
         raise PolicyError("uri is not set for fetch", reason="suit.parameter.missing")
+    integrated = uri in it.env.integrated
     data = (
         it.env.integrated[uri]
-        if uri in it.env.integrated
+        if integrated
         else it.fetcher.fetch(uri, it.params[i].get(Parameter.FETCH_ARGUMENTS))
     )
-    it.store.write(
-        it.components[i], _plaintext_of(it, i, data, authenticated_source=uri in it.env.integrated)
-    )
+    it.store.write(it.components[i], _plaintext_of(it, i, data, authenticated_source=integrated))
     it.report.actions.append(core.Action("fetch", it.components[i], uri + " (decrypted)"))
 
 
@@ -473,12 +497,19 @@ def _copy(it: _Ext, i: int, cmd: Command) -> None:
         core._copy(it, i, cmd)
         return
     src = it.source(i)
-    data = it.store.read(src)
-    if data is None:
-        raise NotFoundError("the source component is absent", reason="suit.copy.source")
-    src_index = it.components.index(src)
-    authed = Parameter.IMAGE_DIGEST in it.params[src_index]
-    it.store.write(it.components[i], _plaintext_of(it, i, data, authenticated_source=authed))
+    authed = Parameter.IMAGE_DIGEST in it.params[it.components.index(src)]
+    write_chunks, read_chunks = _streams(it)
+    if write_chunks and read_chunks:
+        info = _decryption(it, i, authenticated_source=authed)
+        chunks = read_chunks(src)
+        if chunks is None:
+            raise NotFoundError("the source component is absent", reason="suit.copy.source")
+        write_chunks(it.components[i], encryption.decrypt_chunks(info, it.ctx.keys, chunks))
+    else:
+        data = it.store.read(src)
+        if data is None:
+            raise NotFoundError("the source component is absent", reason="suit.copy.source")
+        it.store.write(it.components[i], _plaintext_of(it, i, data, authenticated_source=authed))
     it.report.actions.append(
         core.Action("copy", it.components[i], codec.component_name(src) + " (decrypted)")
     )

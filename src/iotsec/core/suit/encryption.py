@@ -151,18 +151,29 @@ class EncryptionInfo:
 
     def decryptor(self, cek: bytes) -> Decryptor:
         """A streaming decryptor for this payload (buffers for ChaCha20/Poly1305)."""
-        spec = cose_ciphers.cipher_spec(self.content_alg)
-        iv = self.message.unprotected.get(H.IV, self.message.protected.get(H.IV))
-        if not isinstance(iv, bytes):
-            raise _fail("the IV header (5) is required", ("IV",), "suit.encryption.iv")
-        aad = aad_for(spec, ENCRYPT, self.message.protected_bytes if self.message.protected else b"", b"")
+        alg, iv, aad = self._cipher_params()
+        spec = cose_ciphers.cipher_spec(alg)
         if spec.mode in (cose_ciphers.Mode.GCM, cose_ciphers.Mode.CTR):
             return Decryptor(cose_ciphers.decryptor(spec.alg, cek, iv, aad), None)
         return Decryptor(None, (spec.alg, cek, iv, aad))
 
     def decrypt(self, keys: Sequence[CoseKey], ciphertext: bytes | None = None) -> bytes:
-        """Decrypt the whole payload (detached ``ciphertext`` or the attached one)."""
-        return b"".join(decrypt_chunks(self, keys, [self._ciphertext(ciphertext)]))
+        """Decrypt a payload held in memory (detached ``ciphertext`` or the attached one).
+
+        One pass of the cipher straight into the result (no chunking, no join); a bad AEAD tag
+        raises :class:`VerifyError` and releases nothing.
+        """
+        cek = self.content_key(keys)
+        alg, iv, aad = self._cipher_params()
+        return cose_ciphers.decrypt(alg, cek, iv, self._ciphertext(ciphertext), aad)
+
+    def _cipher_params(self) -> tuple[int, bytes, bytes]:
+        spec = cose_ciphers.cipher_spec(self.content_alg)
+        iv = self.message.unprotected.get(H.IV, self.message.protected.get(H.IV))
+        if not isinstance(iv, bytes):
+            raise _fail("the IV header (5) is required", ("IV",), "suit.encryption.iv")
+        aad = aad_for(spec, ENCRYPT, self.message.protected_bytes if self.message.protected else b"", b"")
+        return spec.alg, iv, aad
 
     def _ciphertext(self, detached: bytes | None) -> bytes:
         if self.message.ciphertext is not None:
