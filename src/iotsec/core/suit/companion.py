@@ -110,32 +110,59 @@ class SuitResult(core.Report):
     failed_record: ExtRecord | None = None
 
 
-def _offsets(seq: CommandSequence, base: int, section: int, out: dict[int, tuple[int, int]]) -> None:
-    """Byte offset of each command in its top-level section (draft-ietf-suit-report §3)."""
-    pos = base + _array_header_len(2 * len(seq))
+def _head(buf: bytes, pos: int) -> tuple[int, int, int]:
+    """(major type, argument, position after the head) of the CBOR item at ``pos``."""
+    ib = buf[pos]
+    major, info = ib >> 5, ib & 0x1F
+    if info < 24:
+        return major, info, pos + 1
+    n = 1 << (info - 24)  # 24..27: 1, 2, 4, 8 bytes (deterministic CBOR: never indefinite)
+    return major, int.from_bytes(buf[pos + 1 : pos + 1 + n], "big"), pos + 1 + n
+
+
+def _skip(buf: bytes, pos: int) -> int:
+    """Position after the CBOR item at ``pos`` (definite lengths only, as SUIT requires)."""
+    major, arg, pos = _head(buf, pos)
+    if major in (2, 3):
+        return pos + arg
+    if major == 4:
+        for _ in range(arg):
+            pos = _skip(buf, pos)
+    elif major == 5:
+        for _ in range(2 * arg):
+            pos = _skip(buf, pos)
+    elif major == 6:
+        pos = _skip(buf, pos)
+    return pos
+
+
+def _offsets(seq: CommandSequence, section: int, out: dict[int, tuple[int, int]]) -> None:
+    """Byte offset of each command in its top-level section (draft-ietf-suit-report §3).
+
+    The section is encoded once and walked; nested sequences (run-sequence, try-each) are located
+    inside their byte strings, so their offsets count from the start of the top-level section.
+    """
+    _walk_offsets(seq, codec.encode_sequence(seq), 0, section, out)
+
+
+def _walk_offsets(
+    seq: CommandSequence, buf: bytes, pos: int, section: int, out: dict[int, tuple[int, int]]
+) -> None:
+    _, _, pos = _head(buf, pos)  # the array head
     for cmd in seq:
         out[id(cmd)] = (section, pos)
-        pair = codec.sequence_to_cbor((cmd,))
-        code_len = len(cbor.dumps(pair[0]))
-        arg_bytes = cbor.dumps(pair[1])
+        pos = _skip(buf, pos)  # command code
         if cmd.code == Cmd.RUN_SEQUENCE and isinstance(cmd.arg, tuple):
-            inner = codec.encode_sequence(cmd.arg)
-            _offsets(cmd.arg, pos + code_len + len(arg_bytes) - len(inner), section, out)
+            _, _, inner = _head(buf, pos)  # bstr head: the nested sequence follows
+            _walk_offsets(cmd.arg, buf, inner, section, out)
         elif cmd.code == Cmd.TRY_EACH and isinstance(cmd.arg, tuple):
-            apos = pos + code_len + _array_header_len(len(cmd.arg))
+            _, _, apos = _head(buf, pos)  # array of bstr / nil
             for sub in cmd.arg:
-                if sub is None:
-                    apos += 1
-                    continue
-                inner = codec.encode_sequence(sub)
-                wrapped = cbor.dumps(inner)
-                _offsets(sub, apos + len(wrapped) - len(inner), section, out)
-                apos += len(wrapped)
-        pos += code_len + len(arg_bytes)
-
-
-def _array_header_len(n: int) -> int:
-    return 1 if n < 24 else 2 if n < 256 else 3 if n < 65536 else 5
+                if sub is not None:
+                    _, _, inner = _head(buf, apos)
+                    _walk_offsets(sub, buf, inner, section, out)
+                apos = _skip(buf, apos)
+        pos = _skip(buf, pos)  # argument
 
 
 @dataclass
@@ -152,6 +179,7 @@ class _Context:
     result: SuitResult
     custom: core.CustomHandler | None
     tables: dict[ComponentId, dict[int, Any]] = field(default_factory=dict)
+    digests: dict[tuple[ComponentId, int], tuple[bytes, bytes]] = field(default_factory=dict)
 
     def table(self, cid: ComponentId) -> dict[int, Any]:
         return self.tables.setdefault(cid, {})
@@ -205,9 +233,9 @@ class _Ext(core._Interpreter):
         self.where: dict[int, tuple[int, int]] = {}
         shared = env.manifest.common.shared_sequence
         if shared is not None:
-            _offsets(shared, 0, SHARED, self.where)
+            _offsets(shared, SHARED, self.where)
         for key, seq in sequences.items():
-            _offsets(seq, 0, key, self.where)
+            _offsets(seq, key, self.where)
         self._props: dict[int, Any] = {}
 
     # ---- sequences
@@ -403,7 +431,7 @@ def _image_match(it: _Ext, i: int, cmd: Command) -> tuple[bool, str]:
             it.verified.setdefault(i, (env, [], bytes(d.value)))
         return ok, "" if ok else "manifest digest differs"
     try:
-        actual = compute_digest(d.alg, data)
+        actual = _digest_of(it.ctx, it.components[i], d.alg, data)
     except UnsupportedError as err:
         raise core._Abort(err) from None
     import hmac
@@ -415,6 +443,18 @@ def _image_match(it: _Ext, i: int, cmd: Command) -> tuple[bool, str]:
             int(Parameter.IMAGE_SIZE): len(data),
         }
     return ok, "" if ok else "digest differs"
+
+
+def _digest_of(ctx: _Context, cid: ComponentId, alg: int, data: Any) -> bytes:
+    """Digest of a component's content, memoised while the store hands out the very same
+    immutable ``bytes`` object (install and validate both check the image: hash it once)."""
+    hit = ctx.digests.get((cid, alg))
+    if hit is not None and hit[0] is data:
+        return hit[1]
+    value = compute_digest(alg, data)
+    if type(data) is bytes:
+        ctx.digests[(cid, alg)] = (data, value)  # holds the object: its id cannot be reused
+    return value
 
 
 _EXT_CONDITIONS: dict[int, Callable[[_Ext, int, Command], tuple[bool, str]]] = {
