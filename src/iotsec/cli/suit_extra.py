@@ -223,6 +223,20 @@ def _parse_versions(items: tuple[str, ...]) -> dict[tuple[bytes, ...], list[int]
     return out
 
 
+def _wants_capabilities(result: Any) -> bool:
+    """draft-ietf-suit-report §4.2: a capability report when the manifest used something unsupported."""
+    from iotsec.core.suit.report import Reason, reason_for
+
+    unsupported = {
+        Reason.COMMAND_UNSUPPORTED,
+        Reason.PARAMETER_UNSUPPORTED,
+        Reason.COMPONENT_UNSUPPORTED,
+        Reason.ALG_UNSUPPORTED,
+        Reason.COSE_UNSUPPORTED,
+    }
+    return result.error is not None and reason_for(result.error) in unsupported
+
+
 @click.command("apply")
 @click.argument("envelope", type=click.Path(exists=True, dir_okay=False))
 @click.option("--key", "keys", multiple=True, help="Trusted public key (full authority); repeatable.")
@@ -274,11 +288,14 @@ def apply_cmd(  # noqa: PLR0917
     from iotsec.clock import SystemClock
     from iotsec.core.suit.companion import process_suit
     from iotsec.core.suit.report import iotsec_capabilities, report_from_result, sign_report
-    from iotsec.core.suit.trust import Authority, as_authorities, named_scope
+    from iotsec.core.suit.trust import Authority, named_scope
     from iotsec.core.suit.update_mgmt import StaticInputs
 
     env = _read_envelope(envelope)
-    anchors: list[Any] = as_authorities(_anchors(keys, macs))
+    # anchors named after their key files (the report and messages name the signer)
+    plain = _anchors(keys, macs) if keys or macs else []
+    names = [Path(p).stem.removesuffix(".pub") for p in (*keys, *macs)]
+    anchors: list[Any] = [Authority.anchor(n, k) for n, k in zip(names, plain, strict=True)]
     if acl:
         try:
             spec = json.loads(Path(acl).read_text())
@@ -313,7 +330,7 @@ def apply_cmd(  # noqa: PLR0917
         report = report_from_result(
             result,
             nonce=bytes.fromhex(nonce) if nonce else None,
-            capabilities=None if result.ok else iotsec_capabilities(),
+            capabilities=iotsec_capabilities() if _wants_capabilities(result) else None,
         )
         data = sign_report(report, _key(report_key)) if report_key else report.encode()
         Path(report_out).write_bytes(data)

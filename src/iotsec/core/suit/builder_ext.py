@@ -54,6 +54,29 @@ def _staging(comp: Mapping[str, Any]) -> dict[str, Any]:
     raise _err("an encrypted component needs component-id or install-id", "components")
 
 
+_TOP_KEYS = ("use-before", "minimum-battery", "update-priority", "require-consent", "wait")
+_COMPONENT_KEYS = ("encrypted", "version-required")
+
+
+def uses_companions(description: Mapping[str, Any]) -> bool:
+    """True when the description uses an option of this module (else the core builder suffices)."""
+    comps = description.get("components")
+    return any(k in description for k in _TOP_KEYS) or (
+        isinstance(comps, list)
+        and any(isinstance(c, Mapping) and any(k in c for k in _COMPONENT_KEYS) for c in comps)
+    )
+
+
+def extra_files(description: Mapping[str, Any]) -> list[str]:
+    """Files named by the companion options (SUIT_Encryption_Info files), for the caller to read."""
+    out = []
+    for c in description.get("components") or []:
+        enc = c.get("encrypted") if isinstance(c, Mapping) else None
+        if isinstance(enc, Mapping) and isinstance(enc.get("info"), str):
+            out.append(enc["info"])
+    return out
+
+
 def build_extended(description: Mapping[str, Any], images: Mapping[str, bytes] | None = None) -> Envelope:
     """Description -> unsigned envelope, with the companion options above."""
     images = dict(images or {})
@@ -165,4 +188,4 @@ def _finish(description: Mapping[str, Any], man: Manifest, integrated: dict[str,
     return builder.envelope_for(man, severed=moved, integrated=integrated)
 
 
-__all__ = ["STAGING_SEGMENT", "build_extended"]
+__all__ = ["STAGING_SEGMENT", "build_extended", "extra_files", "uses_companions"]
