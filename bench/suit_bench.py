@@ -29,7 +29,7 @@ from iotsec.agent.suit_store import FileStore
 from iotsec.core import cbor
 from iotsec.core.cose import CoseKey
 from iotsec.core.suit import builder, codec
-from iotsec.core.suit.auth import sign_envelope, verify_authentication
+from iotsec.core.suit.auth import authenticate, sign_envelope
 from iotsec.core.suit.processor import DeviceIdentity, process, resolve_sequences
 from iotsec.core.suit.store import MemoryStore
 from iotsec.core.suit.validate import check_manifest
@@ -71,8 +71,7 @@ def main() -> None:
         pk.verify(der, tbs, ec.ECDSA(hashes.SHA256()))
 
     def decode_verify_validate() -> None:
-        e = codec.decode(blob)
-        verify_authentication(e, [pub])
+        e, _ = authenticate(blob, [pub])  # §6.2 order: verify, then parse the manifest
         check_manifest(e.manifest, resolve_sequences(e))
 
     raw = rate(raw_verify, seconds=1.5)

@@ -96,3 +96,67 @@ def test_builder_output_validates(schema: Schemas, shared_vectors: Path, desc: d
     assert codec.encode(decoded) == blob
     key = CoseKey.load(private_key_pem(shared_vectors))
     validate_envelope(schema, codec.encode(sign_envelope(env, keys=[(key, -7)])))
+
+
+_ab = st.builds(
+    lambda cid, slots, uri, files: {
+        "manifest-sequence-number": 3,
+        "components": [
+            {
+                "component-id": cid,
+                "slot": s,
+                "vendor-domain": "example.com",
+                "model-info": "m",
+                **({"uri": f"https://example.com/{s}.bin"} if uri else {}),
+                **({"file": f} if f else {}),
+            }
+            for s, f in zip(slots, files, strict=False)
+        ],
+    },
+    st.lists(_names, min_size=1, max_size=2),
+    st.lists(st.integers(0, 5), min_size=2, max_size=3, unique=True),
+    st.booleans(),
+    st.lists(st.sampled_from([None, "a.bin", "b.bin"]), min_size=3, max_size=3),
+)
+_dl = st.builds(
+    lambda boot, load, dl: {
+        "manifest-sequence-number": 4,
+        "components": [
+            {
+                "install-id": ["00"],
+                "file": "a.bin",
+                "uri": "https://example.com/a.bin",
+                "bootable": boot,
+                **(
+                    {
+                        "loadable": True,
+                        "load-id": ["01"],
+                        "load-digest": {"algorithm-id": "sha256", "digest-bytes": "11" * 32},
+                        "load-size": 5,
+                    }
+                    if load
+                    else {}
+                ),
+                **(
+                    {
+                        "download-id": ["02"],
+                        "download-digest": {"algorithm-id": "sha256", "digest-bytes": "22" * 32},
+                    }
+                    if dl
+                    else {}
+                ),
+            }
+        ],
+    },
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(desc=st.one_of(_ab, _dl))
+def test_template_output_validates(schema: Schemas, desc: dict) -> None:  # type: ignore[type-arg]
+    blob = codec.encode(builder.build(desc, IMAGES))
+    validate_envelope(schema, blob)
+    assert codec.encode(codec.decode(blob, allow_unsigned=True)) == blob

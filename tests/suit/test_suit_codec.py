@@ -59,7 +59,7 @@ def test_show_carries_the_spec_diagnostic_text(shared_vectors: Path, name: str) 
     assert norm(out) == norm(ex.diag)
 
 
-@pytest.mark.parametrize("name", ["example0", "example1", "example5"])
+@pytest.mark.parametrize("name", ["example0", "example1", "example3", "example4", "example5"])
 def test_builder_reproduces_the_example_manifest(shared_vectors: Path, name: str) -> None:
     desc = json.loads((shared_vectors / "suit" / "manifest-spec" / f"{name}.json").read_text())
     env = builder.build(desc)

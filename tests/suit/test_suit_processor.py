@@ -408,3 +408,82 @@ def test_tampered_manifest_digest_is_refused(shared_vectors: Path) -> None:
     with pytest.raises(VerifyError):
         run(forged, store)
     assert store.components == {C0: b"old"} and store.commits == 0
+
+
+def test_hostile_nesting_and_loops_are_bounded() -> None:
+    from iotsec.core import cbor
+
+    # run-sequence inside run-sequence, each level in its own bstr: the CBOR depth limit does not
+    # see it, the codec's sequence nesting limit does (no RecursionError escapes)
+    inner = cbor.dumps([3, 15])
+    for _ in range(3000):
+        inner = cbor.dumps([32, inner])
+    with pytest.raises(ValidationError) as e:
+        codec.decode_sequence(cbor.loads(inner), ("install",))
+    assert e.value.reason == "suit.nesting"
+    # 3 components, every level iterating over all of them: 3**12 executions are cut off
+    body: tuple[Command, ...] = seq(
+        (C.OVERRIDE_PARAMETERS, {P.CONTENT: b"x"}),
+    )
+    for _ in range(12):
+        body = seq((C.SET_COMPONENT_INDEX, True), (C.RUN_SEQUENCE, body))
+    shared = (Command(C.SET_COMPONENT_INDEX, 0), *idcheck())
+    m = manifest([C0, C1, C2], shared=shared, install=body)
+    r = run(wrap(m), MemoryStore(), max_steps=10_000)
+    assert r.reason == "suit.limit.steps"
+
+
+def test_built_download_load_manifest_runs() -> None:
+    from iotsec.core.suit import builder
+
+    desc = {
+        "manifest-sequence-number": 1,
+        "components": [
+            {
+                "install-id": ["00"],
+                "file": "a.bin",
+                "uri": "https://example.com/a.bin",
+                "bootable": True,
+                "vendor-id": "fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe",
+                "class-id": "1492af14-2569-5e48-bf42-9b2d51f2ab45",
+                "loadable": True,
+                "load-id": ["01"],
+                "load-digest": {
+                    "algorithm-id": "sha256",
+                    "digest-bytes": hashlib.sha256(IMAGE_A).hexdigest(),
+                },
+            }
+        ],
+    }
+    env = builder.build(desc, {"a.bin": IMAGE_A})
+    store = MemoryStore()
+    r = run(env, store, fetcher=Payloads({"a.bin": IMAGE_A}))
+    assert r.ok, r.reason
+    assert store.components == {C0: IMAGE_A, C1: IMAGE_A}
+    assert [a.kind for a in r.actions] == ["fetch", "copy", "invoke"] and r.invocations[0].component == C1
+
+
+def test_strict_order_rules() -> None:
+    # §6.7: with strict order False, a run-sequence argument may not set the index again ...
+    body = seq(
+        (C.SET_COMPONENT_INDEX, 0), (C.OVERRIDE_PARAMETERS, {P.CONTENT: b"a"}), (C.SET_COMPONENT_INDEX, 1)
+    )
+    shared = (Command(C.SET_COMPONENT_INDEX, 0), *idcheck())
+    install = seq(
+        (C.SET_COMPONENT_INDEX, 0), (C.OVERRIDE_PARAMETERS, {P.STRICT_ORDER: False}), (C.RUN_SEQUENCE, body)
+    )
+    assert (
+        run(wrap(manifest([C0, C1], shared=shared, install=install)), MemoryStore()).reason
+        == "suit.strict-order"
+    )
+    # ... and a component may not be its own source
+    install = seq(
+        (C.SET_COMPONENT_INDEX, 0),
+        (C.OVERRIDE_PARAMETERS, {P.STRICT_ORDER: False, P.SOURCE_COMPONENT: 0}),
+        (C.COPY, 0),
+    )
+    r = run(wrap(manifest([C0, C1], shared=shared, install=install)), MemoryStore({C0: b"x"}))
+    assert r.reason == "suit.strict-order"
+    # in strict order (the default) the same run-sequence is fine
+    install = seq((C.SET_COMPONENT_INDEX, 0), (C.RUN_SEQUENCE, body))
+    assert run(wrap(manifest([C0, C1], shared=shared, install=install)), MemoryStore()).ok

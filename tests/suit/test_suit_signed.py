@@ -239,3 +239,34 @@ def test_random_structures_in_the_manifest_give_typed_errors(obj: object) -> Non
     ):
         with contextlib.suppress(IotSecError):
             codec.decode(wrapped, allow_unsigned=True)
+
+
+def test_authenticate_checks_signatures_before_parsing(shared_vectors: Path, key: CoseKey) -> None:
+    from iotsec.core.suit.auth import authenticate
+    from iotsec.errors import ValidationError
+
+    good = load_example(shared_vectors, "example1").signed
+    env, result = authenticate(good, [key.public()])
+    assert env.manifest.sequence_number == 1 and result.verified
+    # a manifest that is not a SUIT manifest at all, under a signature that does not cover it:
+    # authenticate answers VerifyError (it never parsed it); decode answers ValidationError
+    obj = cbor.loads(good)
+    junk = cbor.dumps({1: 1, 99: [1, 2, 3]})
+    digest = cbor.dumps([-16, __import__("hashlib").sha256(cbor.dumps(junk)).digest()])
+    auth = cbor.loads(obj.value[2])
+    obj.value[2] = cbor.dumps([digest, *auth[1:]])
+    obj.value[3] = junk
+    forged = cbor.dumps(obj)
+    with pytest.raises(VerifyError):
+        authenticate(forged, [key.public()])
+    with pytest.raises(ValidationError):
+        codec.decode(forged)
+    # severed members: the digest is checked before the member is parsed
+    ex2 = load_example(shared_vectors, "example2").signed
+    env2, _ = authenticate(ex2, [key.public()])
+    assert sorted(env2.severed_values) == [20, 23]
+    obj = cbor.loads(ex2)
+    obj.value[20] = cbor.dumps([99])  # not a command sequence and not what the digest covers
+    with pytest.raises(VerifyError) as e:
+        authenticate(cbor.dumps(obj), [key.public()])
+    assert e.value.reason == "suit.digest.severed"

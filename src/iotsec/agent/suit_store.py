@@ -17,7 +17,8 @@ interrupted commit are removed by the next :class:`FileStore`.
 
 Component ids map to file names: each segment that is a plain name (letters, digits, ``._-``)
 is used as is, any other segment as ``x-<hex>``, and segments are joined with ``~``, e.g.
-``[h'00']`` -> ``x-00`` and ``['usr', 'bin', 'env']`` -> ``usr~bin~env``.
+``[h'00']`` -> ``x-00`` and ``['usr', 'bin', 'env']`` -> ``usr~bin~env``; a name longer than 200
+characters becomes ``h-<sha256>``.
 """
 
 from __future__ import annotations
@@ -45,13 +46,18 @@ def component_file_name(cid: ComponentId) -> str:
             parts.append(seg.decode("ascii"))
         else:
             parts.append("x-" + seg.hex())
-    return "~".join(parts) or "x-"
+    name = "~".join(parts) or "x-"
+    if len(name) > 200:  # file systems limit names to 255 bytes: long ids are named by their hash
+        name = "h-" + hashlib.sha256(b"\0".join(cid)).hexdigest()
+    return name
 
 
 def parse_component_file_name(name: str) -> ComponentId:
     """Inverse of :func:`component_file_name`."""
     if name == "x-":
         return ()
+    if name.startswith("h-"):
+        raise ValueError("a hashed component name cannot be reversed")
     return tuple(bytes.fromhex(p[2:]) if p.startswith("x-") else p.encode("ascii") for p in name.split("~"))
 
 
@@ -125,7 +131,11 @@ class FileStore:
     def components(self) -> dict[ComponentId, Path]:
         """Committed components and their files."""
         base = self.current_generation / "components"
-        return {parse_component_file_name(p.name): p for p in sorted(base.iterdir())}
+        out: dict[ComponentId, Path] = {}
+        for p in sorted(base.iterdir()):
+            with contextlib.suppress(ValueError):
+                out[parse_component_file_name(p.name)] = p
+        return out
 
     # ---- ComponentStore protocol
     def begin(self) -> None:
@@ -172,8 +182,9 @@ class FileStore:
         tmp = self.root / f".tmp-{os.getpid()}-{number:06d}"
         comps = tmp / "components"
         comps.mkdir(parents=True)
+        staged_names = {component_file_name(cid) for cid in staged}
         for p in (old / "components").iterdir():  # unchanged components: hard links, no copy
-            if parse_component_file_name(p.name) not in staged:
+            if p.name not in staged_names:
                 os.link(p, comps / p.name)
         for cid, data in staged.items():
             name = component_file_name(cid)

@@ -32,14 +32,15 @@ def _load_key(path: str, password_file: str | None = None) -> CoseKey:
     try:
         return CoseKey.load(raw, password)
     except IotSecError:
-        if len(raw) in (16, 24, 32):
-            return CoseKey.symmetric(raw)
+        # hex text first: a 16-byte key written as 32 hex digits is also 32 bytes long
         try:
             hexed = bytes.fromhex(raw.decode("ascii").strip())
         except (UnicodeDecodeError, ValueError):
             hexed = b""
         if len(hexed) in (16, 24, 32):
             return CoseKey.symmetric(hexed)
+        if len(raw) in (16, 24, 32):
+            return CoseKey.symmetric(raw)
         raise
 
 
@@ -91,6 +92,9 @@ def _json_mode() -> bool:
 @click.option(
     "--to-alg", default="ECDH-ES + A128KW", show_default=True, help="For --to: ECDH-ES/SS + HKDF/AxxxKW."
 )
+@click.option(
+    "--from", "from_path", type=click.Path(dir_okay=False), help="Sender's static private key (ECDH-SS)."
+)
 @click.option("--kid", help="kid for a --key recipient or COSE_Encrypt0 (UTF-8 text).")
 @click.option("--aad", "aad_hex", help="External additional authenticated data, hex.")
 @click.option(
@@ -110,6 +114,7 @@ def encrypt_cmd(
     alg: str,
     recipient_alg: str | None,
     to_alg: str,
+    from_path: str | None,
     kid: str | None,
     aad_hex: str | None,
     detached: str | None,
@@ -127,11 +132,12 @@ def encrypt_cmd(
     specs: list[RecipientSpec] = []
     ra_key = _alg(recipient_alg) if recipient_alg else None
     ra_to = _alg(to_alg)
+    sender = _load_key(from_path, password_file) if from_path else None
     for path in to:
         pub = _load_key(path)
         if pub.kty == KeyType.SYMMETRIC:
             raise ConfigError(f"--to {path} is not a public key", reason="cli.key")
-        specs.append(RecipientSpec(ra_to, pub.public() if pub.has_private else pub))
+        specs.append(RecipientSpec(ra_to, pub.public() if pub.has_private else pub, sender_key=sender))
     key = _load_key(key_path, password_file) if key_path else None
     if key is not None and kid_b is not None:
         key.kid = kid_b

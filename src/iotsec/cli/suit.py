@@ -212,12 +212,13 @@ def _anchors(keys: tuple[str, ...], macs: tuple[str, ...]) -> list[Any]:
 @click.pass_context
 def verify(ctx: click.Context, envelope: str, keys: tuple[str, ...], macs: tuple[str, ...]) -> None:
     """Check the manifest digest, the signatures/MACs and severed members. Exit 0 valid, 1 invalid."""
-    from iotsec.core.suit.auth import verify_authentication
+    from iotsec.core.suit import profiles
+    from iotsec.core.suit.auth import authenticate
     from iotsec.core.suit.processor import resolve_sequences
     from iotsec.core.suit.validate import check_manifest
 
-    env = _read_envelope(envelope)
-    result = verify_authentication(env, _anchors(keys, macs))
+    # §6.2: the signatures are checked before the manifest is parsed
+    env, result = authenticate(cbor.read_any(Path(envelope).read_bytes()), _anchors(keys, macs))
     warnings = check_manifest(env.manifest, resolve_sequences(env))
     if _out(ctx):
         click.echo(
@@ -236,6 +237,10 @@ def verify(ctx: click.Context, envelope: str, keys: tuple[str, ...], macs: tuple
             click.echo(f"block {i}: {kind} alg {alg}: verified")
         for i, kind, why in result.failed:
             click.echo(f"block {i}: {kind}: not verified ({why})")
+        algs = [a for _, _, a in result.verified if isinstance(a, int)]
+        assert env.authentication is not None
+        names = profiles.matching(env.authentication.digest.alg, algs)
+        click.echo(f"suit-mti profile: {', '.join(names) if names else 'none'}")
         for w in warnings:
             click.echo(f"warning: {w}")
         click.echo(
@@ -304,18 +309,19 @@ def process(  # noqa: PLR0917
 ) -> None:
     """Verify ENVELOPE, then run it against a filesystem component store (atomic install)."""
     from iotsec.agent.suit_store import DirectoryFetcher, FileStore
-    from iotsec.core.suit.auth import verify_authentication
+    from iotsec.core.suit.auth import authenticate
     from iotsec.core.suit.codec import component_name
     from iotsec.core.suit.processor import Procedure
     from iotsec.core.suit.processor import process as run
 
-    env = _read_envelope(envelope)
     anchors = _anchors(keys, macs)
-    verify_authentication(env, anchors)  # before the store directory is even opened (§6.2)
+    # §6.2: verify before parsing the manifest, and before the store directory is even opened
+    env, _ = authenticate(cbor.read_any(Path(envelope).read_bytes()), anchors)
     store = FileStore(store_dir)
     identity = _identity(Path(store_dir), vendor_ids, class_ids, device_ids)
     report = run(
         env,
+        authenticated=True,  # just verified by authenticate(); digests are checked again
         trust_anchors=anchors,
         identity=identity,
         stored_sequence=store.sequence_number,
@@ -360,6 +366,8 @@ def process(  # noqa: PLR0917
             click.echo(f"action: {a.kind} {component_name(a.component)} {a.detail}".rstrip())
         if report.ok:
             click.echo(f"processed: sequence number {report.sequence_number} committed to {store_dir}")
+        else:
+            click.echo(f"failed: nothing committed; {store_dir} is unchanged")
     report.check()
 
 

@@ -166,3 +166,25 @@ def test_show_and_verify_a_wg_vector(tmp_path: Path, shared_vectors: Path) -> No
     assert run("cose", "verify", str(diag), "--key", str(jwk)).returncode == 0  # diagnostic notation input
     r = run("cose", "show", str(msg))
     assert r.stdout.splitlines()[0] == "18(  / COSE_Sign1 /"
+
+
+def test_verify_cose_sign_and_cose_mac_files(tmp_path: Path) -> None:
+    from iotsec.core.cose import Algorithm, RecipientSpec, mac, sign
+
+    a, b = CoseKey.generate("ES256", kid="a"), CoseKey.generate("Ed25519", kid="b")
+    (tmp_path / "a.pub").write_bytes(a.to_pem(private=False))
+    (tmp_path / "b.jwk").write_text(json.dumps(b.public().to_jwk(private=False)))
+    (tmp_path / "s.cose").write_bytes(sign(b"multi", [a, b]))
+    r = run("cose", "verify", str(tmp_path / "s.cose"), "--key", str(tmp_path / "a.pub"))
+    assert r.returncode == 0 and r.stdout.startswith("valid: COSE_Sign alg=ES256 kid='a'")
+    r = run("cose", "verify", str(tmp_path / "s.cose"), "--key", str(tmp_path / "b.jwk"))
+    assert r.returncode == 0 and "alg=Ed25519 kid='b'" in r.stdout
+    kek = CoseKey.generate(Algorithm.A128KW, kid="kek")
+    (tmp_path / "kek.jwk").write_text(json.dumps(kek.to_jwk()))
+    (tmp_path / "m.cose").write_bytes(mac(b"mac'd", [RecipientSpec(int(Algorithm.A128KW), kek)]))
+    r = run("cose", "verify", str(tmp_path / "m.cose"), "--key", str(tmp_path / "kek.jwk"))
+    assert r.returncode == 0 and r.stdout.startswith("valid: COSE_Mac alg=HMAC 256/256")
+    other = CoseKey.generate(Algorithm.A128KW, kid="kek")
+    (tmp_path / "other.jwk").write_text(json.dumps(other.to_jwk()))
+    r = run("cose", "verify", str(tmp_path / "m.cose"), "--key", str(tmp_path / "other.jwk"))
+    assert r.returncode == 1 and "Traceback" not in r.stderr

@@ -185,3 +185,53 @@ def test_rfc9459_detached_ciphertext_matches_openssl(tmp_path: Path, alg: str, o
         cwd=tmp_path,
     )
     assert r.returncode == 0 and (tmp_path / "p").read_bytes() == (tmp_path / "img").read_bytes()
+
+
+def test_ecdh_ss_from_sender_key(tmp_path: Path) -> None:
+    (tmp_path / "m").write_bytes(b"static-static")
+    for name in ("alice", "bob"):
+        r = run(
+            "cose",
+            "keygen",
+            "--alg",
+            "ECDH-SS+HKDF-256",
+            "--kid",
+            name,
+            "-o",
+            f"{name}.pem",
+            "--public",
+            f"{name}.pub.pem",
+            cwd=tmp_path,
+        )
+        assert r.returncode == 0, r.stderr
+    r = run(
+        "cose",
+        "encrypt",
+        "m",
+        "--to",
+        "bob.pub.pem",
+        "--to-alg",
+        "ECDH-SS + HKDF-256",
+        "--from",
+        "alice.pem",
+        "-o",
+        "m.cose",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    rec = cbor.loads((tmp_path / "m.cose").read_bytes()).value[3][0]
+    assert -2 in rec[1] and -22 in rec[1]  # sender's static key and a fresh PartyU nonce
+    r = run("cose", "decrypt", "m.cose", "--key", "bob.pem", "-o", "out", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out").read_bytes() == b"static-static"
+
+
+def test_hex_key_file_wins_over_raw_reading(tmp_path: Path) -> None:
+    """32 hex digits (no newline) are a 16-byte key, not a 32-byte raw key."""
+    (tmp_path / "k.hex").write_text(bytes(range(16)).hex())
+    (tmp_path / "k.bin").write_bytes(bytes(range(16)))
+    (tmp_path / "m").write_bytes(b"m")
+    assert run("cose", "encrypt", "m", "--key", "k.hex", "-o", "m.cose", cwd=tmp_path).returncode == 0
+    r = run("cose", "decrypt", "m.cose", "--key", "k.bin", "-o", "out", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out").read_bytes() == b"m"

@@ -189,3 +189,37 @@ def test_encrypt_direct_hkdf_iotsec_to_cwt(ra: Algorithm) -> None:
     data = encrypt(PAYLOAD, [RecipientSpec(ra, ours, salt=b"0123456789abcdef")], Algorithm.A128GCM)
     theirs = COSEKey.from_symmetric_key(secret, alg="A256GCM", kid="s")
     assert COSE.new().decode(data, theirs, context={"alg": "A128GCM"}) == PAYLOAD
+
+
+@pytest.mark.parametrize("name", ["direct+HKDF-SHA-256", "direct+HKDF-SHA-512"])
+def test_encrypt_direct_hkdf_cwt_to_iotsec(name: str) -> None:
+    secret = os.urandom(32)
+    r = Recipient.new(protected={"alg": name}, unprotected={"kid": "s"}, context={"alg": "A128GCM"})
+    shared = COSEKey.from_symmetric_key(secret, alg="A256GCM", kid="s")
+    data = COSE.new().encode(PAYLOAD, shared, protected={"alg": "A128GCM"}, recipients=[r])
+    msg = EncryptMessage.decode(data)
+    assert -20 in msg.recipients[0].unprotected  # cwt adds a random salt: iotsec must use it
+    assert msg.decrypt(CoseKey.symmetric(secret, kid="s")) == PAYLOAD
+
+
+RFC9459 = {
+    Algorithm.A128CTR: "A128CTR",
+    Algorithm.A192CTR: "A192CTR",
+    Algorithm.A256CTR: "A256CTR",
+    Algorithm.A128CBC: "A128CBC",
+    Algorithm.A192CBC: "A192CBC",
+    Algorithm.A256CBC: "A256CBC",
+}
+
+
+@pytest.mark.parametrize("alg", list(RFC9459), ids=lambda a: a.name)
+def test_rfc9459_encrypt0_both_ways(alg: Algorithm) -> None:
+    """AES-CTR / AES-CBC (no integrity): both sides need an explicit opt-in."""
+    k = os.urandom(CIPHERS[alg].key_len)
+    ours, theirs = CoseKey.symmetric(k, kid="k"), COSEKey.from_symmetric_key(k, alg=RFC9459[alg], kid="k")
+    data = encrypt0(PAYLOAD, ours, alg)
+    assert COSE.new().decode(data, theirs, enable_non_aead=True) == PAYLOAD
+    data2 = COSE.new().encode(
+        PAYLOAD, theirs, protected={}, unprotected={"alg": RFC9459[alg]}, enable_non_aead=True
+    )
+    assert Encrypt0Message.decode(data2).decrypt(ours, allow_unauthenticated=True) == PAYLOAD

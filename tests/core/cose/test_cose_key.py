@@ -233,3 +233,28 @@ def test_load_rejects_garbage(blob: bytes) -> None:
 def test_from_cryptography_rejects_other_curves() -> None:
     with pytest.raises(UnsupportedError):
         CoseKey.from_cryptography(ec.generate_private_key(ec.SECP256K1()))
+
+
+def test_thumbprint_rfc9679_example() -> None:
+    """RFC 9679 §6: the example EC2 P-256 key and its SHA-256 thumbprint."""
+    key = CoseKey.from_cose(
+        {
+            1: 2,
+            -1: 1,
+            -2: bytes.fromhex("65eda5a12577c2bae829437fe338701a10aaa375e1bb5b5de108de439c08551d"),
+            -3: bytes.fromhex("1e52ed75701163f7f9e40ddf9f341b3dc9ba860af7e0ca7ca7e9eecd0084d19c"),
+            2: b"meriadoc.brandybuck@buckland.example",
+            3: -7,
+        }
+    )
+    expected = "496bd8afadf307e5b08c64b0421bf9dc01528a344a43bda88fadd1669da253ec"
+    assert key.thumbprint().hex() == expected
+    assert (
+        key.thumbprint_uri()
+        == "urn:ietf:params:oauth:ckt:sha-256:SWvYr63zB-WwjGSwQhv53AFSijRKQ72oj63RZp2iU-w"
+    )
+    # kid/alg and the private part do not change it
+    priv = CoseKey.generate("Ed25519")
+    assert priv.thumbprint() == priv.public().thumbprint()
+    with pytest.raises(UnsupportedError):
+        priv.thumbprint("nope")

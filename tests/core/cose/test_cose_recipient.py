@@ -153,3 +153,23 @@ def test_ecdh_ss_direct_gets_a_fresh_nonce() -> None:
     assert derive_cek(r1, bob, A.A128GCM) == cek1
     salted = RecipientSpec(A.ECDH_SS_HKDF_256, bob.public(), sender_key=alice, salt=b"s" * 16)
     assert -22 not in build_recipient(salted, A.A128GCM)[0].unprotected
+
+
+def test_two_layer_recipients() -> None:
+    """RFC 9052 §8.5.5: an AES-KW recipient whose KEK is distributed by nested recipients."""
+    bob = CoseKey.generate(A.ECDH_ES_HKDF_256, kid="bob", curve=Curve.X25519)
+    inner = RecipientSpec(A.ECDH_ES_HKDF_256, bob.public())
+    outer = RecipientSpec(A.A128KW, None, inner=(inner,))
+    msg = EncryptMessage.decode(encrypt(b"layered", [outer], A.A256GCM))
+    r = msg.recipients[0]
+    assert r.protected == {} and r.unprotected[1] == -3 and len(r.recipients) == 1
+    assert msg.decrypt(bob) == b"layered"
+    # several key-wrap recipients in the inner layer share a random KEK
+    k1, k2 = CoseKey.symmetric(b"\x01" * 16, kid="k1"), CoseKey.symmetric(b"\x02" * 32, kid="k2")
+    outer2 = RecipientSpec(A.A128KW, None, inner=(RecipientSpec(A.A128KW, k1), RecipientSpec(A.A256KW, k2)))
+    msg2 = EncryptMessage.decode(encrypt(b"layered", [outer2]))
+    assert msg2.decrypt(k1) == msg2.decrypt(k2) == b"layered"
+    with pytest.raises(ValidationError):  # only key wrap can sit above nested recipients
+        encrypt(b"x", [RecipientSpec(A.DIRECT, None, inner=(inner,))])
+    with pytest.raises(ValidationError):  # a key-less recipient without inner ones
+        encrypt(b"x", [RecipientSpec(A.A128KW, None)])

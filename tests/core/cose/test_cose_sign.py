@@ -250,3 +250,18 @@ def test_protected_labels_that_collide_in_python_are_refused(keys: dict[str, Cos
         data = cbor.dumps(cbor.tag(18, [bytes.fromhex(prot), {}, PAYLOAD, sig]))
         with pytest.raises(ValidationError):
             Sign1Message.decode(data)
+
+
+def test_r_s_to_der_matches_cryptography() -> None:
+    """Our r||s -> DER conversion equals cryptography's encode_dss_signature, edge cases included."""
+    import os
+
+    from iotsec.core.cose._sig import _der_signature
+
+    for n in (32, 48, 66):
+        cases = [os.urandom(2 * n) for _ in range(200)]
+        cases += [bytes(2 * n), b"\x80" * (2 * n), b"\x00" * (n - 1) + b"\x01" + b"\xff" * n]
+        cases += [b"\x00" * (n // 2) + os.urandom(n + n // 2) for _ in range(50)]
+        for sig in cases:
+            r, s = int.from_bytes(sig[:n], "big"), int.from_bytes(sig[n:], "big")
+            assert _der_signature(sig, n) == encode_dss_signature(r, s)

@@ -151,3 +151,31 @@ json_values = st.recursive(
 def test_random_jwks(j: dict[str, Any]) -> None:
     with contextlib.suppress(IotSecError):
         CoseKey.from_jwk(j)
+
+
+header_maps = st.dictionaries(
+    st.integers(-30, 30)
+    | st.sampled_from(["alg", "kid", "crit", "content type", "IV", "x"])
+    | st.floats(0, 2),
+    cbor_values,
+    max_size=4,
+)
+
+
+@SETTINGS
+@given(header_maps, header_maps, st.binary(max_size=20), st.booleans())
+def test_random_headers_when_creating(
+    prot: dict[Any, Any], unprot: dict[Any, Any], aad: bytes, det: bool
+) -> None:
+    """sign1 / mac0 / sign with arbitrary caller header maps: a message that verifies, or an IotSecError."""
+    for make, cls, key in ((sign1, Sign1Message, ED), (mac0, Mac0Message, HK)):
+        try:
+            data = make(b"p", key, protected=prot, unprotected=unprot, external_aad=aad, detached=det)
+        except IotSecError:
+            continue
+        cls.decode(data).verify(key, aad, b"p" if det else None, critical=list(prot))
+    try:
+        signed = sign(b"p", [EC], protected=prot, unprotected=unprot)
+    except IotSecError:
+        return
+    SignMessage.decode(signed).verify(EC, critical=list(prot))

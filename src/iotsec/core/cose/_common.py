@@ -12,8 +12,8 @@ from typing import Any
 
 from iotsec.core import cbor
 from iotsec.core.cose._fast import encode_simple_map, four_items, head, protected_map
-from iotsec.core.cose.algorithms import Algorithm, coerce_alg
-from iotsec.core.cose.headers import HeaderLabel, HeaderMap, check_buckets, check_crit, decode_protected
+from iotsec.core.cose.algorithms import Algorithm
+from iotsec.core.cose.headers import HeaderMap, check_buckets, check_crit, decode_protected
 from iotsec.errors import DecodeError, ValidationError
 
 # RFC 9052 §2 table 1: CBOR tags of the COSE messages
@@ -49,9 +49,20 @@ def tstr(s: str) -> bytes:
     return enc
 
 
+_PREFIX: dict[tuple[str, int], bytes] = {}
+
+
 def structure(context: str, *fields: bytes) -> bytes:
     """Encode ``[context, bstr, bstr, ...]`` (Sig_structure §4.4, MAC_structure §6.3)."""
-    return b"".join((head(4, len(fields) + 1), tstr(context), *(bstr(f) for f in fields)))
+    prefix = _PREFIX.get((context, len(fields)))
+    if prefix is None:
+        prefix = _PREFIX[(context, len(fields))] = head(4, len(fields) + 1) + tstr(context)
+    parts = [prefix]
+    for f in fields:
+        n = len(f)
+        parts.append(bytes((0x40 | n,)) if n < 24 else head(2, n))
+        parts.append(f)
+    return b"".join(parts)
 
 
 def protected_for_structure(protected: HeaderMap, protected_bytes: bytes) -> bytes:
@@ -147,17 +158,18 @@ def resolve_alg(
     allow_unprotected_alg: bool,
     critical: Collection[int | str],
 ) -> Algorithm | int | str:
-    """The algorithm of a layer, taken from the protected bucket only (RFC 9052 §3.1 "alg").
+    """The algorithm of a layer (the raw header value), from the protected bucket only (RFC 9052 §3.1).
 
     ``allow_unprotected_alg=True`` also accepts an unprotected ``alg`` (some cose-wg examples
     put it there); never use it for messages from a peer. Also enforces ``crit`` (§3.1).
     """
-    check_crit(protected, critical)
-    if HeaderLabel.ALG in protected:
-        return coerce_alg(protected[HeaderLabel.ALG])
-    if HeaderLabel.ALG in unprotected:
+    if 2 in protected:
+        check_crit(protected, critical)
+    if 1 in protected:
+        return protected[1]  # type: ignore[no-any-return]
+    if 1 in unprotected:
         if allow_unprotected_alg:
-            return coerce_alg(unprotected[HeaderLabel.ALG])
+            return unprotected[1]  # type: ignore[no-any-return]
         raise ValidationError("alg is not in the protected header bucket", reason="cose.alg.unprotected")
     raise ValidationError("no alg header parameter", reason="cose.alg.missing")
 

@@ -61,15 +61,23 @@ def _bstr(data: bytes, pos: int, end: int) -> tuple[bytes, int] | None:
     if pos >= end:
         return None
     ib = data[pos]
-    if ib >> 5 != 2 or (ib & 0x1F) > 27:
+    if 0x40 <= ib < 0x58:  # length in the initial byte
+        n, p = ib - 0x40, pos + 1
+    elif ib == 0x58:
+        if pos + 2 > end:
+            return None
+        n, p = data[pos + 1], pos + 2
+    elif 0x59 <= ib <= 0x5B:
+        r = _uint(data, pos + 1, ib & 0x1F, end)
+        if r is None:
+            return None
+        n, p = r
+    else:
         return None
-    r = _uint(data, pos + 1, ib & 0x1F, end)
-    if r is None:
+    q = p + n
+    if q > end:
         return None
-    n, p = r
-    if p + n > end:
-        return None
-    return data[p : p + n], p + n
+    return data[p:q], q
 
 
 def simple_map(data: bytes, pos: int, end: int) -> tuple[dict[Any, Any], int] | None:
@@ -77,6 +85,8 @@ def simple_map(data: bytes, pos: int, end: int) -> tuple[dict[Any, Any], int] | 
     if pos >= end:
         return None
     ib = data[pos]
+    if ib == 0xA0:
+        return {}, pos + 1
     if ib >> 5 != 5 or (ib & 0x1F) >= 24:
         return None
     count = ib & 0x1F

@@ -15,7 +15,7 @@ import hmac as _hmac
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from iotsec.core.cose.algorithms import CURVE_SIZE, AlgInfo, AlgKind, Algorithm, Curve, KeyOp, KeyType
@@ -64,6 +64,20 @@ def sign(info: AlgInfo, key: CoseKey, tbs: bytes, *, deterministic: bool = False
     raise UnsupportedError(f"{key!r} cannot sign", reason="cose.key.type")
 
 
+def _der_int(b: bytes) -> bytes:
+    b = b.lstrip(b"\x00")
+    if not b or b[0] & 0x80:
+        b = b"\x00" + b
+    return b"\x02" + bytes((len(b),)) + b
+
+
+def _der_signature(signature: bytes, n: int) -> bytes:
+    """r || s (RFC 9053 §2.1) -> DER ``Ecdsa-Sig-Value`` (RFC 3279 §2.2.3), without big ints."""
+    body = _der_int(signature[:n]) + _der_int(signature[n:])
+    size = len(body)
+    return (b"\x30" + bytes((size,)) if size < 0x80 else b"\x30\x81" + bytes((size,))) + body
+
+
 def verify(info: AlgInfo, key: CoseKey, tbs: bytes, signature: bytes) -> None:
     """Verify ``signature`` over ``tbs``; raise :class:`VerifyError` (opaque) if it does not."""
     key.check_alg(info.alg, KeyOp.VERIFY)
@@ -74,10 +88,7 @@ def verify(info: AlgInfo, key: CoseKey, tbs: bytes, signature: bytes) -> None:
             n = CURVE_SIZE[key.crv]
             if len(signature) != 2 * n:  # RFC 9053 §2.1: fixed-width r || s
                 raise VerifyError("signature verification failed", reason="cose.signature.length")
-            der = encode_dss_signature(
-                int.from_bytes(signature[:n], "big"), int.from_bytes(signature[n:], "big")
-            )
-            pub.verify(der, tbs, _ECDSA[info.hash_name])
+            pub.verify(_der_signature(signature, n), tbs, _ECDSA[info.hash_name])
         elif isinstance(pub, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
             pub.verify(signature, tbs)
         else:

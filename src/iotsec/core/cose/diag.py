@@ -166,9 +166,31 @@ def _guess_tag(item: list[Any]) -> int | None:
     return None
 
 
+TAG_CWT = 61  # RFC 8392 §6: optional CWT tag around a COSE message
+
+
 def describe(data: bytes) -> str:
-    """Diagnostic notation of ``data`` with COSE parts and header names annotated."""
-    item = cbor.loads(data, allow_duplicate_keys=False)
+    """Diagnostic notation of ``data`` with COSE parts and header names annotated.
+
+    A CWT tag (61) around a COSE message is shown too. Input with duplicate map keys is shown
+    as plain diagnostic notation (a decoded view would hide the duplicates).
+    """
+    try:
+        item = cbor.loads(data)
+    except DecodeError as exc:
+        if exc.reason == "cbor.duplicate_key":
+            return cbor.to_diag(data)
+        raise
+    if (
+        isinstance(item, cbor.CBORTag)
+        and item.tag == TAG_CWT
+        and isinstance(item.value, cbor.CBORTag)
+        and item.value.tag in COSE_TAGS
+        and isinstance(item.value.value, list)
+    ):
+        inner = item.value
+        body = _layer(inner.value, _PARTS[inner.tag], "    ")
+        return f"61(  / CWT /\n  {inner.tag}(  / {COSE_TAGS[inner.tag]} /\n    {body}\n  )\n)"
     tag = None
     if isinstance(item, cbor.CBORTag) and item.tag in COSE_TAGS:
         tag, body = item.tag, item.value

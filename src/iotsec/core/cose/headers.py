@@ -243,20 +243,23 @@ def check_buckets(
         raise ValidationError(
             "unprotected header bucket must be a map", reason="cose.header.unprotected_type", path=path
         )
-    _check_values(protected, (*path, "protected"))
-    _check_values(unprotected, (*path, "unprotected"))
-    both = set(protected) & set(unprotected)
-    if both:  # §3: "Labels in each of the maps MUST be unique ... MUST NOT occur in both"
-        raise ValidationError(
-            f"header label(s) {sorted(map(str, both))} in both buckets",
-            reason="cose.header.duplicate",
-            path=path,
-        )
-    if HeaderLabel.CRIT in unprotected:  # §3.1 crit: "MUST be placed in the protected bucket"
+    if protected:
+        _check_values(protected, (*path, "protected"))
+    if unprotected:
+        _check_values(unprotected, (*path, "unprotected"))
+        # §3: "Labels in each of the maps MUST be unique ... MUST NOT occur in both"
+        both = [k for k in protected if k in unprotected]
+        if both:
+            raise ValidationError(
+                f"header label(s) {sorted(map(str, both))} in both buckets",
+                reason="cose.header.duplicate",
+                path=path,
+            )
+    if 2 in unprotected:  # §3.1 crit: "MUST be placed in the protected bucket"
         raise ValidationError(
             "crit must be a protected header parameter", reason="cose.header.crit_unprotected", path=path
         )
-    crit = protected.get(HeaderLabel.CRIT)
+    crit = protected.get(2)
     if crit is not None:
         missing = [x for x in crit if x not in protected]
         if missing:  # §3.1: the listed labels are present in the protected bucket
@@ -265,8 +268,8 @@ def check_buckets(
                 reason="cose.header.crit_absent",
                 path=path,
             )
-    merged = {**protected, **unprotected}
-    if HeaderLabel.IV in merged and HeaderLabel.PARTIAL_IV in merged:  # §3.1 "IV" / "Partial IV"
+    # §3.1 "IV" / "Partial IV": not both
+    if (5 in protected or 5 in unprotected) and (6 in protected or 6 in unprotected):
         raise ValidationError(
             "IV and Partial IV must not both be present", reason="cose.header.iv_both", path=path
         )

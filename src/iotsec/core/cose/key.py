@@ -8,6 +8,7 @@ with one key does not re-parse it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -385,6 +386,24 @@ class CoseKey:
     def encode(self, *, private: bool = True) -> bytes:
         """The deterministic CBOR encoding of the COSE_Key."""
         return cbor.dumps(self.to_cose_map(private=private))
+
+    def thumbprint(self, hash_name: str = "sha256") -> bytes:
+        """COSE Key Thumbprint (RFC 9679 §3): hash of the deterministic CBOR of the required members.
+
+        Required members (RFC 9679 §4): EC2 kty, crv, x, y; OKP kty, crv, x; Symmetric kty, k.
+        """
+        m = self.to_cose_map(private=self.kty == KeyType.SYMMETRIC)
+        required = (KTY, K) if self.kty == KeyType.SYMMETRIC else (KTY, CRV, X, Y)
+        try:
+            h = hashlib.new(hash_name)
+        except ValueError as exc:
+            raise UnsupportedError(f"unknown hash {hash_name!r}", reason="cose.key.hash") from exc
+        h.update(cbor.dumps({k: m[k] for k in required if k in m}))
+        return h.digest()
+
+    def thumbprint_uri(self) -> str:
+        """``urn:ietf:params:oauth:ckt:sha-256:<base64url>`` (RFC 9679 §5)."""
+        return "urn:ietf:params:oauth:ckt:sha-256:" + b64u_encode(self.thumbprint())
 
     def to_jwk(self, *, private: bool = True) -> dict[str, Any]:
         """A JWK (RFC 7517) with base64url members; ``kid`` as UTF-8 text (base64url if not UTF-8)."""

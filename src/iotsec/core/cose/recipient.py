@@ -30,7 +30,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from iotsec.core.cose import ecdh, keywrap
@@ -41,7 +40,7 @@ from iotsec.core.cose._keymat import (
     public_key_header,
     symmetric_secret,
 )
-from iotsec.core.cose.algorithms import Algorithm, alg_label
+from iotsec.core.cose.algorithms import alg_label
 from iotsec.core.cose.headers import (
     HeaderLabel,
     check_buckets,
@@ -52,65 +51,11 @@ from iotsec.core.cose.headers import (
 )
 from iotsec.core.cose.kdf import PartyInfo, hkdf, kdf_context, key_data_length
 from iotsec.core.cose.key import CoseKey
+from iotsec.core.cose.recipient_algs import RECIPIENT_ALGS, Method, RecipientAlg, recipient_alg
 from iotsec.errors import IotSecError, UnsupportedError, ValidationError, VerifyError
 
 H = HeaderLabel
 MAX_RECIPIENT_DEPTH = 4
-
-
-class Method(Enum):
-    """Key distribution method classes (RFC 9052 §8.5)."""
-
-    DIRECT = "direct"
-    DIRECT_HKDF = "direct+hkdf"
-    KEY_WRAP = "key-wrap"
-    ECDH_DIRECT = "ecdh-direct"
-    ECDH_WRAP = "ecdh-wrap"
-
-
-@dataclass(frozen=True)
-class RecipientAlg:
-    """How one recipient algorithm obtains a key."""
-
-    alg: Algorithm
-    method: Method
-    static: bool = False  # ECDH-SS (sender static key) rather than ECDH-ES (ephemeral)
-    hash_name: str = "SHA-256"
-    wrap_alg: Algorithm | None = None
-
-    @property
-    def determines_cek(self) -> bool:
-        """True when the CEK is the key agreed/derived here (one recipient only, RFC 9052 §8.5.1)."""
-        return self.method in (Method.DIRECT, Method.DIRECT_HKDF, Method.ECDH_DIRECT)
-
-
-A = Algorithm
-_RA = [
-    RecipientAlg(A.DIRECT, Method.DIRECT),
-    RecipientAlg(A.DIRECT_HKDF_SHA_256, Method.DIRECT_HKDF),
-    RecipientAlg(A.DIRECT_HKDF_SHA_512, Method.DIRECT_HKDF, hash_name="SHA-512"),
-    RecipientAlg(A.A128KW, Method.KEY_WRAP, wrap_alg=A.A128KW),
-    RecipientAlg(A.A192KW, Method.KEY_WRAP, wrap_alg=A.A192KW),
-    RecipientAlg(A.A256KW, Method.KEY_WRAP, wrap_alg=A.A256KW),
-    RecipientAlg(A.ECDH_ES_HKDF_256, Method.ECDH_DIRECT),
-    RecipientAlg(A.ECDH_ES_HKDF_512, Method.ECDH_DIRECT, hash_name="SHA-512"),
-    RecipientAlg(A.ECDH_SS_HKDF_256, Method.ECDH_DIRECT, static=True),
-    RecipientAlg(A.ECDH_SS_HKDF_512, Method.ECDH_DIRECT, static=True, hash_name="SHA-512"),
-    RecipientAlg(A.ECDH_ES_A128KW, Method.ECDH_WRAP, wrap_alg=A.A128KW),
-    RecipientAlg(A.ECDH_ES_A192KW, Method.ECDH_WRAP, wrap_alg=A.A192KW),
-    RecipientAlg(A.ECDH_ES_A256KW, Method.ECDH_WRAP, wrap_alg=A.A256KW),
-    RecipientAlg(A.ECDH_SS_A128KW, Method.ECDH_WRAP, static=True, wrap_alg=A.A128KW),
-    RecipientAlg(A.ECDH_SS_A192KW, Method.ECDH_WRAP, static=True, wrap_alg=A.A192KW),
-    RecipientAlg(A.ECDH_SS_A256KW, Method.ECDH_WRAP, static=True, wrap_alg=A.A256KW),
-]
-RECIPIENT_ALGS: dict[int, RecipientAlg] = {int(r.alg): r for r in _RA}
-
-
-def recipient_alg(alg: object) -> RecipientAlg:
-    """The :class:`RecipientAlg` of ``alg`` or :class:`UnsupportedError`."""
-    if isinstance(alg, int) and not isinstance(alg, bool) and alg in RECIPIENT_ALGS:
-        return RECIPIENT_ALGS[alg]
-    raise UnsupportedError(f"unsupported recipient algorithm {alg!r}", reason="cose.alg.unsupported")
 
 
 @dataclass
@@ -262,8 +207,8 @@ def derive_cek(
     params = kdf or KdfParams()
     ra = recipient_alg(recipient.alg)
     content_alg = int(content_alg)
-    _check_key_alg(key, ra, content_alg)
     if ra.method is Method.DIRECT:
+        _check_key_alg(key, ra, content_alg)
         _expect_empty_ciphertext(recipient, "direct")
         return _cek_length_check(symmetric_secret(key), content_alg)
     if recipient.recipients:
@@ -273,10 +218,15 @@ def derive_cek(
             raise UnsupportedError(
                 "nested recipients are supported under AES key wrap only", reason="cose.recipient.nested"
             )
+        if recipient.protected:  # RFC 9053 §6.2.1
+            raise ValidationError(
+                "AES key wrap recipients have no protected headers", reason="cose.recipient.protected"
+            )
         if not recipient.ciphertext:
             raise ValidationError("key wrap recipient has no wrapped key", reason="cose.recipient.ciphertext")
         kek = try_recipients(recipient.recipients, key, int(ra.wrap_alg), sender_key=sender_key, kdf=kdf)
         return _cek_length_check(keywrap.unwrap(ra.wrap_alg, kek, recipient.ciphertext), content_alg)
+    _check_key_alg(key, ra, content_alg)  # (the nested layer checks the key itself)
     if ra.method is Method.KEY_WRAP:
         assert ra.wrap_alg is not None
         if recipient.protected:  # RFC 9053 §6.2.1: "The protected header ... MUST be empty"
@@ -344,11 +294,13 @@ class RecipientSpec:
     header parameters and enter the KDF context; ``kdf`` holds the untransmitted profile inputs.
     ``static_key_id=True`` sends the sender's kid (-3) instead of its public key (-2).
     ``compressed_point=True`` sends an EC2 ephemeral/static key with its y-coordinate as the sign
-    bit (RFC 9053 §7.1.1), which saves 32-66 bytes.
+    bit (RFC 9053 §7.1.1), which saves 32-66 bytes. ``inner`` makes a two-layer recipient (RFC
+    9052 §8.5.5, RFC 8152 Appendix B): this key-wrap recipient (``key=None``) wraps the CEK with
+    a KEK that the ``inner`` recipients distribute (e.g. ECDH-ES + HKDF-256 for A128KW).
     """
 
     alg: int
-    key: CoseKey
+    key: CoseKey | None
     kid: bytes | None = None
     sender_key: CoseKey | None = None
     ephemeral_key: CoseKey | None = None
@@ -360,6 +312,7 @@ class RecipientSpec:
     unprotected: Mapping[Any, Any] | None = None
     static_key_id: bool = False
     compressed_point: bool = False
+    inner: tuple[RecipientSpec, ...] = ()
 
     @property
     def method(self) -> RecipientAlg:
@@ -387,6 +340,9 @@ def build_recipient(
     """
     ra = spec.method
     content_alg = int(content_alg)
+    if spec.inner:
+        return _build_two_layer(spec, ra, content_alg, cek)
+    key = _need_key(spec)
     if ra.determines_cek and cek is not None:
         raise ValidationError(
             f"{ra.alg.iana_name} determines the content key; it cannot carry another",
@@ -394,14 +350,14 @@ def build_recipient(
         )
     if not ra.determines_cek and cek is None:
         raise ValidationError("a key wrap recipient needs the content key", reason="cose.recipient.cek")
-    _check_key_alg(spec.key, ra, content_alg)
+    _check_key_alg(key, ra, content_alg)
     if spec.sender_key is not None:
         _check_key_alg(spec.sender_key, ra, content_alg)
     alg_in_protected = ra.method in (Method.DIRECT_HKDF, Method.ECDH_DIRECT, Method.ECDH_WRAP)
     protected = normalize_headers(spec.protected)
     unprotected = normalize_headers(spec.unprotected)
     (protected if alg_in_protected else unprotected)[int(H.ALG)] = int(ra.alg)
-    kid = spec.kid if spec.kid is not None else spec.key.kid
+    kid = spec.kid if spec.kid is not None else key.kid
     if kid is not None:
         unprotected.setdefault(int(H.KID), kid)
     if spec.salt is not None:
@@ -421,7 +377,7 @@ def build_recipient(
         # them); add a fresh PartyU nonce (RFC 9053 §5.1), as the COSE WG examples do.
         unprotected[int(H.PARTY_U_NONCE)] = os.urandom(32)
     if ra.method in (Method.ECDH_DIRECT, Method.ECDH_WRAP):
-        peer = public_agreement_key(spec.key)
+        peer = public_agreement_key(key)
         if ra.static:
             if spec.sender_key is None:
                 raise ValidationError(
@@ -449,17 +405,15 @@ def build_recipient(
     r = Recipient(protected, unprotected, b"", prot_bytes)
     params = spec.kdf  # party info not overridden here comes from the headers just built
     if ra.method is Method.DIRECT:
-        return r, _cek_length_check(symmetric_secret(spec.key), content_alg)
+        return r, _cek_length_check(symmetric_secret(key), content_alg)
     if ra.method is Method.KEY_WRAP:
         assert ra.wrap_alg is not None and cek is not None
-        r.ciphertext = keywrap.wrap(
-            ra.wrap_alg, symmetric_secret(spec.key), _cek_length_check(cek, content_alg)
-        )
+        r.ciphertext = keywrap.wrap(ra.wrap_alg, symmetric_secret(key), _cek_length_check(cek, content_alg))
         return r, cek
     if ra.method is Method.DIRECT_HKDF:
         ctx = _context(r, content_alg, params)
         return r, hkdf(
-            symmetric_secret(spec.key),
+            symmetric_secret(key),
             key_data_length(content_alg) // 8,
             ctx,
             salt=spec.salt,
@@ -475,6 +429,38 @@ def build_recipient(
     assert cek is not None
     r.ciphertext = keywrap.wrap(ra.wrap_alg, derived, _cek_length_check(cek, content_alg))
     return r, cek
+
+
+def _need_key(spec: RecipientSpec) -> CoseKey:
+    if spec.key is None:
+        raise ValidationError("this recipient needs a key", reason="cose.recipient.key")
+    return spec.key
+
+
+def _build_two_layer(
+    spec: RecipientSpec, ra: RecipientAlg, content_alg: int, cek: bytes | None
+) -> tuple[Recipient, bytes]:
+    """A key-wrap recipient whose KEK the nested recipients carry (RFC 9052 §8.5.5)."""
+    if ra.method is not Method.KEY_WRAP or ra.wrap_alg is None or cek is None:
+        raise ValidationError(
+            "nested recipients need an AES key wrap recipient above them", reason="cose.recipient.nested"
+        )
+    wrap_alg = int(ra.wrap_alg)
+    direct = [s for s in spec.inner if s.method.determines_cek]
+    if direct and len(spec.inner) > 1:
+        raise ValidationError("a direct inner recipient must be alone", reason="cose.recipient.direct")
+    if direct:
+        inner_r, kek = build_recipient(direct[0], wrap_alg)
+        nested = [inner_r]
+    else:
+        kek = random_cek(wrap_alg)
+        nested = [build_recipient(s, wrap_alg, kek)[0] for s in spec.inner]
+    unprotected = normalize_headers(spec.unprotected)
+    unprotected[int(H.ALG)] = wrap_alg  # RFC 9053 §6.2.1: key wrap has no protected headers
+    if spec.kid is not None:
+        unprotected[int(H.KID)] = spec.kid
+    wrapped = keywrap.wrap(ra.wrap_alg, kek, _cek_length_check(cek, content_alg))
+    return Recipient({}, unprotected, wrapped, b"", nested), cek
 
 
 def random_cek(content_alg: int) -> bytes:

@@ -20,9 +20,10 @@ from typing import Any
 from iotsec.core import cbor
 from iotsec.core.cbor import CBORTag
 from iotsec.core.cose import CoseKey, Mac0Message, MacMessage, Sign1Message, SignMessage
+from iotsec.core.suit import codec
 from iotsec.core.suit.codec import encode_digest
-from iotsec.core.suit.digest import verify_manifest_digest, verify_severed
-from iotsec.core.suit.model import Envelope
+from iotsec.core.suit.digest import verify_manifest_digest, verify_severed, wrapped_digest
+from iotsec.core.suit.model import Authentication, Envelope
 from iotsec.errors import DecodeError, IotSecError, UnsupportedError, ValidationError, VerifyError
 
 
@@ -42,15 +43,18 @@ _DECODERS: dict[int, Any] = {
 }
 
 
-def verify_authentication(env: Envelope, trust_anchors: Sequence[CoseKey]) -> AuthResult:
-    """Verify the manifest digest, the COSE blocks and severed members; raise VerifyError.
+def verify_blocks(
+    auth: Authentication | None, manifest_bytes: bytes, trust_anchors: Sequence[CoseKey]
+) -> AuthResult:
+    """§8.3: the digest covers the bstr-wrapped manifest, and a COSE block over it verifies.
 
     Succeeds when at least one block verifies with a trust anchor (§8.3: several blocks may use
-    different algorithms or authorities).
+    different algorithms or authorities); raises VerifyError otherwise.
     """
-    verify_manifest_digest(env)
-    auth = env.authentication
-    assert auth is not None
+    if auth is None:
+        raise VerifyError("the envelope carries no authentication wrapper", reason="suit.auth.missing")
+    if not wrapped_digest(auth.digest, manifest_bytes):
+        raise VerifyError("manifest digest does not match", reason="suit.digest.manifest")
     if not auth.blocks:
         raise VerifyError("the authentication wrapper holds no signature or MAC", reason="suit.auth.missing")
     payload = encode_digest(auth.digest)  # detached payload: the encoded SUIT_Digest (§8.3)
@@ -89,11 +93,30 @@ def verify_authentication(env: Envelope, trust_anchors: Sequence[CoseKey]) -> Au
             failed.append((i, kind, "verify.failed"))
     if not verified:
         raise VerifyError("no authentication block verifies with a trusted key", reason="suit.auth.failed")
-    verify_severed(env)
     return AuthResult(tuple(verified), tuple(failed))
 
 
 _TAG_HEADS = {b"\xd2": 18, b"\xd1": 17}
+
+
+def verify_authentication(env: Envelope, trust_anchors: Sequence[CoseKey]) -> AuthResult:
+    """Verify the manifest digest, the COSE blocks and the severed members of a decoded envelope."""
+    result = verify_blocks(env.authentication, env.manifest_bytes, trust_anchors)
+    verify_severed(env)
+    return result
+
+
+def authenticate(data: bytes, trust_anchors: Sequence[CoseKey]) -> tuple[Envelope, AuthResult]:
+    """Parse and authenticate an envelope the way §6.2 asks: verify before parsing.
+
+    Only the envelope map and the authentication wrapper are parsed before the digest and the
+    signatures are checked over the raw manifest bytes; then the manifest is decoded, and each
+    severed member only after its digest matches.
+    """
+    outer = codec.decode_outer(data)
+    assert isinstance(outer, codec.OuterEnvelope)  # bare manifests are refused without allow_unsigned
+    result = verify_blocks(outer.authentication, outer.manifest_bytes, trust_anchors)
+    return codec.complete(outer, check_severed=True), result
 
 
 def block_tag(block: bytes) -> int:
@@ -106,6 +129,8 @@ def block_tag(block: bytes) -> int:
 
 __all__ = [
     "AuthResult",
+    "authenticate",
+    "verify_blocks",
     "block_tag",
     "verify_authentication",
     "verify_manifest_digest",
@@ -131,7 +156,6 @@ def sign_envelope(
 
     from iotsec.core.cose import mac0, sign1
     from iotsec.core.suit.digest import make_digest
-    from iotsec.core.suit.model import Authentication
 
     if env.authentication is not None:
         verify_manifest_digest(env)

@@ -144,7 +144,13 @@ def _component_id(c: Mapping[str, Any], i: int) -> ComponentId:
     raise _err("a component needs install-id or component-id", "components", i)
 
 
-def _digest(c: Mapping[str, Any], images: Mapping[str, bytes], i: int) -> tuple[Digest | None, int | None]:
+def _digest(
+    c: Mapping[str, Any], images: Mapping[str, bytes], i: int, prefix: str = "install"
+) -> tuple[Digest | None, int | None]:
+    if prefix != "install":
+        c = {"install-digest": c.get(f"{prefix}-digest"), "install-size": c.get(f"{prefix}-size")}
+        if c["install-digest"] is None:
+            c = {k: v for k, v in c.items() if v is not None}
     if isinstance(c.get("file"), str):
         data = images.get(c["file"])
         if data is None:
@@ -198,6 +204,9 @@ def build_manifest(
         raise _err("manifest-sequence-number must be an unsigned integer", "manifest-sequence-number")
     if description.get("manifest-version", 1) != 1:
         raise _err("only manifest-version 1 exists", "manifest-version")
+    special = _templates(description, comps, images)
+    if special is not None:
+        return special
     many = len(comps) > 1
     ids: list[ComponentId] = []
     shared: list[Command] = []
@@ -286,6 +295,61 @@ def build_manifest(
     ref = description.get("reference-uri")
     man = Manifest(seq_no, common, 1, str(ref) if ref is not None else None, sequences, text or None)
     return man, integrated
+
+
+def _identity_params(c: Mapping[str, Any], i: int) -> dict[int, Any]:
+    params: dict[int, Any] = {}
+    vendor = None
+    if "vendor-id" in c:
+        vendor = uuid.UUID(bytes=_uuid_bytes(c["vendor-id"], "components", i, "vendor-id"))
+    elif "vendor-domain" in c:
+        vendor = vendor_id(str(c["vendor-domain"]))
+    if vendor is not None:
+        params[Parameter.VENDOR_IDENTIFIER] = vendor.bytes
+    if "class-id" in c:
+        params[Parameter.CLASS_IDENTIFIER] = _uuid_bytes(c["class-id"], "components", i, "class-id")
+    elif "model-info" in c:
+        if vendor is None:
+            raise _err("model-info needs a vendor (vendor-id or vendor-domain)", "components", i)
+        params[Parameter.CLASS_IDENTIFIER] = class_id(vendor, str(c["model-info"])).bytes
+    if "device-id" in c:
+        params[Parameter.DEVICE_IDENTIFIER] = _uuid_bytes(c["device-id"], "components", i, "device-id")
+    return params
+
+
+def _templates(
+    description: Mapping[str, Any], comps: list[Any], images: Mapping[str, bytes]
+) -> tuple[Manifest, dict[str, bytes]] | None:
+    """The A/B-slot and download/install/load templates (:mod:`.templates`), when asked for."""
+    from iotsec.core.suit import templates
+
+    entries = [c for c in comps if isinstance(c, Mapping)]
+    if len(entries) != len(comps):
+        return None
+    ab = len(entries) > 1 and all("slot" in c for c in entries)
+    ab = ab and len({_component_id(c, i) for i, c in enumerate(entries)}) == 1
+    dl = any("download-id" in c or "load-id" in c for c in entries)
+    if not ab and not dl:
+        return None
+    if dl and len(entries) != 1:
+        raise _err("download-id/load-id are supported for a single component entry", "components")
+
+    def digest_of(c: Mapping[str, Any], i: int, prefix: str) -> tuple[Digest | None, int | None]:
+        return _digest(c, images, i, prefix)
+
+    cid = _component_id(entries[0], 0)
+    if ab:
+        ids, seqs, shared = templates.ab_images(entries, cid, _identity_params, digest_of)
+    else:
+        ids, seqs, shared = templates.download_install_load(entries[0], cid, _identity_params, digest_of)
+    seq_no = _get(description, "manifest-sequence-number", "sequence-number")
+    text = _text(description.get("description"), TextKey, "description")
+    ref = description.get("reference-uri")
+    sequences: dict[int, Severable] = dict(seqs)
+    man = Manifest(
+        seq_no, Common(tuple(ids), shared), 1, str(ref) if ref is not None else None, sequences, text or None
+    )
+    return man, {}
 
 
 def sever(man: Manifest, keys: Sequence[int]) -> tuple[Manifest, dict[int, bytes]]:

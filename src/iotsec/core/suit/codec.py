@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import cbor2
@@ -18,6 +19,7 @@ import cbor2
 from iotsec.core import cbor
 from iotsec.core.cbor import CBORTag
 from iotsec.core.suit import deterministic
+from iotsec.core.suit.digest import wrapped_digest
 from iotsec.core.suit.model import (
     Authentication,
     Command,
@@ -46,11 +48,12 @@ from iotsec.core.suit.registry import (
 from iotsec.core.suit.registry import (
     Command as Cmd,
 )
-from iotsec.errors import DecodeError, PathItem, UnsupportedError, ValidationError
+from iotsec.errors import DecodeError, PathItem, UnsupportedError, ValidationError, VerifyError
 
 Path = tuple[PathItem, ...]
 MAX_ENVELOPE = 64 * 1024 * 1024
 MAX_DEPTH = 48
+MAX_SEQUENCE_NESTING = 16  # run-sequence / try-each levels
 _LTAG = re.compile(r"[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*")  # §8.4.4 tag38-ltag
 _COSE_TAGS = {18: "COSE_Sign1", 17: "COSE_Mac0", 98: "COSE_Sign", 97: "COSE_Mac"}  # §8.3
 _SEQ_NAMES = {
@@ -218,7 +221,7 @@ def _index_arg(v: Any, path: Path) -> IndexArg:
     raise _fail("component index must be an unsigned integer, true or a non-empty array", path, "suit.type")
 
 
-def _decode_command(code: Any, arg: Any, path: Path) -> Command:
+def _decode_command(code: Any, arg: Any, path: Path, depth: int = 0) -> Command:
     if not _is_int(code):
         raise _fail("command codes are integers", path, "suit.type")
     p = (*path, _cmd_name(code))
@@ -227,7 +230,7 @@ def _decode_command(code: Any, arg: Any, path: Path) -> Command:
     if code in (Cmd.OVERRIDE_PARAMETERS, Cmd.SET_PARAMETERS):
         return Command(code, decode_parameters(arg, p))
     if code == Cmd.RUN_SEQUENCE:
-        return Command(code, decode_sequence(unwrap(arg, p), p))
+        return Command(code, decode_sequence(unwrap(arg, p), p, _depth=depth + 1))
     if code == Cmd.TRY_EACH:
         items = _list(arg, p)
         seqs: list[CommandSequence | None] = []
@@ -237,7 +240,7 @@ def _decode_command(code: Any, arg: Any, path: Path) -> Command:
                     raise _fail("nil may only end a try-each argument", (*p, i))
                 seqs.append(None)
             else:
-                seqs.append(decode_sequence(unwrap(item, (*p, i)), (*p, i)))
+                seqs.append(decode_sequence(unwrap(item, (*p, i)), (*p, i), _depth=depth + 1))
         if sum(s is not None for s in seqs) < 2:
             raise _fail("try-each needs at least two sequences (Appendix A)", p)
         return Command(code, tuple(seqs))
@@ -275,12 +278,20 @@ _REP_POLICY_COMMANDS = frozenset(
 )
 
 
-def decode_sequence(v: Any, path: Path) -> CommandSequence:
-    """§8.4.6 SUIT_Command_Sequence: a flat array of (code, argument) pairs."""
+def decode_sequence(v: Any, path: Path, *, _depth: int = 0) -> CommandSequence:
+    """§8.4.6 SUIT_Command_Sequence: a flat array of (code, argument) pairs.
+
+    Sequences nested in run-sequence and try-each arguments are each wrapped in their own bstr, so
+    the CBOR depth limit does not bound them: :data:`MAX_SEQUENCE_NESTING` does.
+    """
+    if _depth > MAX_SEQUENCE_NESTING:
+        raise _fail(f"command sequences nested deeper than {MAX_SEQUENCE_NESTING}", path, "suit.nesting")
     items = _list(v, path)
     if not items or len(items) % 2:
         raise _fail("a command sequence is a non-empty array of code/argument pairs", path)
-    return tuple(_decode_command(items[i], items[i + 1], (*path, i // 2)) for i in range(0, len(items), 2))
+    return tuple(
+        _decode_command(items[i], items[i + 1], (*path, i // 2), _depth) for i in range(0, len(items), 2)
+    )
 
 
 def _component_id(v: Any, path: Path) -> ComponentId:
@@ -401,12 +412,24 @@ def decode_authentication(v: Any, path: Path = ("authentication-wrapper",)) -> A
     return Authentication(digest, tuple(blocks))
 
 
-def decode(data: bytes, *, allow_unsigned: bool = False) -> Envelope:
-    """Decode a SUIT_Envelope (tagged 107 or not), or a bare SUIT_Manifest_Tagged (1070).
+@dataclass(frozen=True)
+class OuterEnvelope:
+    """An envelope parsed down to its authentication wrapper, the manifest still as bytes.
 
-    A bare manifest, or an envelope without authentication wrapper, is accepted only with
-    ``allow_unsigned`` (the input of ``suit sign``); the processor never accepts them.
+    This is what can be checked before anything unauthenticated is parsed (§6.2).
     """
+
+    manifest_bytes: bytes
+    authentication: Authentication | None
+    severed: dict[int, bytes]
+    integrated: dict[str, bytes]
+    delegation: Any
+    extensions: dict[int, Any]
+    tagged: bool
+
+
+def decode_outer(data: bytes, *, allow_unsigned: bool = False) -> OuterEnvelope | Envelope:
+    """Parse the envelope map and the authentication wrapper only (a bare manifest fully)."""
     obj = cbor.loads(data, max_size=MAX_ENVELOPE, max_depth=MAX_DEPTH)
     if isinstance(obj, CBORTag) and obj.tag == TAG_MANIFEST:
         if not allow_unsigned:
@@ -422,14 +445,12 @@ def decode(data: bytes, *, allow_unsigned: bool = False) -> Envelope:
     if EnvelopeKey.MANIFEST not in m:
         raise _fail("suit-manifest is required", ("manifest",), "suit.missing")
     manifest_bytes = _bytes(m[EnvelopeKey.MANIFEST], ("manifest",))
-    manifest = decode_manifest_map(unwrap(manifest_bytes, ("manifest",)))
     auth = None
     if EnvelopeKey.AUTHENTICATION_WRAPPER in m:
         auth = decode_authentication(m[EnvelopeKey.AUTHENTICATION_WRAPPER])
     elif not allow_unsigned:
         raise _fail("suit-authentication-wrapper is required", ("authentication-wrapper",), "suit.missing")
     severed: dict[int, bytes] = {}
-    severed_values: dict[int, Any] = {}
     integrated: dict[str, bytes] = {}
     ext: dict[int, Any] = {}
     delegation = None
@@ -441,19 +462,62 @@ def decode(data: bytes, *, allow_unsigned: bool = False) -> Envelope:
         elif k in (EnvelopeKey.AUTHENTICATION_WRAPPER, EnvelopeKey.MANIFEST):
             continue
         elif k in SEVERABLE:  # §8.6: a severed member, covered by the digest in the manifest
-            name = "text" if k == ManifestKey.TEXT else _SEQ_NAMES[ManifestKey(k)]
-            severed[k] = _bytes(val, (name,))
-            inner = unwrap(val, (name,))
-            severed_values[k] = (
-                decode_text(inner, (name,)) if k == ManifestKey.TEXT else decode_sequence(inner, (name,))
-            )
+            severed[k] = _bytes(val, (_member_name(k),))
         elif k == EnvelopeKey.DELEGATION:
             delegation = val
         else:
             ext[k] = val
+    return OuterEnvelope(manifest_bytes, auth, severed, integrated, delegation, ext, tagged)
+
+
+def _member_name(k: int) -> str:
+    return "text" if k == ManifestKey.TEXT else _SEQ_NAMES[ManifestKey(k)]
+
+
+def complete(outer: OuterEnvelope, *, check_severed: bool = False) -> Envelope:
+    """Decode the manifest and the severed members of an :class:`OuterEnvelope`.
+
+    With ``check_severed``, each severed member is decoded only after its digest in the manifest
+    matches (VerifyError otherwise), so that nothing unauthenticated is parsed (§6.2, §8.4.12).
+    """
+    manifest = decode_manifest_map(unwrap(outer.manifest_bytes, ("manifest",)))
+    values: dict[int, Any] = {}
+    for k, raw in outer.severed.items():
+        name = _member_name(k)
+        if check_severed:
+            held = manifest.text if k == ManifestKey.TEXT else manifest.sequences.get(k)
+            if not isinstance(held, Digest):
+                raise VerifyError(
+                    f"envelope member {name} has no digest in the manifest", reason="suit.severed.undeclared"
+                )
+            if not wrapped_digest(held, raw):
+                raise VerifyError(
+                    f"severed member {name} does not match its digest", reason="suit.digest.severed"
+                )
+        inner = unwrap(raw, (name,))
+        values[k] = decode_text(inner, (name,)) if k == ManifestKey.TEXT else decode_sequence(inner, (name,))
     return Envelope(
-        manifest, manifest_bytes, auth, severed, severed_values, integrated, delegation, ext, tagged
+        manifest,
+        outer.manifest_bytes,
+        outer.authentication,
+        outer.severed,
+        values,
+        outer.integrated,
+        outer.delegation,
+        outer.extensions,
+        outer.tagged,
     )
+
+
+def decode(data: bytes, *, allow_unsigned: bool = False) -> Envelope:
+    """Decode a SUIT_Envelope (tagged 107 or not), or a bare SUIT_Manifest_Tagged (1070).
+
+    A bare manifest, or an envelope without authentication wrapper, is accepted only with
+    ``allow_unsigned`` (the input of ``suit sign``). This parses everything before any check of
+    authenticity: a device should use :func:`iotsec.core.suit.auth.authenticate` instead (§6.2).
+    """
+    outer = decode_outer(data, allow_unsigned=allow_unsigned)
+    return outer if isinstance(outer, Envelope) else complete(outer)
 
 
 def decode_manifest(data: bytes) -> Manifest:
@@ -577,6 +641,9 @@ def component_name(cid: ComponentId) -> str:
 
 __all__ = [
     "SEQUENCE_MEMBERS",
+    "OuterEnvelope",
+    "complete",
+    "decode_outer",
     "component_name",
     "decode",
     "decode_authentication",

@@ -40,19 +40,27 @@ def _float_ok(info: int, raw: bytes) -> bool:
     return bool(narrowed != value)
 
 
-def _item(data: bytes, pos: int, depth: int) -> int:
+def _item(data: bytes, pos: int, depth: int, end: int) -> int:
     if depth < 0:
         raise NotDeterministic("nesting too deep", malformed=True)
-    if pos >= len(data):
+    if pos >= end:
         raise NotDeterministic("truncated", malformed=True)
     ib = data[pos]
-    major, info = ib >> 5, ib & 0x1F
+    major = ib >> 5
+    info = ib & 0x1F
     pos += 1
     if info < 24:
         arg = info
+    elif info == 24 and major != 7:
+        if pos >= end:
+            raise NotDeterministic("truncated", malformed=True)
+        arg = data[pos]
+        pos += 1
+        if arg < 24:
+            raise NotDeterministic("argument not in its shortest form")
     elif info <= 27:
         n = 1 << (info - 24)
-        if pos + n > len(data):
+        if pos + n > end:
             raise NotDeterministic("truncated", malformed=True)
         raw = data[pos : pos + n]
         pos += n
@@ -70,34 +78,36 @@ def _item(data: bytes, pos: int, depth: int) -> int:
         raise NotDeterministic("indefinite length or break")
     else:
         raise NotDeterministic("reserved additional information", malformed=True)
-    if major in (2, 3):
-        if pos + arg > len(data):
+    if major == 2 or major == 3:  # noqa: PLR1714
+        pos += arg
+        if pos > end:
             raise NotDeterministic("truncated", malformed=True)
-        return pos + arg
+        return pos
     if major == 4:
+        depth -= 1
         for _ in range(arg):
-            pos = _item(data, pos, depth - 1)
+            pos = _item(data, pos, depth, end)
         return pos
     if major == 5:
+        depth -= 1
         previous = b""
         for i in range(arg):
             start = pos
-            pos = _item(data, pos, depth - 1)
+            pos = _item(data, pos, depth, end)
             key = data[start:pos]
             if i and key <= previous:
                 raise NotDeterministic("map keys duplicated or not in bytewise order")
             previous = key
-            pos = _item(data, pos, depth - 1)
+            pos = _item(data, pos, depth, end)
         return pos
     if major == 6:
-        return _item(data, pos, depth - 1)
+        return _item(data, pos, depth - 1, end)
     return pos
 
 
 def check(data: bytes, *, max_depth: int = 48) -> None:
     """Raise :class:`NotDeterministic` unless ``data`` is one deterministically encoded item."""
-    end = _item(data, 0, max_depth)
-    if end != len(data):
+    if _item(data, 0, max_depth, len(data)) != len(data):
         raise NotDeterministic("trailing bytes", malformed=True)
 
 

@@ -148,6 +148,7 @@ class _Interpreter:
         fetcher: Fetcher,
         report: Report,
         custom: CustomHandler | None,
+        max_steps: int = 100_000,
     ) -> None:
         self.env = env
         self.components = env.manifest.components
@@ -161,6 +162,8 @@ class _Interpreter:
         # §6.1: parameter storage starts empty; one table per component (§8.4.8)
         self.params: list[dict[int, Any]] = [{} for _ in self.components]
         self.strict_order = True  # §8.4.8.14: a processor parameter, default True
+        self.steps = 0
+        self.max_steps = max_steps
         self.seq_name = ""
 
     # ---- sequences
@@ -189,6 +192,13 @@ class _Interpreter:
                 soft = self._parameters(cmd, index, soft, nested)
                 continue
             for i in self._targets(index):
+                self.steps += 1
+                if self.steps > self.max_steps:  # nested loops over components can explode
+                    raise _Abort(
+                        PolicyError(
+                            f"more than {self.max_steps} command executions", reason="suit.limit.steps"
+                        )
+                    )
                 try:
                     self._command(cmd, i)
                 except _ConditionFailed as cf:
@@ -298,6 +308,17 @@ class _Interpreter:
         # §8.4.10.8: soft-failure defaults to False; a soft failure halts with no side effects
         saved = [dict(p) for p in self.params]
         strict = self.strict_order
+        if not strict:
+            # §6.7: with strict order False the argument runs in strict order, isolated; a
+            # set-component-index after its first command must abort
+            if any(c.code == Cmd.SET_COMPONENT_INDEX for c in seq[1:]):
+                raise _Abort(
+                    ValidationError(
+                        "set-component-index inside run-sequence while strict order is False",
+                        reason="suit.strict-order",
+                    )
+                )
+            self.strict_order = True
         try:
             self.execute(seq, i, soft=False, nested=True)
         except _ConditionFailed as cf:
@@ -305,7 +326,7 @@ class _Interpreter:
             if not cf.soft:
                 raise _ConditionFailed(cf.reason, cf.message) from None
         finally:
-            self.strict_order = strict or self.strict_order
+            self.strict_order = strict  # each run-sequence is isolated (§6.7)
 
     def _record(self, cmd: Command, i: int | None, ok: bool, detail: str = "") -> None:
         policy = cmd.arg if isinstance(cmd.arg, int) and not isinstance(cmd.arg, bool) else 0
@@ -480,6 +501,7 @@ def process(
     max_components: int | None = None,
     custom: CustomHandler | None = None,
     authenticated: bool = False,
+    max_steps: int = 100_000,
 ) -> Report:
     """Authenticate and run a manifest (§6). ``now`` is seconds since the epoch (UTC).
 
@@ -535,6 +557,7 @@ def process(
         fetcher=fetcher or NoFetcher(),
         report=report,
         custom=custom,
+        max_steps=max_steps,
     )
     store.begin()
     try:
