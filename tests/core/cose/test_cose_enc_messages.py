@@ -104,6 +104,9 @@ def test_key_alg_mismatch() -> None:
     with pytest.raises(ValidationError) as ei:
         Encrypt0Message.decode(data).decrypt(key)
     assert ei.value.reason == "cose.key.alg_mismatch"
+    text_alg = CoseKey.from_cose({1: 4, -1: bytes(16), 3: "private-alg"})  # RFC 9052: alg may be text
+    with pytest.raises(ValidationError):
+        Encrypt0Message.decode(data).decrypt(text_alg)
 
 
 def test_structure_errors() -> None:

@@ -160,3 +160,25 @@ def test_encrypt0_fast_path_accepts_exactly_what_the_strict_decoder_accepts(data
         assert isinstance(fast, type) and issubclass(fast, IotSecError)
         return
     assert _layer_or_error(blob) == _layer_or_error(item)
+
+
+@SETTINGS
+@given(
+    st.dictionaries(
+        st.sampled_from([1, 2, 3, 4, 5, -1, -2, -3, -4, "x"]),
+        st.one_of(
+            st.integers(-70000, 70000), st.binary(max_size=70), st.booleans(), st.text(max_size=4), st.none()
+        ),
+        max_size=6,
+    ),
+    st.sampled_from([-1, -2, -20, -22, -25]),
+)
+def test_hostile_recipient_header_values_only_typed_errors(value: dict[object, object], label: int) -> None:
+    """Ephemeral/static keys, salt and party nonces with hostile contents (RFC 9053 §6.3.1)."""
+    obj = cbor.loads(MSG)
+    for rec in obj.value[3]:
+        rec[1][label] = value if label in (-1, -2) else next(iter(value.values()), b"")
+    data = cbor.dumps(obj)
+    for key in (BOB, KEK):
+        with contextlib.suppress(IotSecError):
+            EncryptMessage.decode(data).decrypt(key)

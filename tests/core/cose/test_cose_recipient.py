@@ -71,6 +71,8 @@ def test_key_wrap_rules() -> None:
         derive_cek(r, CoseKey.symmetric(b"\x01" * 16), A.A128GCM)
     with pytest.raises(ValidationError):
         derive_cek(Recipient({}, {1: -3}, b""), kek, A.A128GCM)
+    with pytest.raises(ValidationError):  # nor are they built
+        build_recipient(RecipientSpec(A.A128KW, kek, protected={"kid": b"k"}), A.A128GCM, bytes(16))
 
 
 def test_ecdh_header_rules() -> None:

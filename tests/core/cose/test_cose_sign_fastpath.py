@@ -100,3 +100,14 @@ def test_mutations_agree(base: bytes, pos: int, val: int, cut: bool) -> None:
         buf[i] = val
     decode = Sign1Message.decode if base is SIGN1 else Mac0Message.decode
     both(decode, bytes(buf))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(-(2**70), 2**70) | st.binary(max_size=3), st.booleans())
+def test_protected_alg_forms_agree(alg: Any, tagged: bool) -> None:
+    """{1: alg} protected buckets (the shortcut's shape and its neighbours) decode the same."""
+    import cbor2
+
+    prot = cbor2.dumps({1: alg})
+    item = [prot, {}, b"p", b"s"]
+    both(Sign1Message.decode, cbor2.dumps(cbor2.CBORTag(18, item) if tagged else item))

@@ -127,6 +127,12 @@ def simple_map(data: bytes, pos: int, end: int) -> tuple[dict[Any, Any], int] | 
 
 def protected_map(data: bytes) -> dict[Any, Any] | None:
     """The protected bucket's map, if it is a simple map filling ``data`` exactly."""
+    if len(data) == 3 and data[0] == 0xA1 and data[1] == 0x01 and data[2] < 0x38:
+        v = data[2]  # {1: alg} with a one-byte alg, the usual protected bucket
+        if v < 0x18:
+            return {1: v}
+        if v >= 0x20:
+            return {1: 0x1F - v}
     r = simple_map(data, 0, len(data))
     if r is None or r[1] != len(data):
         return None

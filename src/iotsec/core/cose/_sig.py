@@ -71,8 +71,29 @@ def _der_int(b: bytes) -> bytes:
     return b"\x02" + bytes((len(b),)) + b
 
 
+def _templates(n: int) -> list[tuple[bytes, bytes]]:
+    """DER framing around r and s of ``n`` bytes without a leading zero, by (r, s) high bits."""
+    out = []
+    for r_high in (0, 1):
+        for s_high in (0, 1):
+            rl, sl = n + r_high, n + s_high
+            size = rl + sl + 4
+            seq = b"\x30" + (bytes((size,)) if size < 0x80 else bytes((0x81, size)))
+            out.append(
+                (seq + b"\x02" + bytes((rl,)) + b"\x00" * r_high, b"\x02" + bytes((sl,)) + b"\x00" * s_high)
+            )
+    return out
+
+
+_DER_FRAMES = {n: _templates(n) for n in set(CURVE_SIZE.values())}
+
+
 def _der_signature(signature: bytes, n: int) -> bytes:
     """r || s (RFC 9053 §2.1) -> DER ``Ecdsa-Sig-Value`` (RFC 3279 §2.2.3), without big ints."""
+    r0, s0 = signature[0], signature[n]
+    if r0 and s0:  # the usual case: only a sign-padding zero may be needed
+        pre, mid = _DER_FRAMES[n][((r0 >> 7) << 1) | (s0 >> 7)]
+        return pre + signature[:n] + mid + signature[n:]
     body = _der_int(signature[:n]) + _der_int(signature[n:])
     size = len(body)
     return (b"\x30" + bytes((size,)) if size < 0x80 else b"\x30\x81" + bytes((size,))) + body

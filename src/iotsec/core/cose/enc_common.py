@@ -101,15 +101,22 @@ class ContentLayer:
         return self.protected_bytes if self.protected else b""
 
 
+def fast_protected(data: object, *, path: tuple[str | int, ...] = ()) -> dict[Any, Any]:
+    """:func:`decode_protected`, with a shortcut for the usual small maps of int -> int/bstr."""
+    if isinstance(data, bytes):
+        m = protected_map(data)
+        if m is not None:
+            return m
+    return decode_protected(data, path=path)
+
+
 def decode_layer(data: bytes | object, *, tag: int, name: str, size: int) -> ContentLayer:
     """Decode ``data`` (bytes or an already-parsed item) as a tagged or untagged ``name``."""
     if tag == TAG_ENCRYPT0 and isinstance(data, bytes) and len(data) <= cbor.DEFAULT_MAX_SIZE:
         fast = encrypt0_parts(data)
         if fast is not None:
             tagged, prot_bytes, unprot, view = fast
-            protected = protected_map(prot_bytes)
-            if protected is None:
-                protected = decode_protected(prot_bytes, path=(0,))
+            protected = fast_protected(prot_bytes, path=(0,))
             unprotected = check_buckets(protected, unprot)
             check_crit(protected)
             return ContentLayer(protected, prot_bytes, dict(unprotected), view, tagged, [])
@@ -121,7 +128,7 @@ def decode_layer(data: bytes | object, *, tag: int, name: str, size: int) -> Con
         obj, tagged = obj.value, True
     if not isinstance(obj, list) or len(obj) != size:
         raise ValidationError(f"{name} must be an array of {size} items", reason="cose.structure")
-    protected = decode_protected(obj[0], path=(0,))
+    protected = fast_protected(obj[0], path=(0,))
     unprotected = check_buckets(protected, obj[1])
     check_crit(protected)
     ct = obj[2]
@@ -190,7 +197,7 @@ def content_key(key: CoseKey | bytes, spec: CipherSpec) -> bytes:
     """Raw key bytes for the content layer; the COSE_Key's alg (if any) must match."""
     if isinstance(key, bytes):
         return key
-    if key.alg is not None and int(key.alg) != int(spec.alg):
+    if key.alg is not None and key.alg != spec.alg:  # int, Algorithm or (unregistered) text
         raise ValidationError(
             f"key is for {alg_label(key.alg)}, message uses {spec.name}", reason="cose.key.alg_mismatch"
         )
@@ -256,6 +263,7 @@ __all__ = [
     "content_spec",
     "decode_layer",
     "enc_structure",
+    "fast_protected",
     "encode_layer",
     "layer_iv",
     "partial_iv_to_iv",

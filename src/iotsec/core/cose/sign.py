@@ -157,9 +157,12 @@ class Sign1Message:
 
         ``critical``: header labels the application processes itself, which ``crit`` may list.
         """
-        alg = resolve_alg(
-            self.protected, self.unprotected, allow_unprotected_alg=allow_unprotected_alg, critical=critical
-        )
+        protected = self.protected
+        alg = protected.get(1)
+        if alg is None or 2 in protected:  # no protected alg, or crit present: the general rules
+            alg = resolve_alg(
+                protected, self.unprotected, allow_unprotected_alg=allow_unprotected_alg, critical=critical
+            )
         _sig.verify(_sig_info(alg), key, self.to_be_signed(external_aad, detached_payload), self.signature)
 
     def encode(self, *, tagged: bool | None = None) -> bytes:
