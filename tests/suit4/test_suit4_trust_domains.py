@@ -212,3 +212,24 @@ def test_suit4_td_uninstall_procedure_needs_refcounting_store() -> None:
     env = sign_envelope(builder.envelope_for(man), keys=[(_KEY, Algorithm.ES256)])
     r = _run(replace(env), MemoryStore(), anchors=[_KEY.public()], procedure="uninstall")
     assert not r.ok and r.reason == "suit.unlink.unsupported"
+
+
+def test_suit4_td_try_each_restores_shared_parameters() -> None:
+    """§8.4.10.2: a failed try-each alternative leaves no parameter behind, also with the
+    parameter tables that the manifest tree shares by component id."""
+    install = (
+        Command(Cmd.SET_COMPONENT_INDEX, 0),
+        Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.CONTENT: b"good"}),
+        Command(
+            Cmd.TRY_EACH,
+            (
+                (Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.CONTENT: b"bad"}), Command(Cmd.ABORT, 15)),
+                (Command(Cmd.WRITE, 15),),
+            ),
+        ),
+    )
+    man = Manifest(1, Common(((b"00",),)), sequences={ManifestKey.INSTALL: install})
+    env = codec.decode(codec.encode(sign_envelope(builder.envelope_for(man), keys=[(_KEY, Algorithm.ES256)])))
+    store = MemoryStore()
+    _run(env, store, anchors=[_KEY.public()]).check()
+    assert store.components[(b"00",)] == b"good"

@@ -180,6 +180,7 @@ class _Context:
     custom: core.CustomHandler | None
     tables: dict[ComponentId, dict[int, Any]] = field(default_factory=dict)
     digests: dict[tuple[ComponentId, int], tuple[bytes, bytes]] = field(default_factory=dict)
+    steps: int = 0
 
     def table(self, cid: ComponentId) -> dict[int, Any]:
         return self.tables.setdefault(cid, {})
@@ -227,7 +228,7 @@ class _Ext(core._Interpreter):
         self.manifest_id = manifest_id
         self.deps = dependency_map(env.manifest)
         self.components = component_table(env.manifest, self.deps)
-        self.params = [ctx.table(cid) for cid in self.components]
+        self._params = [ctx.table(cid) for cid in self.components]  # shared by component id
         self.section = SHARED
         self.verified: dict[int, tuple[Envelope, list[Authority], bytes]] = {}  # integrity cache
         self.where: dict[int, tuple[int, int]] = {}
@@ -258,44 +259,37 @@ class _Ext(core._Interpreter):
                 self._copy_params(cmd, index)
                 continue
             for i in self._targets(index):
+                self._step()
                 try:
                     self._command(cmd, i)
                 except core._ConditionFailed as cf:
                     raise core._ConditionFailed(cf.reason, cf.message, soft) from None
 
-    def _snapshot(self) -> list[dict[int, Any]]:
-        return [dict(p) for p in self.params]
+    def _step(self) -> None:
+        # the core's execution budget (nested loops over components can explode), shared by the
+        # whole manifest tree
+        self.ctx.steps += 1
+        limit = getattr(self, "max_steps", 100_000)
+        if self.ctx.steps > limit:
+            raise core._Abort(PolicyError(f"more than {limit} command executions", reason="suit.limit.steps"))
 
-    def _restore(self, saved: list[dict[int, Any]]) -> None:
-        for table, old in zip(self.params, saved, strict=True):  # in place: tables are shared
-            table.clear()
-            table.update(old)
+    # The core interpreter saves ``[dict(p) for p in self.params]`` before try-each and
+    # run-sequence and assigns it back on a soft failure. Parameter tables are shared by
+    # component id across the manifest tree here, so the assignment restores them in place.
+    @property
+    def params(self) -> list[dict[int, Any]]:
+        return self._params
 
-    def _try_each(self, seqs: tuple[CommandSequence | None, ...], i: int) -> None:
-        for seq in seqs:  # §8.4.10.2, with parameter tables restored in place
-            if seq is None:
-                return
-            saved = self._snapshot()
-            try:
-                self.execute(seq, i, soft=True, nested=True)
-                return
-            except core._ConditionFailed as cf:
-                self._restore(saved)
-                if not cf.soft:
-                    raise core._ConditionFailed(cf.reason, cf.message) from None
-        raise core._ConditionFailed("suit.try-each.exhausted", "no try-each sequence succeeded")
-
-    def _run_sequence(self, seq: CommandSequence, i: int) -> None:
-        saved = self._snapshot()
-        strict = self.strict_order
-        try:
-            self.execute(seq, i, soft=False, nested=True)
-        except core._ConditionFailed as cf:
-            self._restore(saved)
-            if not cf.soft:
-                raise core._ConditionFailed(cf.reason, cf.message) from None
-        finally:
-            self.strict_order = strict or self.strict_order
+    @params.setter
+    def params(self, value: list[dict[int, Any]]) -> None:
+        current = getattr(self, "_params", None)
+        if current is None or len(current) != len(value):
+            self._params = value
+            return
+        for table, old in zip(current, value, strict=True):
+            if table is not old:
+                table.clear()
+                table.update(old)
 
     # ---- records
     def _record(self, cmd: Command, i: int | None, ok: bool, detail: str = "") -> None:
