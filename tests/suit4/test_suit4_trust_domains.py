@@ -233,3 +233,56 @@ def test_suit4_td_try_each_restores_shared_parameters() -> None:
     store = MemoryStore()
     _run(env, store, anchors=[_KEY.public()]).check()
     assert store.components[(b"00",)] == b"good"
+
+
+def test_suit4_td_uninstall_unlinks_once() -> None:
+    """Install links the manifest's components; uninstall (§6) unlinks them and the last unlink
+    removes the component; a manifest cannot unlink twice (§5.6.5)."""
+    from iotsec.core.suit.dependencies import RefCountingMemoryStore
+
+    man = Manifest(
+        1,
+        Common(((b"00",),)),
+        sequences={
+            ManifestKey.INSTALL: (
+                Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.CONTENT: b"x"}),
+                Command(Cmd.WRITE, 15),
+            ),
+            ManifestKey.UNINSTALL: (Command(Cmd.UNLINK, 15),),
+        },
+    )
+    env = codec.decode(codec.encode(sign_envelope(builder.envelope_for(man), keys=[(_KEY, Algorithm.ES256)])))
+    store = RefCountingMemoryStore()
+    _run(env, store, anchors=[_KEY.public()], procedure="update").check()  # type: ignore[arg-type]
+    assert store.inner.components == {(b"00",): b"x"}
+    _run(env, store, anchors=[_KEY.public()], procedure="uninstall").check()  # type: ignore[arg-type]
+    assert store.inner.components == {}
+    again = _run(env, store, anchors=[_KEY.public()], procedure="uninstall")  # type: ignore[arg-type]
+    assert not again.ok and again.reason == "suit.unlink.twice"
+
+
+def test_suit4_td_candidate_verification_runs_between_fetch_and_install() -> None:
+    """trust-domains §6: staging (dependency-resolution, payload-fetch), then installation
+    (candidate-verification, install)."""
+    seqs = {
+        ManifestKey.PAYLOAD_FETCH: (
+            Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.CONTENT: b"1"}),
+            Command(Cmd.WRITE, 15),
+        ),
+        ManifestKey.CANDIDATE_VERIFICATION: (
+            Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.CONTENT: b"1"}),
+            Command(Cmd.CHECK_CONTENT, 15),
+        ),
+        ManifestKey.INSTALL: (
+            Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.CONTENT: b"2"}),
+            Command(Cmd.WRITE, 15),
+        ),
+    }
+    man = Manifest(1, Common(((b"00",),)), sequences=seqs)
+    env = codec.decode(codec.encode(sign_envelope(builder.envelope_for(man), keys=[(_KEY, Algorithm.ES256)])))
+    store = MemoryStore()
+    r = _run(env, store, anchors=[_KEY.public()], procedure="update")
+    r.check()
+    sections = [rec.section for rec in r.ext_records if rec.command != Cmd.OVERRIDE_PARAMETERS]
+    assert sections == [16, 18, 20]
+    assert store.components[(b"00",)] == b"2"

@@ -730,6 +730,10 @@ def process_suit(
             it.run(k, label_name(ManifestKey, k))
         if mcid is not None and update:
             store.write(mcid, codec.encode(envelope))
+        link = getattr(store, "link", None)
+        if link is not None and update and result.manifest_digest is not None:
+            for cid in it.components:  # trust-domains §5.6.5: this manifest now refers to them
+                link(cid, result.manifest_digest.value)
     except core._Abort as exc:
         store.abort()
         _fail(result, exc.error)

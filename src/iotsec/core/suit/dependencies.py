@@ -131,9 +131,43 @@ def manifest_digest_of(env: Envelope, expected: Digest) -> bool:
 __all__ = [
     "MAX_DEPTH",
     "Dependency",
+    "RefCountingMemoryStore",
     "component_table",
     "decode_dependency",
     "dependency_map",
     "manifest_component_id",
     "manifest_digest_of",
 ]
+
+
+class RefCountingMemoryStore:
+    """A :class:`~iotsec.core.suit.store.MemoryStore` with the reference counts of trust-domains
+    §5.6.5: ``link`` on install, ``unlink`` once per manifest (a second unlink by the same
+    manifest is refused), the component removed (staged) when its count reaches zero.
+    Persistence across restarts is the job of a device store built on this pattern."""
+
+    def __init__(self, components: dict[ComponentId, bytes] | None = None) -> None:
+        from iotsec.core.suit.store import MemoryStore
+
+        self.inner = MemoryStore(components)
+        self.links: dict[ComponentId, set[bytes]] = {}
+
+    def __getattr__(self, name: str) -> object:  # begin/read/write/swap/commit/abort/slot
+        return getattr(self.inner, name)
+
+    def link(self, component: ComponentId, manifest_digest: bytes) -> None:
+        self.links.setdefault(component, set()).add(manifest_digest)
+
+    def unlink(self, component: ComponentId, manifest_digest: bytes) -> int:
+        from iotsec.errors import PolicyError
+
+        holders = self.links.get(component, set())
+        if manifest_digest not in holders:
+            raise PolicyError("this manifest holds no reference to the component", reason="suit.unlink.twice")
+        holders.discard(manifest_digest)
+        if not holders:
+            self.inner.write(component, b"")
+            staged = self.inner._staged
+            assert staged is not None
+            staged[component] = None  # MemoryStore.commit removes it
+        return len(holders)
