@@ -21,6 +21,7 @@ from iotsec.core.suit import codec
 from iotsec.core.suit.auth import sign_envelope
 from iotsec.core.suit.builder_ext import build_extended
 from iotsec.core.suit.companion import process_suit
+from iotsec.core.suit.digest import make_digest
 from iotsec.core.suit.model import Envelope
 from iotsec.core.suit.processor import DeviceIdentity
 from iotsec.core.suit.report import (
@@ -208,5 +209,8 @@ def test_suit4_success_report_validates(store: FileStore, shared_vectors: Path) 
         r, capabilities=iotsec_capabilities([BOOT, APP, CFG], wildcard=False), all_records=True
     )
     assert report.ok and len(report.records) > 3
+    # image-match with policy 15 (sysinfo on success): the measured digest of the new app
+    claims = [r for r in report.records if isinstance(r, dict)]
+    assert {0: [b"app"], 3: codec.encode_digest(make_digest(b"app v2")), 14: 6} in claims
     validate_report(shared_vectors, report.encode())
     assert SuitReport.decode(report.encode()) == report

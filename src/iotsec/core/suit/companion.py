@@ -95,7 +95,8 @@ class ExtRecord:
     ok: bool
     policy: int
     detail: str = ""
-    properties: dict[int, Any] = field(default_factory=dict)
+    properties: dict[int, Any] = field(default_factory=dict)  # measured values (SUIT_Parameters)
+    component_id: ComponentId | None = None
 
 
 @dataclass
@@ -298,7 +299,18 @@ class _Ext(core._Interpreter):
         policy = cmd.arg if isinstance(cmd.arg, int) and not isinstance(cmd.arg, bool) else 0
         props, self._props = self._props, {}
         self.ctx.result.ext_records.append(
-            ExtRecord(self.manifest_id, section, offset, i or 0, cmd.code, ok, policy, detail, props)
+            ExtRecord(
+                self.manifest_id,
+                section,
+                offset,
+                i or 0,
+                cmd.code,
+                ok,
+                policy,
+                detail,
+                props,
+                self.components[i] if i is not None and i < len(self.components) else None,
+            )
         )
 
     # ---- dispatch
@@ -431,11 +443,11 @@ def _image_match(it: _Ext, i: int, cmd: Command) -> tuple[bool, str]:
     import hmac
 
     ok = hmac.compare_digest(actual, d.value)
-    if not ok:
-        it._props = {
-            int(Parameter.IMAGE_DIGEST): codec.encode_digest(Digest(d.alg, actual)),
-            int(Parameter.IMAGE_SIZE): len(data),
-        }
+    # the measured values: for a failure record, and for system-property-claims (report §4.1)
+    it._props = {
+        int(Parameter.IMAGE_DIGEST): codec.encode_digest(Digest(d.alg, actual)),
+        int(Parameter.IMAGE_SIZE): len(data),
+    }
     return ok, "" if ok else "digest differs"
 
 

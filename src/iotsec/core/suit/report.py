@@ -39,7 +39,7 @@ REFERENCE, NONCE, RECORDS, RESULT, RESULT_CODE, RESULT_RECORD, RESULT_REASON, CA
 )  # §9 SUIT_Report Elements
 SYSTEM_COMPONENT_ID = 0  # system-property-claims key
 REASON_TEXT = -257  # custom SUIT parameter (nint => tstr): iotsec's reason code and message
-SEND_RECORD_ON_SUCCESS, SEND_RECORD_ON_FAILURE = 1, 2
+SEND_RECORD_ON_SUCCESS, SEND_RECORD_ON_FAILURE, SEND_SYSINFO_SUCCESS, SEND_SYSINFO_FAILURE = 1, 2, 4, 8
 
 
 class Reason(IntEnum):
@@ -357,7 +357,12 @@ def report_from_result(
         assert isinstance(r, ExtRecord)
         wanted = SEND_RECORD_ON_SUCCESS if r.ok else SEND_RECORD_ON_FAILURE
         if all_records or r.policy & wanted or (not r.ok and r is not result.failed_record):
-            records.append(SuitRecord(r.manifest_id, r.section, r.offset, r.component, dict(r.properties)))
+            measured = dict(r.properties) if not r.ok else {}
+            records.append(SuitRecord(r.manifest_id, r.section, r.offset, r.component, measured))
+        sysinfo = SEND_SYSINFO_SUCCESS if r.ok else SEND_SYSINFO_FAILURE
+        if r.policy & sysinfo and r.properties and r.component_id is not None:
+            # §4.1 system-property-claims: what the processor measured on the component
+            records.append({SYSTEM_COMPONENT_ID: list(r.component_id), **r.properties})
     failure = None
     if not result.ok:
         err = result.error
