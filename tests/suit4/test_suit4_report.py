@@ -172,3 +172,18 @@ def test_suit4_report_random_bytes(data: bytes) -> None:
 def test_suit4_report_random_structures(obj: object) -> None:
     with contextlib.suppress(IotSecError):
         SuitReport.from_cbor(obj)
+
+
+def test_suit4_report_encrypted_payload(shared_vectors: Path) -> None:
+    """§8: SUIT_Report_Unprotected may be a COSE_Encrypt0 of the report, inside the Sign1."""
+    _env, r = _process(shared_vectors, "example1_process")
+    report = report_from_result(r)
+    dev = CoseKey.generate(Algorithm.ESP256)
+    k = CoseKey.symmetric(b"r" * 16)
+    signed = sign_report(report, dev, encrypt_key=k)
+    inner = cbor.loads(cbor.loads(signed).value[2])
+    assert inner.tag == 16  # COSE_Encrypt0_Tagged, the report is not readable without the key
+    assert report.encode() not in signed
+    assert verify_report(signed, [dev.public()], decrypt_keys=[CoseKey.symmetric(b"x" * 16), k]) == report
+    with pytest.raises(VerifyError):
+        verify_report(signed, [dev.public()], decrypt_keys=[CoseKey.symmetric(b"x" * 16)])

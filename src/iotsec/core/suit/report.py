@@ -23,7 +23,16 @@ from typing import Any
 
 from iotsec.core import cbor
 from iotsec.core.cbor import CBORTag
-from iotsec.core.cose import Algorithm, CoseKey, Mac0Message, Sign1Message, mac0, sign1
+from iotsec.core.cose import (
+    Algorithm,
+    CoseKey,
+    Encrypt0Message,
+    Mac0Message,
+    Sign1Message,
+    encrypt0,
+    mac0,
+    sign1,
+)
 from iotsec.core.suit.model import ComponentId, Digest
 from iotsec.errors import DecodeError, IotSecError, ValidationError, VerifyError
 
@@ -383,21 +392,60 @@ def report_from_result(
 # --------------------------------------------------------------- the COSE container (§8)
 
 
+def _payload(report: SuitReport, encrypt_key: CoseKey | None) -> bytes:
+    """The container payload: the report, or a COSE_Encrypt0 of it (§8 SUIT_Report_Unprotected)."""
+    if encrypt_key is None:
+        return report.encode()
+    return encrypt0(
+        report.encode(), encrypt_key, Algorithm.A128GCM if len(encrypt_key.k) == 16 else Algorithm.A256GCM
+    )
+
+
 def sign_report(
-    report: SuitReport, key: CoseKey, alg: int = Algorithm.ESP256, *, kid: bytes | None = None
+    report: SuitReport,
+    key: CoseKey,
+    alg: int | None = None,
+    *,
+    kid: bytes | None = None,
+    encrypt_key: CoseKey | None = None,
 ) -> bytes:
-    """COSE_Sign1_Tagged with the SUIT_Report as the sole (attached) payload."""
+    """COSE_Sign1_Tagged with the SUIT_Report (or, with ``encrypt_key``, its COSE_Encrypt0) as the
+    sole attached payload (§8). ``alg`` defaults to the key's ``alg``, else ESP256."""
+    if alg is None:
+        alg = key.alg if isinstance(key.alg, int) else Algorithm.ESP256
     unprotected = {4: kid} if kid is not None else None
-    return sign1(report.encode(), key, alg=alg, unprotected=unprotected, tagged=True)
+    return sign1(_payload(report, encrypt_key), key, alg=alg, unprotected=unprotected, tagged=True)
 
 
-def mac_report(report: SuitReport, key: CoseKey, alg: int = Algorithm.HMAC_256_256) -> bytes:
-    """COSE_Mac0_Tagged with the SUIT_Report as the sole payload."""
-    return mac0(report.encode(), key, alg=alg, tagged=True)
+def mac_report(
+    report: SuitReport, key: CoseKey, alg: int = Algorithm.HMAC_256_256, *, encrypt_key: CoseKey | None = None
+) -> bytes:
+    """COSE_Mac0_Tagged with the SUIT_Report (or its COSE_Encrypt0) as the sole payload."""
+    return mac0(_payload(report, encrypt_key), key, alg=alg, tagged=True)
 
 
-def verify_report(data: bytes, keys: Sequence[CoseKey]) -> SuitReport:
-    """Verify a signed/MACed report with one of ``keys`` and decode it (raises VerifyError)."""
+def _open(payload: bytes, decrypt_keys: Sequence[CoseKey]) -> SuitReport:
+    obj = cbor.loads(payload)
+    if isinstance(obj, dict):
+        return SuitReport.from_cbor(obj)
+    if (isinstance(obj, CBORTag) and obj.tag == 16) or (isinstance(obj, list) and len(obj) == 3):
+        msg = Encrypt0Message.decode(payload)
+        for k in decrypt_keys:
+            try:
+                return SuitReport.decode(msg.decrypt(k))
+            except VerifyError:
+                continue
+        raise VerifyError("the report is encrypted and no key opens it", reason="suit.report.decrypt")
+    raise ValidationError(
+        "the payload is neither a SUIT_Report nor a COSE_Encrypt0", reason="suit.report.container"
+    )
+
+
+def verify_report(
+    data: bytes, keys: Sequence[CoseKey], *, decrypt_keys: Sequence[CoseKey] = ()
+) -> SuitReport:
+    """Verify a signed/MACed report with one of ``keys`` and decode it (raises VerifyError);
+    an encrypted report (COSE_Encrypt0 payload) is opened with ``decrypt_keys``."""
     obj = cbor.loads(data)
     tag = obj.tag if isinstance(obj, CBORTag) else None
     msg: Sign1Message | Mac0Message
@@ -414,7 +462,7 @@ def verify_report(data: bytes, keys: Sequence[CoseKey]) -> SuitReport:
             msg.verify(key)
         except IotSecError:
             continue
-        return SuitReport.decode(msg.payload)
+        return _open(msg.payload, decrypt_keys)
     raise VerifyError("the report does not verify with the device key", reason="suit.report.signature")
 
 
