@@ -284,3 +284,58 @@ def test_suit4_cli_operator_flow_with_report(tmp_path: Path, keys: dict[str, Pat
     assert "bootloader" in shown["text"]
     r = suit("suit", "report", "show", "r2.cose", cwd=tmp_path)
     assert r.returncode == 0 and "result: ok" in r.stdout
+
+
+def test_suit4_cli_create_with_companion_options(tmp_path: Path, keys: dict[str, Path]) -> None:
+    """`suit create` builds encryption and update-management options from YAML; `apply` takes the
+    device inputs; refusals name the condition; a waiting update says what it waits for."""
+    (tmp_path / "payloads").mkdir()
+    (tmp_path / "store").mkdir()
+    (tmp_path / "app.bin").write_bytes(b"application v2" * 1000)
+    r = suit(
+        "suit",
+        "encrypt",
+        "app.bin",
+        "--to",
+        str(keys["device.pub"]),
+        "--alg",
+        "A128CTR",
+        "-o",
+        "payloads/app.enc",
+        "--info",
+        "app.info",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    (tmp_path / "m.yaml").write_text(
+        "manifest-sequence-number: 4\nminimum-battery: 300\nrequire-consent: true\n"
+        "components:\n  - component-id: [app]\n    file: app.bin\n    uri: https://cdn.example/app.enc\n"
+        "    encrypted: {info: app.info}\n    version-required: ['>=', '2.0.0']\n"
+    )
+    assert suit("suit", "create", "m.yaml", "-o", "m.unsigned", cwd=tmp_path).returncode == 0
+    assert (
+        suit("suit", "sign", "m.unsigned", "--key", str(keys["oem"]), "-o", "m.suit", cwd=tmp_path).returncode
+        == 0
+    )
+    base = [
+        "suit",
+        "apply",
+        "m.suit",
+        "--key",
+        str(keys["oem.pub"]),
+        "--store",
+        "store",
+        "--payloads",
+        "payloads",
+        "--decrypt-key",
+        str(keys["device"]),
+    ]
+    r = suit(*base, "--battery", "100", "--consent", "--version", "app=2.1.0", cwd=tmp_path)
+    assert r.returncode == 1 and "suit.condition.minimum-battery" in r.stderr
+    r = suit(*base, "--battery", "900", "--no-consent", "--version", "app=2.1.0", cwd=tmp_path)
+    assert r.returncode == 1 and "suit.condition.update-authorized" in r.stderr
+    r = suit(*base, "--battery", "900", "--consent", "--version", "app=1.9.9", cwd=tmp_path)
+    assert r.returncode == 1 and "suit.condition.version" in r.stderr
+    r = suit(*base, "--battery", "900", "--consent", "--version", "app=2.1.0", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert FileStore(tmp_path / "store").path_of((b"app",)).read_bytes() == b"application v2" * 1000
