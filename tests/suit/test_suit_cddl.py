@@ -160,3 +160,64 @@ def test_template_output_validates(schema: Schemas, desc: dict) -> None:  # type
     blob = codec.encode(builder.build(desc, IMAGES))
     validate_envelope(schema, blob)
     assert codec.encode(codec.decode(blob, allow_unsigned=True)) == blob
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 2**70) | st.text(max_size=6) | st.floats(allow_nan=True),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=4), c, max_size=3),
+    max_leaves=8,
+)
+_keys = st.sampled_from(
+    [
+        "install-id",
+        "component-id",
+        "vendor-id",
+        "class-id",
+        "vendor-domain",
+        "model-info",
+        "device-id",
+        "file",
+        "install-digest",
+        "install-size",
+        "uri",
+        "integrated",
+        "slot",
+        "bootable",
+        "description",
+        "download-id",
+        "load-id",
+        "loadable",
+        "load-digest",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    top=st.dictionaries(
+        st.sampled_from(
+            [
+                "manifest-sequence-number",
+                "reference-uri",
+                "sever",
+                "severable",
+                "description",
+                "manifest-version",
+            ]
+        ),
+        _json,
+        max_size=4,
+    ),
+    comps=st.lists(st.dictionaries(_keys, _json, max_size=6), max_size=3),
+    seq=st.integers(-1, 5),
+)
+def test_hostile_descriptions_give_typed_errors(top: dict, comps: list, seq: int) -> None:  # type: ignore[type-arg]
+    import contextlib
+
+    from iotsec.errors import IotSecError
+
+    desc = {**top, "components": comps}
+    if seq >= 0:
+        desc["manifest-sequence-number"] = seq
+    with contextlib.suppress(IotSecError):
+        codec.decode(codec.encode(builder.build(desc, IMAGES)), allow_unsigned=True)

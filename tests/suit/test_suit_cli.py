@@ -167,6 +167,22 @@ def test_mac(tmp_path: Path) -> None:
     assert r.returncode == 0 and "COSE_Mac0" in r.stdout
     r = suit("verify", str(tmp_path / "u.suit"), "--mac", str(tmp_path / "other.key"))
     assert r.returncode == 1
+    # a second block (MAC with another key): one verifies; --all requires both
+    r = suit(
+        "sign",
+        str(tmp_path / "u.suit"),
+        "--mac",
+        str(tmp_path / "other.key"),
+        "-o",
+        str(tmp_path / "u2.suit"),
+    )
+    assert r.returncode == 0, r.stderr
+    r = suit("verify", str(tmp_path / "u2.suit"), "--mac", str(tmp_path / "mac.key"))
+    assert r.returncode == 0 and "block 2: COSE_Mac0: not verified" in r.stdout
+    r = suit("verify", str(tmp_path / "u2.suit"), "--mac", str(tmp_path / "mac.key"), "--all")
+    assert r.returncode == 1 and "[suit.auth.partial]" in r.stderr
+    keys2 = ("--mac", str(tmp_path / "mac.key"), "--mac", str(tmp_path / "other.key"), "--all")
+    assert suit("verify", str(tmp_path / "u2.suit"), *keys2).returncode == 0
 
 
 @pytest.mark.slow
@@ -230,3 +246,41 @@ def test_kill_during_install_leaves_old_or_new(tmp_path: Path, keys: tuple[Path,
         shutil.copytree(snapshot, store, symlinks=True)
     print("kill outcomes (1 old, 2 new):", outcomes, "killed inside commit:", interrupted)
     assert 1 in outcomes  # some kills landed before the switch
+
+
+def test_integrated_payload_and_secure_boot(tmp_path: Path, keys: tuple[Path, Path]) -> None:
+    priv, pub = keys
+    image = os.urandom(3000)
+    (tmp_path / "fw.bin").write_bytes(image)
+    (tmp_path / "u.yaml").write_text(
+        "manifest-sequence-number: 1\n"
+        "components:\n"
+        "  - component-id: [fw]\n"
+        "    vendor-domain: example.com\n"
+        "    model-info: sensor-v2\n"
+        "    file: fw.bin\n"
+        "    integrated: true\n"
+        "    bootable: true\n"
+    )
+    assert suit("create", str(tmp_path / "u.yaml"), "-o", str(tmp_path / "u.cbor")).returncode == 0
+    r = suit("sign", str(tmp_path / "u.cbor"), "--key", str(priv), "-o", str(tmp_path / "u.suit"))
+    assert r.returncode == 0, r.stderr
+    shown = suit("show", str(tmp_path / "u.suit")).stdout
+    assert '/ integrated payload / "#fw.bin"' in shown
+    store = new_store(tmp_path)
+    r = suit("process", str(tmp_path / "u.suit"), "--key", str(pub), "--store", str(store))  # no --payloads
+    assert r.returncode == 0, r.stderr
+    assert (store / "current" / "components" / "fw").read_bytes() == image
+    # secure boot: the invocation procedure re-validates the installed image
+    r = suit(
+        "process", str(tmp_path / "u.suit"), "--key", str(pub), "--store", str(store), "--procedure", "invoke"
+    )
+    assert r.returncode == 0 and "action: invoke" in r.stdout
+    target = store / "current" / "components" / "fw"
+    target.write_bytes(image[:-1] + bytes([image[-1] ^ 1]))  # the installed image is modified
+    r = suit(
+        "process", str(tmp_path / "u.suit"), "--key", str(pub), "--store", str(store), "--procedure", "invoke"
+    )
+    assert (
+        r.returncode == 1 and "[suit.condition.image-match]" in r.stderr and "action: invoke" not in r.stdout
+    )

@@ -233,3 +233,15 @@ def test_deterministic_check_refuses() -> None:
         assert not deterministic.is_deterministic(bytes.fromhex(hexed)), hexed
     for hexed in ("a201010202", "f93c00", "fa47c35000", "f97e00", "c11a5f5e1000"):
         assert deterministic.is_deterministic(bytes.fromhex(hexed)), hexed
+
+
+def test_noncanonical_envelope_is_refused(shared_vectors: Path) -> None:
+    import cbor2
+
+    obj = cbor.loads(load_example(shared_vectors, "example0").signed)
+    swapped = cbor2.dumps(cbor2.CBORTag(107, {3: obj.value[3], 2: obj.value[2]}))  # manifest before wrapper
+    with pytest.raises(ValidationError) as e:
+        codec.decode(swapped)
+    assert e.value.reason == "suit.noncanonical"
+    with pytest.raises(DecodeError):
+        codec.decode(b"\xd8\x6b\xa2\x02")  # truncated

@@ -487,3 +487,44 @@ def test_strict_order_rules() -> None:
     # in strict order (the default) the same run-sequence is fine
     install = seq((C.SET_COMPONENT_INDEX, 0), (C.RUN_SEQUENCE, body))
     assert run(wrap(manifest([C0, C1], shared=shared, install=install)), MemoryStore()).ok
+
+
+def test_extension_commands_for_trust_domains() -> None:
+    from dataclasses import replace
+
+    from iotsec.core.suit.processor import Extension
+
+    calls: list[tuple[int, int]] = []
+
+    def is_dependency(proc, i, cmd):  # type: ignore[no-untyped-def]
+        calls.append((cmd.code, i))
+        return i == 1
+
+    def process_dependency(proc, i, cmd):  # type: ignore[no-untyped-def]
+        calls.append((cmd.code, i))
+        proc.store.write(proc.components[i], b"processed")
+        return True
+
+    install = seq(
+        (C.SET_COMPONENT_INDEX, True),
+        (
+            C.TRY_EACH,
+            (
+                seq((8, 15), (11, 0)),
+                seq(
+                    (C.ABORT, 0),
+                ),
+                None,
+            ),
+        ),
+    )
+    m = manifest([C0, C1], shared=(Command(C.SET_COMPONENT_INDEX, 0), *idcheck()), install=install)
+    m = replace(m, common=replace(m.common, dependencies={1: {1: [b"dep.suit"]}}))
+    with pytest.raises(UnsupportedError):  # without an extension: refused before anything runs
+        run(wrap(m), MemoryStore())
+    ext = Extension(commands={8: is_dependency, 11: process_dependency}, handles_dependencies=True)
+    store = MemoryStore()
+    r = run(wrap(m), store, extension=ext)
+    assert r.ok, r.reason
+    assert calls == [(8, 0), (8, 1), (11, 1)]  # component 0 is not a dependency: soft failure
+    assert store.components == {C1: b"processed"}

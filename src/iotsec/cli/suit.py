@@ -12,7 +12,7 @@ import click
 
 from iotsec.clock import SystemClock
 from iotsec.core import cbor
-from iotsec.errors import ConfigError, ValidationError
+from iotsec.errors import ConfigError, ValidationError, VerifyError
 
 
 def _out(ctx: click.Context) -> bool:
@@ -91,7 +91,10 @@ def create(ctx: click.Context, description: str, output: str, fmt: str) -> None:
     from iotsec.core.suit import builder, codec
 
     path = Path(description)
-    text = path.read_text()
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError("a description is UTF-8 JSON or YAML text", reason="suit.description") from exc
     try:
         desc = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
@@ -209,8 +212,11 @@ def _anchors(keys: tuple[str, ...], macs: tuple[str, ...]) -> list[Any]:
 @click.argument("envelope", type=click.Path(exists=True, dir_okay=False))
 @click.option("--key", "keys", multiple=True, help="Trusted public key (PEM, JWK, COSE_Key); repeatable.")
 @click.option("--mac", "macs", multiple=True, help="Trusted MAC key file.")
+@click.option("--all", "require_all", is_flag=True, help="Fail unless every authentication block verifies.")
 @click.pass_context
-def verify(ctx: click.Context, envelope: str, keys: tuple[str, ...], macs: tuple[str, ...]) -> None:
+def verify(
+    ctx: click.Context, envelope: str, keys: tuple[str, ...], macs: tuple[str, ...], require_all: bool
+) -> None:
     """Check the manifest digest, the signatures/MACs and severed members. Exit 0 valid, 1 invalid."""
     from iotsec.core.suit import profiles
     from iotsec.core.suit.auth import authenticate
@@ -219,6 +225,10 @@ def verify(ctx: click.Context, envelope: str, keys: tuple[str, ...], macs: tuple
 
     # §6.2: the signatures are checked before the manifest is parsed
     env, result = authenticate(cbor.read_any(Path(envelope).read_bytes()), _anchors(keys, macs))
+    if require_all and result.failed:
+        raise VerifyError(
+            f"{len(result.failed)} authentication block(s) do not verify", reason="suit.auth.partial"
+        )
     warnings = check_manifest(env.manifest, resolve_sequences(env))
     if _out(ctx):
         click.echo(

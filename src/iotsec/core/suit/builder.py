@@ -393,7 +393,20 @@ def envelope_for(
 
 
 def build(description: Mapping[str, Any], images: Mapping[str, bytes] | None = None) -> Envelope:
-    """Description -> unsigned envelope (severed members and integrated payloads in place)."""
+    """Description -> unsigned envelope (severed members and integrated payloads in place).
+
+    Every problem with the description is a ValidationError (reason ``suit.description``).
+    """
+    if not isinstance(description, Mapping):
+        raise _err("a description is a map")
+    try:
+        return _build(description, images)
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        # a value of the wrong type somewhere in a hand-written description
+        raise _err(f"invalid description: {type(exc).__name__}: {exc}") from exc
+
+
+def _build(description: Mapping[str, Any], images: Mapping[str, bytes] | None) -> Envelope:
     man, integrated = build_manifest(description, images)
     keys: list[int] = []
     if description.get("severable"):

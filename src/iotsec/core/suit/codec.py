@@ -165,7 +165,12 @@ def _decode_param(key: int, v: Any, path: Path) -> Any:
         return _uuid(v, path)
     if key == Parameter.IMAGE_DIGEST:
         return decode_digest(unwrap(v, path), path)
-    if key in (Parameter.COMPONENT_SLOT, Parameter.IMAGE_SIZE, Parameter.SOURCE_COMPONENT):
+    if key in (
+        Parameter.COMPONENT_SLOT,
+        Parameter.IMAGE_SIZE,
+        Parameter.SOURCE_COMPONENT,
+        Parameter.USE_BEFORE,
+    ):
         return _uint(v, path)
     if key in (Parameter.STRICT_ORDER, Parameter.SOFT_FAILURE):
         if not isinstance(v, bool):
@@ -412,6 +417,27 @@ def decode_authentication(v: Any, path: Path = ("authentication-wrapper",)) -> A
     return Authentication(digest, tuple(blocks))
 
 
+def _load_top(data: bytes) -> Any:
+    """Strictly decode a whole envelope or manifest: well-formed and deterministic (§8.1)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise DecodeError("SUIT input must be bytes", reason="cbor.type")
+    data = bytes(data)
+    if len(data) > MAX_ENVELOPE:
+        raise DecodeError(f"SUIT input of {len(data)} bytes exceeds {MAX_ENVELOPE}", reason="cbor.size")
+    try:
+        deterministic.check(data, max_depth=MAX_DEPTH)
+    except deterministic.NotDeterministic as err:
+        if err.malformed:
+            raise DecodeError(f"malformed CBOR: {err}", reason="cbor.malformed") from None
+        raise _fail(
+            f"the envelope is not deterministically encoded (§8.1): {err}", (), "suit.noncanonical"
+        ) from None
+    try:
+        return cbor2.loads(data)
+    except Exception as err:  # semantic errors of cbor2 (bad UTF-8, tag contents)
+        raise DecodeError(f"invalid CBOR: {err}", reason="cbor.invalid") from err
+
+
 @dataclass(frozen=True)
 class OuterEnvelope:
     """An envelope parsed down to its authentication wrapper, the manifest still as bytes.
@@ -430,7 +456,7 @@ class OuterEnvelope:
 
 def decode_outer(data: bytes, *, allow_unsigned: bool = False) -> OuterEnvelope | Envelope:
     """Parse the envelope map and the authentication wrapper only (a bare manifest fully)."""
-    obj = cbor.loads(data, max_size=MAX_ENVELOPE, max_depth=MAX_DEPTH)
+    obj = _load_top(data)
     if isinstance(obj, CBORTag) and obj.tag == TAG_MANIFEST:
         if not allow_unsigned:
             raise _fail("a bare manifest carries no authentication", (), "suit.unsigned")
@@ -522,7 +548,7 @@ def decode(data: bytes, *, allow_unsigned: bool = False) -> Envelope:
 
 def decode_manifest(data: bytes) -> Manifest:
     """Decode a bare SUIT_Manifest (tagged 1070 or not)."""
-    obj = cbor.loads(data, max_size=MAX_ENVELOPE, max_depth=MAX_DEPTH)
+    obj = _load_top(data)
     tagged = isinstance(obj, CBORTag) and obj.tag == TAG_MANIFEST
     return decode_manifest_map(obj.value if tagged else obj, tagged=tagged)
 

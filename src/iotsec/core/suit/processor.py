@@ -134,6 +134,24 @@ class _Abort(Exception):
 
 
 CustomHandler = Callable[[int, Any, ComponentId, Mapping[int, Any]], bool]
+ExtensionHandler = Callable[[Any, int, Command], bool]
+"""``handler(processor, component_index, command) -> ok``; the processor exposes ``env``,
+``components``, ``params`` (one table per component), ``store``, ``fetcher`` and ``report``.
+Returning False is a condition failure (soft-failure applies); raising IotSecError aborts."""
+
+
+@dataclass(frozen=True)
+class Extension:
+    """Commands of other SUIT drafts plugged into the processor (trust domains: issue #4).
+
+    ``commands`` maps command codes to handlers; ``handles_dependencies`` lifts the refusal of
+    manifests with dependencies; ``update_sequences`` replaces the update procedure's sequence
+    order (e.g. dependency-resolution, payload-fetch, candidate-verification, install, validate).
+    """
+
+    commands: Mapping[int, ExtensionHandler] = field(default_factory=dict)
+    handles_dependencies: bool = False
+    update_sequences: tuple[int, ...] = ()
 
 
 class _Interpreter:
@@ -149,6 +167,7 @@ class _Interpreter:
         report: Report,
         custom: CustomHandler | None,
         max_steps: int = 100_000,
+        extension: Extension | None = None,
     ) -> None:
         self.env = env
         self.components = env.manifest.components
@@ -164,6 +183,7 @@ class _Interpreter:
         self.strict_order = True  # §8.4.8.14: a processor parameter, default True
         self.steps = 0
         self.max_steps = max_steps
+        self.extension_commands: Mapping[int, ExtensionHandler] = extension.commands if extension else {}
         self.seq_name = ""
 
     # ---- sequences
@@ -267,6 +287,16 @@ class _Interpreter:
                 self._record(cmd, i, False, err.reason)
                 raise _Abort(err) from None
             self._record(cmd, i, True)
+        elif code in self.extension_commands:
+            try:
+                ok = self.extension_commands[code](self, i, cmd)
+            except IotSecError as err:
+                self._record(cmd, i, False, err.reason)
+                raise _Abort(err) from None
+            self._record(cmd, i, ok)
+            if not ok:
+                name = label_name(Cmd, code)
+                raise _ConditionFailed(f"suit.condition.{name}", f"{name} failed on component {i}")
         elif code in DEPENDENCY_COMMANDS:
             raise _Abort(
                 UnsupportedError(
@@ -502,6 +532,7 @@ def process(
     custom: CustomHandler | None = None,
     authenticated: bool = False,
     max_steps: int = 100_000,
+    extension: Extension | None = None,
 ) -> Report:
     """Authenticate and run a manifest (§6). ``now`` is seconds since the epoch (UTC).
 
@@ -530,14 +561,15 @@ def process(
             f"manifest sequence number {man.sequence_number} is not greater than {stored_sequence}",
             reason="suit.rollback",
         )
-    _refuse_dependencies(man)
+    if extension is None or not extension.handles_dependencies:
+        _refuse_dependencies(man)
     if max_components is not None and len(man.components) > max_components:  # §6.2
         raise PolicyError("the manifest lists more components than the device has", reason="suit.components")
     sequences = resolve_sequences(envelope)
     warnings = check_manifest(man, sequences)
     keys: list[int] = []
     if update:
-        keys += UPDATE_SEQUENCES
+        keys += extension.update_sequences if extension and extension.update_sequences else UPDATE_SEQUENCES
     if procedure in (Procedure.INVOKE, Procedure.ALL):
         keys += [k for k in INVOKE_SEQUENCES if k not in keys]
     for k in keys:
@@ -558,6 +590,7 @@ def process(
         report=report,
         custom=custom,
         max_steps=max_steps,
+        extension=extension,
     )
     store.begin()
     try:
@@ -579,6 +612,8 @@ def process(
 
 __all__ = [
     "INVOKE_SEQUENCES",
+    "Extension",
+    "ExtensionHandler",
     "UPDATE_SEQUENCES",
     "Action",
     "CustomHandler",
