@@ -3,6 +3,7 @@ errors only and never install anything."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -83,3 +84,31 @@ def test_suit4_mutated_dependency(pos: int, value: int) -> None:
     )
     assert not r.ok and isinstance(r.error, IotSecError)
     assert store.components == {}
+
+
+_CBOR = st.recursive(
+    st.none() | st.booleans() | st.integers(-70000, 70000) | st.binary(max_size=6) | st.text(max_size=4),
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.integers(-3, 12), c, max_size=4),
+    max_leaves=16,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_CBOR)
+def test_suit4_update_mgmt_decoders_typed_errors(obj: object) -> None:
+    from iotsec.core import cbor
+    from iotsec.core.suit.update_mgmt import decode_version_match, decode_wait_events
+
+    for decoder in (decode_version_match, decode_wait_events):
+        for raw in (obj, cbor.dumps(obj)):
+            with contextlib.suppress(IotSecError):
+                decoder(raw)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_CBOR)
+def test_suit4_delegation_structures_typed_errors(obj: object) -> None:
+    from iotsec.core.suit.trust import Authority, delegated_authorities
+
+    with contextlib.suppress(IotSecError):
+        delegated_authorities(obj, [Authority.anchor("a", signer())], 0)
