@@ -308,7 +308,7 @@ def test_suit4_cli_create_with_companion_options(tmp_path: Path, keys: dict[str,
     )
     assert r.returncode == 0, r.stderr
     (tmp_path / "m.yaml").write_text(
-        "manifest-sequence-number: 4\nminimum-battery: 300\nrequire-consent: true\n"
+        "manifest-sequence-number: 4\nminimum-battery: 300\nrequire-consent: true\nupdate-priority: -1\n"
         "components:\n  - component-id: [app]\n    file: app.bin\n    uri: https://cdn.example/app.enc\n"
         "    encrypted: {info: app.info}\n    version-required: ['>=', '2.0.0']\n"
     )
@@ -336,6 +336,18 @@ def test_suit4_cli_create_with_companion_options(tmp_path: Path, keys: dict[str,
     assert r.returncode == 1 and "suit.condition.update-authorized" in r.stderr
     r = suit(*base, "--battery", "900", "--consent", "--version", "app=1.9.9", cwd=tmp_path)
     assert r.returncode == 1 and "suit.condition.version" in r.stderr
-    r = suit(*base, "--battery", "900", "--consent", "--version", "app=2.1.0", cwd=tmp_path)
+    # the same inputs read from the system: a sysfs-shaped power-supply tree, a consent policy file
+    # written by the device's UI, versions.json in the store
+    bat = tmp_path / "ps" / "BAT0"
+    bat.mkdir(parents=True)
+    (bat / "type").write_text("Battery\n")
+    (bat / "energy_now").write_text("150000\n")  # 150 mWh: below the manifest's 300
+    (tmp_path / "policy.json").write_text(json.dumps({"authorize-priority-up-to": 0}))
+    (tmp_path / "store" / "versions.json").write_text(json.dumps({"app": "2.0.0"}))
+    sysinputs = ["--policy", "policy.json", "--power-supply", "ps"]
+    r = suit(*base, *sysinputs, cwd=tmp_path)
+    assert r.returncode == 1 and "suit.condition.minimum-battery" in r.stderr
+    (bat / "energy_now").write_text("900000\n")
+    r = suit(*base, *sysinputs, cwd=tmp_path)
     assert r.returncode == 0, r.stderr + r.stdout
     assert FileStore(tmp_path / "store").path_of((b"app",)).read_bytes() == b"application v2" * 1000

@@ -255,6 +255,16 @@ def _wants_capabilities(result: Any) -> bool:
 @click.option("--battery", type=int, help="Battery level in mWh (update-management §4.2).")
 @click.option("--consent/--no-consent", default=False, help="The user/application authorises updates.")
 @click.option("--version", "versions", multiple=True, help="COMPONENT=x.y.z version a component asserts.")
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(dir_okay=False),
+    help="Read the device inputs from the system instead: this consent policy file, sysfs power "
+    "supplies and STORE/versions.json (agent.suit_inputs).",
+)
+@click.option(
+    "--power-supply", default="/sys/class/power_supply", show_default=True, type=click.Path(file_okay=False)
+)
 @click.option("--procedure", type=click.Choice(["update", "invoke", "all", "uninstall"]), default="all")
 @click.option("--report", "report_out", type=click.Path(dir_okay=False), help="Write the SUIT_Report here.")
 @click.option(
@@ -277,6 +287,8 @@ def apply_cmd(  # noqa: PLR0917
     battery: int | None,
     consent: bool,
     versions: tuple[str, ...],
+    policy_file: str | None,
+    power_supply: str,
     procedure: str,
     report_out: str | None,
     report_key: str | None,
@@ -313,7 +325,11 @@ def apply_cmd(  # noqa: PLR0917
         except IotSecError:
             dkeys.append(_kek(p))
     store = FileStore(store_dir)
-    inputs = StaticInputs(battery=battery, consent=consent, versions=_parse_versions(versions))
+    inputs: Any = StaticInputs(battery=battery, consent=consent, versions=_parse_versions(versions))
+    if policy_file is not None:
+        from iotsec.agent.suit_inputs import LinuxDeviceInputs
+
+        inputs = LinuxDeviceInputs(policy=policy_file, store=store_dir, power_supply=power_supply)
     result = process_suit(
         env,
         anchors=anchors,
