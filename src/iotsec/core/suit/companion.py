@@ -503,6 +503,12 @@ def _streams(it: _Ext) -> tuple[Callable[..., Any] | None, Callable[..., Any] | 
 
 def _invalidate(it: _Ext, i: int) -> None:
     it.verified.pop(i, None)  # trust-domains §5.6.4: a fetch or copy clears the integrity cache
+    if Parameter.COMPONENT_METADATA in it.params[i] and getattr(it.store, "apply_metadata", None) is None:
+        # update-management §4.6: metadata "is applied at time of fetch, copy, or write"; a
+        # store that cannot apply permissions or file types must not install without them
+        raise UnsupportedError(
+            "this store cannot apply suit-parameter-component-metadata", reason="suit.parameter.unsupported"
+        )
 
 
 def _fetch(it: _Ext, i: int, cmd: Command) -> None:

@@ -96,6 +96,7 @@ def reason_for(err: IotSecError) -> Reason:
         ("suit.command.unsupported", Reason.COMMAND_UNSUPPORTED),
         ("suit.dependency.unsupported", Reason.COMMAND_UNSUPPORTED),
         ("suit.severed", Reason.SEVERING_UNSUPPORTED),
+        ("suit.parameter.unsupported", Reason.PARAMETER_UNSUPPORTED),
         ("suit.condition", Reason.CONDITION_FAILED),
         ("suit.try-each", Reason.CONDITION_FAILED),
         ("suit.rollback", Reason.CONDITION_FAILED),
