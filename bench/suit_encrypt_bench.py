@@ -158,11 +158,10 @@ def bench_ctr(size: int, seconds: float) -> list[Result]:
     raw = RawChain(ep.info)
     cek = raw.cek()
 
-    buf = bytearray(len(ep.ciphertext) + 15)
-
     def ctr(key: bytes) -> memoryview:
-        # the fastest raw way: one update_into a preallocated buffer (a large plain update() is
-        # several times slower in cryptography, as it allocates the whole output per call)
+        # the fastest raw way: update_into one output buffer (a large plain update() is several
+        # times slower in cryptography); the buffer is new per install, as a new image is
+        buf = bytearray(len(ep.ciphertext) + 15)
         dec = Cipher(algorithms.AES(key), modes.CTR(raw.iv)).decryptor()
         n = dec.update_into(ep.ciphertext, buf)
         dec.finalize()
