@@ -286,3 +286,31 @@ def test_suit4_td_candidate_verification_runs_between_fetch_and_install() -> Non
     sections = [rec.section for rec in r.ext_records if rec.command != Cmd.OVERRIDE_PARAMETERS]
     assert sections == [16, 18, 20]
     assert store.components[(b"00",)] == b"2"
+
+
+@pytest.mark.parametrize("name", ["example0_dependent", "example1_process", "example2_integrated"])
+def test_suit4_td_examples_on_a_filesystem_store(shared_vectors: Path, tmp_path: Path, name: str) -> None:
+    """The same examples on the device's filesystem store (atomic generations); processing the
+    same manifest again is refused as a rollback (sequence number not greater)."""
+    from iotsec.agent.suit_stream import SpoolingFileStore
+
+    dep = read_hex(shared_vectors / TD / "example0_dependent.hex")
+    store = SpoolingFileStore(tmp_path / "store")
+    env = envelope(shared_vectors, TD, f"{name}.hex")
+    r = _run(env, store, MapFetcher({DEP_URI: dep}))
+    r.check()
+    files = {cid: p.read_bytes() for cid, p in store.components().items()}
+    assert files[(b"00",)] == b"hello world"
+    if name != "example0_dependent":
+        assert files[(b"10",)] == b" in multiple trust domains"
+    assert store.sequence_number == 0
+    again = process_suit(
+        env,
+        anchors=[signer()],
+        identity=DeviceIdentity(),
+        stored_sequence=store.sequence_number,
+        now=0,
+        store=store,
+        fetcher=MapFetcher({DEP_URI: dep}),
+    )
+    assert not again.ok and again.reason == "suit.rollback"

@@ -684,7 +684,7 @@ def process_suit(
     now: int,
     store: ComponentStore,
     fetcher: Fetcher | None = None,
-    procedure: str = "all",
+    procedure: str | core.Procedure = "all",
     inputs: DeviceInputs = NO_INPUTS,
     decryption_keys: Sequence[CoseKey] = (),
     max_components: int | None = None,
@@ -696,6 +696,7 @@ def process_suit(
     authentication and the authority checks pass; writes are committed only when every sequence
     succeeded. Never raises :class:`IotSecError`: ``result.check()`` does.
     """
+    procedure = procedure.value if isinstance(procedure, core.Procedure) else procedure
     man = envelope.manifest
     result = SuitResult(man.sequence_number, procedure)
     result.reference_uri = man.reference_uri
