@@ -112,3 +112,139 @@ def test_suit4_delegation_structures_typed_errors(obj: object) -> None:
 
     with contextlib.suppress(IotSecError):
         delegated_authorities(obj, [Authority.anchor("a", signer())], 0)
+
+
+_CODES = [
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    11,
+    12,
+    14,
+    18,
+    19,
+    20,
+    21,
+    22,
+    23,
+    24,
+    25,
+    26,
+    27,
+    28,
+    29,
+    31,
+    33,
+    34,
+    35,
+    -300,
+]
+_PARAM_VALUES = st.one_of(
+    st.integers(-5, 5),
+    st.binary(max_size=20),
+    st.text(max_size=5),
+    st.booleans(),
+    st.builds(
+        lambda a, v: __import__("iotsec.core.cbor", fromlist=["dumps"]).dumps([a, v]),
+        st.integers(0, 6),
+        st.lists(st.integers(-3, 3), max_size=3),
+    ),
+)
+_PARAMS = st.dictionaries(
+    st.sampled_from([3, 4, 5, 14, 18, 19, 21, 22, 23, 26, 27, 28, 29, 30, -5]),
+    _PARAM_VALUES,
+    min_size=1,
+    max_size=3,
+)
+
+
+@st.composite
+def _sequence(draw: st.DrawFn) -> list[object]:
+    out: list[object] = []
+    for _ in range(draw(st.integers(1, 6))):
+        code = draw(st.sampled_from(_CODES))
+        if code == 12:
+            arg: object = draw(
+                st.one_of(
+                    st.integers(0, 3), st.just(True), st.lists(st.integers(0, 3), min_size=1, max_size=2)
+                )
+            )
+        elif code in (19, 20):
+            arg = draw(_PARAMS)
+        elif code == 34:
+            arg = draw(st.dictionaries(st.integers(0, 3), _PARAMS, max_size=2))
+        elif code == 35:
+            arg = draw(
+                st.dictionaries(st.integers(0, 3), st.lists(st.integers(-3, 30), max_size=3), max_size=2)
+            )
+        else:
+            arg = draw(st.one_of(st.integers(0, 15), st.binary(max_size=3)))
+        out += [code, arg]
+    return out
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_sequence(), st.booleans())
+def test_suit4_random_manifests_typed_errors_only(seq: list[object], with_dep: bool) -> None:
+    """Random command sequences (all companion commands, odd arguments), correctly signed: the
+    processor returns a result, never raises, and a failed run leaves the store untouched."""
+    from iotsec.core import cbor
+    from iotsec.core.cose import Algorithm, CoseKey
+    from iotsec.core.suit.update_mgmt import StaticInputs
+
+    key = _KEY
+    common: dict[int, object] = {2: [[b"00"], [b"01"]]}
+    if with_dep:
+        common[1] = {2: {1: [b"dep"]}}
+    manifest = {1: 1, 2: 1, 3: cbor.dumps(common), 20: cbor.dumps(seq)}
+    try:
+        env = codec.decode(_sign(cbor.dumps(manifest), key), allow_unsigned=False)
+    except IotSecError:
+        return
+    store = MemoryStore({(b"00",): b"old"})
+    r = process_suit(
+        env,
+        anchors=[key.public()],
+        identity=DeviceIdentity(),
+        stored_sequence=None,
+        now=1000,
+        store=store,
+        inputs=StaticInputs(battery=5, consent=True, versions={(b"00",): [1]}),
+        decryption_keys=[CoseKey.symmetric(b"k" * 16)],
+    )
+    if not r.ok:
+        assert isinstance(r.error, IotSecError), r.error
+        assert store.components == {(b"00",): b"old"}
+    _ = Algorithm
+
+
+def _sign(manifest_bytes: bytes, key: object) -> bytes:
+    from iotsec.core import cbor
+    from iotsec.core.cose import Algorithm
+    from iotsec.core.suit.auth import sign_envelope
+    from iotsec.core.suit.digest import make_digest
+    from iotsec.core.suit.model import Authentication, Envelope
+
+    env = codec.decode(
+        cbor.dumps(
+            cbor.tag(
+                107,
+                {
+                    2: cbor.dumps([cbor.dumps([-16, make_digest(cbor.dumps(manifest_bytes)).value])]),
+                    3: manifest_bytes,
+                },
+            )
+        ),
+        allow_unsigned=True,
+    )
+    signed = sign_envelope(env, keys=[(key, Algorithm.ES256)])  # type: ignore[list-item]
+    _ = (Authentication, Envelope)
+    return codec.encode(signed)
+
+
+_KEY = __import__("iotsec.core.cose", fromlist=["CoseKey"]).CoseKey.generate(-7)
