@@ -144,28 +144,38 @@ _CODES = [
     35,
     -300,
 ]
-_PARAM_VALUES = st.one_of(
-    st.integers(-5, 5),
-    st.binary(max_size=20),
-    st.text(max_size=5),
-    st.booleans(),
-    st.builds(
-        lambda a, v: __import__("iotsec.core.cbor", fromlist=["dumps"]).dumps([a, v]),
-        st.integers(0, 6),
-        st.lists(st.integers(-3, 3), max_size=3),
-    ),
-)
-_PARAMS = st.dictionaries(
-    st.sampled_from([3, 4, 5, 14, 18, 19, 21, 22, 23, 26, 27, 28, 29, 30, -5]),
-    _PARAM_VALUES,
-    min_size=1,
-    max_size=3,
+
+
+def _cb(obj: object) -> bytes:
+    from iotsec.core import cbor
+
+    return cbor.dumps(obj)
+
+
+_PARAM = {
+    3: st.builds(lambda d: _cb([-16, d]), st.binary(min_size=32, max_size=32)),
+    4: st.integers(0, 2000),
+    14: st.integers(0, 100),
+    18: st.binary(max_size=16),
+    19: st.binary(max_size=16)
+    | st.just(_cb(__import__("iotsec.core.cbor", fromlist=["tag"]).tag(96, [b"", {}, None, []]))),
+    21: st.sampled_from(["#x", "http://nowhere/x"]),
+    22: st.integers(0, 3),
+    23: st.binary(max_size=4),
+    26: st.integers(0, 10),
+    27: st.integers(-3, 3),
+    28: st.builds(lambda a, v: _cb([a, v]), st.integers(0, 6), st.lists(st.integers(-3, 3), max_size=3)),
+    29: st.builds(_cb, st.dictionaries(st.integers(0, 10), st.integers(-1, 5000), max_size=2)),
+    30: st.builds(_cb, st.dictionaries(st.integers(1, 8), st.integers(0, 9), max_size=2)),
+}
+_PARAMS = st.lists(st.sampled_from(sorted(_PARAM)), min_size=1, max_size=3, unique=True).flatmap(
+    lambda keys: st.fixed_dictionaries({k: _PARAM[k] for k in keys})
 )
 
 
 @st.composite
 def _sequence(draw: st.DrawFn) -> list[object]:
-    out: list[object] = []
+    out: list[object] = [12, draw(st.integers(0, 2))]  # §6.2: begin with set-component-index
     for _ in range(draw(st.integers(1, 6))):
         code = draw(st.sampled_from(_CODES))
         if code == 12:
@@ -183,7 +193,7 @@ def _sequence(draw: st.DrawFn) -> list[object]:
                 st.dictionaries(st.integers(0, 3), st.lists(st.integers(-3, 30), max_size=3), max_size=2)
             )
         else:
-            arg = draw(st.one_of(st.integers(0, 15), st.binary(max_size=3)))
+            arg = draw(st.integers(0, 15))
         out += [code, arg]
     return out
 
