@@ -285,6 +285,43 @@ def test_suit4_cli_operator_flow_with_report(tmp_path: Path, keys: dict[str, Pat
     r = suit("suit", "report", "show", "r2.cose", cwd=tmp_path)
     assert r.returncode == 0 and "result: ok" in r.stdout
 
+    # an encrypted report (COSE_Encrypt0 inside the Sign1): unreadable without the key
+    (tmp_path / "rk.hex").write_text(os.urandom(16).hex())
+    r = suit(
+        "suit",
+        "apply",
+        "m3.deleg.suit",
+        "--key",
+        str(keys["oem.pub"]),
+        "--store",
+        str(store),
+        "--report",
+        "r4.cose",
+        "--report-key",
+        str(keys["report"]),
+        "--report-encrypt-key",
+        "rk.hex",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 1
+    assert b"bootloader" not in (tmp_path / "r4.cose").read_bytes()
+    r = suit("suit", "report", "show", "r4.cose", cwd=tmp_path)
+    assert r.returncode == 1 and "suit.report.decrypt" in r.stderr
+    r = suit(
+        "suit",
+        "report",
+        "verify",
+        "r4.cose",
+        "--key",
+        str(keys["report.pub"]),
+        "--decrypt-key",
+        "rk.hex",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0 and "result failed" in r.stdout
+    r = suit("--json", "suit", "report", "show", "r4.cose", "--decrypt-key", "rk.hex", cwd=tmp_path)
+    assert json.loads(r.stdout)["container"] == "COSE_Sign1(COSE_Encrypt0)"
+
 
 def test_suit4_cli_create_with_companion_options(tmp_path: Path, keys: dict[str, Path]) -> None:
     """`suit create` builds encryption and update-management options from YAML; `apply` takes the

@@ -271,6 +271,11 @@ def _wants_capabilities(result: Any) -> bool:
     "--report-key", type=click.Path(exists=True, dir_okay=False), help="Sign the report (COSE_Sign1)."
 )
 @click.option("--nonce", help="Hex nonce for the report.")
+@click.option(
+    "--report-encrypt-key",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Encrypt the signed report's payload (COSE_Encrypt0) with this symmetric key file.",
+)
 @click.pass_context
 def apply_cmd(  # noqa: PLR0917
     ctx: click.Context,
@@ -293,6 +298,7 @@ def apply_cmd(  # noqa: PLR0917
     report_out: str | None,
     report_key: str | None,
     nonce: str | None,
+    report_encrypt_key: str | None,
 ) -> None:
     """Process ENVELOPE with the companion drafts and (optionally) write a signed SUIT_Report."""
     from iotsec.agent.suit_store import DirectoryFetcher, FileStore
@@ -348,7 +354,13 @@ def apply_cmd(  # noqa: PLR0917
             nonce=bytes.fromhex(nonce) if nonce else None,
             capabilities=iotsec_capabilities() if _wants_capabilities(result) else None,
         )
-        data = sign_report(report, _key(report_key)) if report_key else report.encode()
+        data = (
+            sign_report(
+                report, _key(report_key), encrypt_key=_kek(report_encrypt_key) if report_encrypt_key else None
+            )
+            if report_key
+            else report.encode()
+        )
         Path(report_out).write_bytes(data)
     if _json(ctx):
         click.echo(
@@ -384,13 +396,14 @@ def report_group() -> None:
 
 @report_group.command("show")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--decrypt-key", "decrypt_keys", multiple=True, help="Key file opening an encrypted report.")
 @click.pass_context
-def report_show(ctx: click.Context, path: str) -> None:
+def report_show(ctx: click.Context, path: str, decrypt_keys: tuple[str, ...]) -> None:
     """Print a SUIT_Report (plain or inside COSE_Sign1/Mac0) without verifying it."""
     from iotsec.core import cbor
     from iotsec.core.suit.report import REASON_TEXT, Reason, unwrap_report
 
-    report, container = unwrap_report(Path(path).read_bytes())
+    report, container = unwrap_report(Path(path).read_bytes(), [_kek(p) for p in decrypt_keys])
     if _json(ctx):
         out: dict[str, Any] = {
             "container": container,
@@ -424,7 +437,8 @@ def report_show(ctx: click.Context, path: str) -> None:
 @report_group.command("verify")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--key", "keys", multiple=True, required=True, help="Device public key or MAC key file.")
-def report_verify(path: str, keys: tuple[str, ...]) -> None:
+@click.option("--decrypt-key", "decrypt_keys", multiple=True, help="Key file opening an encrypted report.")
+def report_verify(path: str, keys: tuple[str, ...], decrypt_keys: tuple[str, ...]) -> None:
     """Verify a signed (or MACed) SUIT_Report; exit 0 if valid, 1 with the reason if not."""
     from iotsec.core.suit.report import verify_report
 
@@ -434,7 +448,7 @@ def report_verify(path: str, keys: tuple[str, ...]) -> None:
             loaded.append(_key(p))
         except IotSecError:
             loaded.append(_kek(p))
-    report = verify_report(Path(path).read_bytes(), loaded)
+    report = verify_report(Path(path).read_bytes(), loaded, decrypt_keys=[_kek(p) for p in decrypt_keys])
     click.echo(
         f"valid: report for {report.reference_uri or '(no URI)'} "
         f"digest {report.manifest_digest.value.hex()[:16]}..., result " + ("ok" if report.ok else "failed")

@@ -467,8 +467,9 @@ def verify_report(
     raise VerifyError("the report does not verify with the device key", reason="suit.report.signature")
 
 
-def unwrap_report(data: bytes) -> tuple[SuitReport, str]:
-    """Decode a report without verifying: plain SUIT_Report, or the payload of a COSE container."""
+def unwrap_report(data: bytes, decrypt_keys: Sequence[CoseKey] = ()) -> tuple[SuitReport, str]:
+    """Decode a report without verifying: plain SUIT_Report, or the payload of a COSE container
+    (an encrypted payload is opened with ``decrypt_keys``)."""
     obj = cbor.loads(data)
     if isinstance(obj, dict):
         return SuitReport.from_cbor(obj), "SUIT_Report"
@@ -476,7 +477,11 @@ def unwrap_report(data: bytes) -> tuple[SuitReport, str]:
         msg: Sign1Message | Mac0Message = (Mac0Message if obj.tag == 17 else Sign1Message).decode(data)
         if msg.payload is None:
             raise ValidationError("the report must be the attached payload", reason="suit.report.container")
-        return SuitReport.decode(msg.payload), "COSE_Mac0" if obj.tag == 17 else "COSE_Sign1"
+        inner = cbor.loads(msg.payload)
+        name = "COSE_Mac0" if obj.tag == 17 else "COSE_Sign1"
+        if isinstance(inner, dict):
+            return SuitReport.from_cbor(inner), name
+        return _open(msg.payload, decrypt_keys), name + "(COSE_Encrypt0)"
     raise ValidationError("not a SUIT_Report or a COSE_Sign1/Mac0 around one", reason="suit.report.container")
 
 
