@@ -314,3 +314,70 @@ def test_suit4_td_examples_on_a_filesystem_store(shared_vectors: Path, tmp_path:
         fetcher=MapFetcher({DEP_URI: dep}),
     )
     assert not again.ok and again.reason == "suit.rollback"
+
+
+def test_suit4_td_staging_then_installation() -> None:
+    """trust-domains §6: the Staging Procedure fetches into a staging component (its writes are
+    kept, the sequence number is not advanced); the Installation Procedure verifies the candidate
+    and installs, and only then is the sequence number committed."""
+    image = b"new image"
+    d = make_digest(image)
+    seqs = {
+        ManifestKey.PAYLOAD_FETCH: (
+            Command(Cmd.SET_COMPONENT_INDEX, 1),
+            Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.URI: "https://cdn/x", Parameter.IMAGE_DIGEST: d}),
+            Command(Cmd.FETCH, 15),
+        ),
+        ManifestKey.CANDIDATE_VERIFICATION: (
+            Command(Cmd.SET_COMPONENT_INDEX, 1),
+            Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.IMAGE_DIGEST: d}),
+            Command(Cmd.IMAGE_MATCH, 15),
+        ),
+        ManifestKey.INSTALL: (
+            Command(Cmd.SET_COMPONENT_INDEX, 0),
+            Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.SOURCE_COMPONENT: 1}),
+            Command(Cmd.COPY, 15),
+        ),
+    }
+    man = Manifest(5, Common(((b"app",), (b"staging",))), sequences=seqs)
+    env = codec.decode(codec.encode(sign_envelope(builder.envelope_for(man), keys=[(_KEY, Algorithm.ES256)])))
+    store = MemoryStore(sequence_number=4)
+    fetcher = MapFetcher({"https://cdn/x": image})
+    staged = process_suit(
+        env,
+        anchors=[_KEY.public()],
+        identity=DeviceIdentity(),
+        stored_sequence=4,
+        now=0,
+        store=store,
+        fetcher=fetcher,
+        procedure="stage",
+    )
+    staged.check()
+    assert store.components == {(b"staging",): image} and store.sequence_number == 4
+    installed = process_suit(
+        env,
+        anchors=[_KEY.public()],
+        identity=DeviceIdentity(),
+        stored_sequence=4,
+        now=0,
+        store=store,
+        fetcher=MapFetcher({}),
+        procedure="install",
+    )
+    installed.check()
+    assert store.components[(b"app",)] == image and store.sequence_number == 5
+    # a tampered staging area fails candidate verification and installs nothing
+    store2 = MemoryStore({(b"staging",): b"tampered"}, sequence_number=4)
+    bad = process_suit(
+        env,
+        anchors=[_KEY.public()],
+        identity=DeviceIdentity(),
+        stored_sequence=4,
+        now=0,
+        store=store2,
+        fetcher=MapFetcher({}),
+        procedure="install",
+    )
+    assert not bad.ok and bad.reason == "suit.condition.image-match"
+    assert (b"app",) not in store2.components and store2.sequence_number == 4

@@ -265,7 +265,11 @@ def _wants_capabilities(result: Any) -> bool:
 @click.option(
     "--power-supply", default="/sys/class/power_supply", show_default=True, type=click.Path(file_okay=False)
 )
-@click.option("--procedure", type=click.Choice(["update", "invoke", "all", "uninstall"]), default="all")
+@click.option(
+    "--procedure",
+    type=click.Choice(["update", "invoke", "all", "uninstall", "stage", "install"]),
+    default="all",
+)
 @click.option("--report", "report_out", type=click.Path(dir_okay=False), help="Write the SUIT_Report here.")
 @click.option(
     "--report-key", type=click.Path(exists=True, dir_okay=False), help="Sign the report (COSE_Sign1)."

@@ -692,7 +692,9 @@ def process_suit(
 ) -> SuitResult:
     """Authenticate and run a manifest tree (see the module docstring).
 
-    ``procedure`` is ``update``, ``invoke``, ``all`` or ``uninstall``. Nothing is written before
+    ``procedure`` is ``update``, ``invoke``, ``all``, ``uninstall``, or the trust-domains split of
+    the update into ``stage`` (staged payloads are committed, the sequence number is not) and
+    ``install`` (commits the sequence number). Nothing is written before
     authentication and the authority checks pass; writes are committed only when every sequence
     succeeded. Never raises :class:`IotSecError`: ``result.check()`` does.
     """
@@ -709,7 +711,12 @@ def process_suit(
     try:
         signers = authenticate(envelope, auths, now)  # §6.2: before anything else
         result.signers = [s.name for s in signers]
-        update = procedure in ("update", "all")
+        update = procedure in ("update", "all", "install")
+        if stored_sequence is not None and procedure == "stage" and man.sequence_number <= stored_sequence:
+            raise PolicyError(
+                f"manifest sequence number {man.sequence_number} is not greater than {stored_sequence}",
+                reason="suit.rollback",
+            )
         if stored_sequence is not None and (
             man.sequence_number <= stored_sequence if update else man.sequence_number < stored_sequence
         ):
@@ -773,8 +780,14 @@ def process_suit(
 
 
 def _procedure_keys(procedure: str) -> list[int]:
+    # trust-domains §6: Staging (dependency-resolution, payload-fetch) and Installation
+    # (candidate-verification, install) procedures, for when they run in different trust domains
     if procedure == "uninstall":
         return list(UNINSTALL_SEQUENCES)
+    if procedure == "stage":
+        return [ManifestKey.DEPENDENCY_RESOLUTION, ManifestKey.PAYLOAD_FETCH]
+    if procedure == "install":
+        return [ManifestKey.CANDIDATE_VERIFICATION, ManifestKey.INSTALL, ManifestKey.VALIDATE]
     keys: list[int] = []
     if procedure in ("update", "all"):
         keys += UPDATE_SEQUENCES
