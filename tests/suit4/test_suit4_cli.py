@@ -388,3 +388,12 @@ def test_suit4_cli_create_with_companion_options(tmp_path: Path, keys: dict[str,
     r = suit(*base, *sysinputs, cwd=tmp_path)
     assert r.returncode == 0, r.stderr + r.stdout
     assert FileStore(tmp_path / "store").path_of((b"app",)).read_bytes() == b"application v2" * 1000
+
+
+def test_suit4_cli_capabilities(tmp_path: Path) -> None:
+    r = suit("--json", "suit", "report", "capabilities", "--component", "app", "-o", "caps.cbor", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert 19 in out["parameters"] and -29 in out["algorithms"] and 11 in out["commands"]
+    caps = cbor.loads((tmp_path / "caps.cbor").read_bytes())
+    assert [b"app"] in caps[1] and [True] in caps[1]

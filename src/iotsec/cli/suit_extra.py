@@ -459,6 +459,35 @@ def report_verify(path: str, keys: tuple[str, ...], decrypt_keys: tuple[str, ...
     )
 
 
+@report_group.command("capabilities")
+@click.option(
+    "--component", "components", multiple=True, help="Component id as /-separated text; repeatable."
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the CBOR here.")
+@click.pass_context
+def report_capabilities(ctx: click.Context, components: tuple[str, ...], output: str | None) -> None:
+    """This processor's SUIT_Capability_Report (draft-ietf-suit-report §6)."""
+    from iotsec.core import cbor
+    from iotsec.core.suit.report import iotsec_capabilities
+
+    caps = iotsec_capabilities([tuple(s.encode() for s in c.split("/")) for c in components])
+    data = cbor.dumps(caps.to_cbor())
+    if output:
+        Path(output).write_bytes(data)
+    if _json(ctx):
+        click.echo(
+            json.dumps(
+                {
+                    "commands": list(caps.commands),
+                    "parameters": list(caps.parameters),
+                    "algorithms": list(caps.algorithms),
+                }
+            )
+        )
+    else:
+        click.echo(cbor.to_diag(data))
+
+
 def register(group: click.Group) -> None:
     """Add the companion commands to the ``suit`` group."""
     for cmd in (encrypt_cmd, decrypt_cmd, delegate_cmd, apply_cmd, report_group):
