@@ -495,7 +495,7 @@ def iotsec_capabilities(components: Sequence[ComponentId] = (), *, wildcard: boo
     return CapabilityReport(
         tuple(comps),
         tuple(sorted(int(c) for c in Command)),
-        tuple(sorted(int(p) for p in Parameter)),
+        tuple(sorted(int(p) for p in Parameter if p != Parameter.COMPONENT_METADATA)),  # §4.6: not applied
         (-16, -9, -7, -8, -19, 5, -3, -5, -29, -31, 1, 3, 24, -65534, -65532),
         {
             CapKey.ENVELOPE: tuple(sorted(int(k) for k in EnvelopeKey)),
