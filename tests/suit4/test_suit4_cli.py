@@ -391,7 +391,9 @@ def test_suit4_cli_create_with_companion_options(tmp_path: Path, keys: dict[str,
 
 
 def test_suit4_cli_capabilities(tmp_path: Path) -> None:
-    r = suit("--json", "suit", "report", "capabilities", "--component", "app", "-o", "caps.cbor", cwd=tmp_path)
+    r = suit(
+        "--json", "suit", "report", "capabilities", "--component", "app", "-o", "caps.cbor", cwd=tmp_path
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert 19 in out["parameters"] and -29 in out["algorithms"] and 11 in out["commands"]

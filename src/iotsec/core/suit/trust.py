@@ -215,6 +215,29 @@ def delegated_authorities(delegation: Any, anchors: Sequence[Authority], now: in
     return out
 
 
+def authenticate(env: Any, anchors: Sequence[Authority], now: int) -> list[Authority]:
+    """The authorities whose key verifies ``env`` (directly trusted or delegated by CWT).
+
+    Raises VerifyError like :func:`iotsec.core.suit.auth.verify_authentication` when none does.
+    """
+    from iotsec.core.suit.auth import verify_authentication
+    from iotsec.core.suit.digest import verify_manifest_digest, verify_severed
+
+    verify_manifest_digest(env)
+    candidates = [*anchors, *delegated_authorities(env.delegation, anchors, now)]
+    signers = []
+    for cand in candidates:
+        try:
+            verify_authentication(env, [cand.key])
+        except VerifyError:
+            continue
+        signers.append(cand)
+    if not signers:
+        raise VerifyError("no authentication block verifies with a trusted key", reason="suit.auth.failed")
+    verify_severed(env)
+    return signers
+
+
 def check_authority(
     components: Iterable[ComponentId], signers: Sequence[Authority], *, what: str = "component"
 ) -> None:
@@ -252,6 +275,7 @@ def named_scope(spec: Mapping[str, Any]) -> list[Pattern]:
 
 __all__ = [
     "CLAIM_COMPONENTS",
+    "authenticate",
     "Authority",
     "Pattern",
     "as_authorities",
