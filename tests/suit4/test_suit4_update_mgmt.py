@@ -346,3 +346,14 @@ def test_suit4_component_metadata_not_silently_ignored() -> None:
     assert store.components == {}
     rep = report_from_result(r)
     assert rep.result is not None and rep.result.reason == Reason.PARAMETER_UNSUPPORTED
+
+
+def test_suit4_set_version_round_trip() -> None:
+    """§3.1 suit-set-version: built from the description, carried in the manifest (key 6), and
+    reported by the processor."""
+    env = _managed(**{"set-version": "1.3.0-rc.2"})
+    raw = cbor.loads(env.manifest_bytes)
+    assert cbor.loads(raw[6]) == [1, 3, 0, -1, 2]
+    r, _ = _run(codec.decode(codec.encode(env)), GOOD)
+    r.check()
+    assert r.set_version == [1, 3, 0, -1, 2]

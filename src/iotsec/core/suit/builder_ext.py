@@ -7,6 +7,7 @@ Extra description keys (all optional)::
     update-priority: 10               # §4.3; with require-consent, §5.4 update-authorized
     require-consent: true
     wait: {time-of-day-utc: 7200}     # §4.5/§5.6, event names of update_mgmt.WaitEvent
+    set-version: 1.3.0                # §3.1 suit-set-version (constrained semver)
     components:
       - component-id: [app]
         version-required: [">=", "1.2.0"]    # §4.4/§5.5, checked before install
@@ -54,7 +55,7 @@ def _staging(comp: Mapping[str, Any]) -> dict[str, Any]:
     raise _err("an encrypted component needs component-id or install-id", "components")
 
 
-_TOP_KEYS = ("use-before", "minimum-battery", "update-priority", "require-consent", "wait")
+_TOP_KEYS = ("use-before", "minimum-battery", "update-priority", "require-consent", "wait", "set-version")
 _COMPONENT_KEYS = ("encrypted", "version-required")
 
 
@@ -136,6 +137,12 @@ def build_extended(description: Mapping[str, Any], images: Mapping[str, bytes] |
         seqs = dict(man.sequences)
         seqs[ManifestKey.INSTALL] = (*pre, *body, *post)
         man = replace(man, sequences=seqs)
+    if "set-version" in description:  # update-management §3.1: the release, semver-encoded
+        from iotsec.core import cbor
+
+        ext = dict(man.extensions)
+        ext[ManifestKey.SET_VERSION] = cbor.dumps(parse_semver(str(description["set-version"])))
+        man = replace(man, extensions=ext)
     return _finish(description, man, integrated)
 
 

@@ -40,7 +40,7 @@ from iotsec.core.suit.registry import Command as Cmd
 from iotsec.core.suit.registry import CommonKey, ManifestKey, label_name
 from iotsec.core.suit.store import ComponentStore, Fetcher, NoFetcher
 from iotsec.core.suit.trust import Authority, as_authorities, authenticate, check_authority, component_text
-from iotsec.core.suit.update_mgmt import NO_INPUTS, DeviceInputs
+from iotsec.core.suit.update_mgmt import NO_INPUTS, DeviceInputs, manifest_set_version
 from iotsec.core.suit.validate import check_manifest
 from iotsec.errors import IotSecError, PolicyError, ValidationError
 
@@ -81,6 +81,7 @@ class SuitResult(core.Report):
     reference_uri: str | None = None
     signers: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
+    set_version: list[int] | None = None  # update-management §3.1, for the device's records
     failed_record: ExtRecord | None = None
 
 
@@ -323,6 +324,7 @@ def process_suit(
     try:
         signers = authenticate(envelope, auths, now)  # §6.2: before anything else
         result.signers = [s.name for s in signers]
+        result.set_version = manifest_set_version(man.extensions)
         update = procedure in ("update", "all", "install")
         if stored_sequence is not None and procedure == "stage" and man.sequence_number <= stored_sequence:
             raise PolicyError(

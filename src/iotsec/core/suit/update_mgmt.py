@@ -274,6 +274,23 @@ def pending_events(events: Mapping[int, Any], now: int, inputs: DeviceInputs) ->
     return out
 
 
+def manifest_set_version(extensions: Mapping[int, Any]) -> list[int] | None:
+    """§3.1 suit-set-version of a manifest (``bstr .cbor [+int]``), or None when absent."""
+    raw = extensions.get(6)  # suit-set-version
+    if raw is None:
+        return None
+    path: tuple[str | int, ...] = ("manifest", "set-version")
+    if not isinstance(raw, bytes):
+        raise ValidationError("suit-set-version is a byte string", reason="suit.set-version", path=path)
+    try:
+        obj = cbor.loads(raw)
+    except DecodeError as err:
+        raise ValidationError(
+            f"suit-set-version is malformed: {err}", reason="suit.set-version", path=path
+        ) from err
+    return _ints(obj, path)
+
+
 def encode_version_match(cmp: Comparison, value: Sequence[int]) -> bytes:
     """``bstr .cbor SUIT_Parameter_Version_Match`` for a manifest author."""
     return cbor.dumps([int(cmp), list(value)])
@@ -308,6 +325,7 @@ __all__ = [
     "decode_version_match",
     "decode_wait_events",
     "encode_version_match",
+    "manifest_set_version",
     "parse_semver",
     "pending_events",
     "version_matches",
