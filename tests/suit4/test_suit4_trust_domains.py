@@ -381,3 +381,19 @@ def test_suit4_td_staging_then_installation() -> None:
     )
     assert not bad.ok and bad.reason == "suit.condition.image-match"
     assert (b"app",) not in store2.components and store2.sequence_number == 4
+
+
+def test_suit4_td_process_dependency_with_index_true() -> None:
+    """§5.6.2: with component index True, process-dependency applies to the dependencies only."""
+    leaf = _leaf()
+    d = codec.decode(leaf).authentication.digest  # type: ignore[union-attr]
+    install = (
+        Command(Cmd.SET_COMPONENT_INDEX, 2),
+        Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.IMAGE_DIGEST: d}),
+        Command(Cmd.DEPENDENCY_INTEGRITY, 15),
+        Command(Cmd.SET_COMPONENT_INDEX, True),
+        Command(Cmd.PROCESS_DEPENDENCY, 15),
+    )
+    store = MemoryStore()
+    _run(codec.decode(_dependent(leaf, install)), store, anchors=[_KEY.public()]).check()
+    assert store.components[(b"00",)] == b"leaf"

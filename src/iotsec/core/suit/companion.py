@@ -160,7 +160,12 @@ class _Ext(core._Interpreter):
             if cmd.code == Cmd.COPY_PARAMS:  # update-management §5.8
                 self._copy_params(cmd, index)
                 continue
-            for i in self._targets(index):
+            targets = self._targets(index)
+            if cmd.code == Cmd.PROCESS_DEPENDENCY and index is True:
+                # trust-domains §5.6.2: "If the current Component is True, then this Directive
+                # applies to all Dependencies."
+                targets = [i for i in targets if i in self.deps]
+            for i in targets:
                 self._step()
                 try:
                     self._command(cmd, i)
