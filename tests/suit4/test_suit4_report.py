@@ -187,3 +187,15 @@ def test_suit4_report_encrypted_payload(shared_vectors: Path) -> None:
     assert verify_report(signed, [dev.public()], decrypt_keys=[CoseKey.symmetric(b"x" * 16), k]) == report
     with pytest.raises(VerifyError):
         verify_report(signed, [dev.public()], decrypt_keys=[CoseKey.symmetric(b"x" * 16)])
+
+
+def test_suit4_report_render(shared_vectors: Path) -> None:
+    from iotsec.core.suit.report import render
+
+    other = read_hex(shared_vectors / TD / "example2_integrated.hex")
+    _env, r = _process(shared_vectors, "example1_process", other)
+    lines = render(report_from_result(r, nonce=b"\x07"))
+    assert lines[0].startswith("suit-reference:  sha-256:") or lines[0].startswith("suit-reference: (no URI)")
+    assert "suit-report-nonce: h'07'" in lines
+    assert any(line.startswith("result: condition-failed (10)") for line in lines)
+    assert any("section dependency-resolution(15)" in line and "component 1" in line for line in lines)

@@ -401,11 +401,12 @@ def report_group() -> None:
 @report_group.command("show")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--decrypt-key", "decrypt_keys", multiple=True, help="Key file opening an encrypted report.")
+@click.option("--diag", is_flag=True, help="Also print the report as CBOR diagnostic notation.")
 @click.pass_context
-def report_show(ctx: click.Context, path: str, decrypt_keys: tuple[str, ...]) -> None:
+def report_show(ctx: click.Context, path: str, decrypt_keys: tuple[str, ...], diag: bool) -> None:
     """Print a SUIT_Report (plain or inside COSE_Sign1/Mac0) without verifying it."""
     from iotsec.core import cbor
-    from iotsec.core.suit.report import REASON_TEXT, Reason, unwrap_report
+    from iotsec.core.suit.report import Reason, render, unwrap_report
 
     report, container = unwrap_report(Path(path).read_bytes(), [_kek(p) for p in decrypt_keys])
     if _json(ctx):
@@ -423,19 +424,10 @@ def report_show(ctx: click.Context, path: str, decrypt_keys: tuple[str, ...]) ->
         click.echo(json.dumps(out))
         return
     click.echo(f"container: {container}")
-    click.echo(cbor.to_diag(report.encode()))
-    if report.result is None:
-        click.echo("result: ok")
-    else:
-        name = Reason(report.result.reason).name.lower().replace("_", "-")
-        rec = report.result.record
-        click.echo(
-            f"result: {name} at manifest {list(rec.manifest_id)} section {rec.section} offset "
-            f"{rec.offset} component {rec.component}"
-        )
-        text = rec.properties.get(REASON_TEXT)
-        if text:
-            click.echo(f"reason: {text}")
+    if diag:
+        click.echo(cbor.to_diag(report.encode()))
+    for line in render(report):
+        click.echo(line)
 
 
 @report_group.command("verify")
