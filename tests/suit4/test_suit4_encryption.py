@@ -312,3 +312,76 @@ def test_suit4_encryption_info_mutations(pos: int, value: int) -> None:
 def test_suit4_payload_encryptor_rejects_non_suit_alg() -> None:
     with pytest.raises(UnsupportedError):
         PayloadEncryptor([CoseKey.symmetric(b"k" * 16)], Algorithm.AES_CCM_16_64_128)
+
+
+def _ctr_manifest(install: tuple[object, ...], signer_key: CoseKey) -> object:
+    from iotsec.core.suit import builder, codec
+    from iotsec.core.suit.auth import sign_envelope
+    from iotsec.core.suit.model import Common, Manifest
+    from iotsec.core.suit.registry import ManifestKey
+
+    man = Manifest(1, Common(((b"app",), (b"staging",))), sequences={ManifestKey.INSTALL: install})
+    return codec.decode(
+        codec.encode(sign_envelope(builder.envelope_for(man), keys=[(signer_key, Algorithm.ES256)]))
+    )
+
+
+@pytest.mark.parametrize("case", ["plaintext-digest", "tampered", "ciphertext-matched", "nothing"])
+def test_suit4_ctr_policy(case: str) -> None:
+    """RFC 9459 §8 / firmware-encryption §6.2: AES-CTR output is only kept when authenticated --
+    by the target's image digest (checked right after decryption), or because the ciphertext
+    passed image-match in the staging component."""
+    import hashlib
+
+    from iotsec.core.suit.model import Command, Digest
+    from iotsec.core.suit.registry import Command as Cmd
+    from iotsec.core.suit.registry import Parameter
+
+    signer_key = CoseKey.generate(Algorithm.ES256)
+    dev = CoseKey.symmetric(os.urandom(16), kid=b"kek")
+    image = os.urandom(5000)
+    ep = encrypt_payload(image, [dev], Algorithm.A128CTR)
+    ct = bytearray(ep.ciphertext)
+    if case == "tampered":
+        ct[100] ^= 1
+    fetch = [
+        Command(Cmd.SET_COMPONENT_INDEX, 1),
+        Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.URI: "https://x/ct"}),
+        Command(Cmd.FETCH, 15),
+    ]
+    if case == "ciphertext-matched":
+        fetch += [
+            Command(
+                Cmd.OVERRIDE_PARAMETERS, {Parameter.IMAGE_DIGEST: Digest(-16, hashlib.sha256(ct).digest())}
+            ),
+            Command(Cmd.IMAGE_MATCH, 15),
+        ]
+    target: dict[int, object] = {Parameter.ENCRYPTION_INFO: ep.info, Parameter.SOURCE_COMPONENT: 1}
+    if case in ("plaintext-digest", "tampered"):
+        target[Parameter.IMAGE_DIGEST] = Digest(-16, hashlib.sha256(image).digest())
+    install = (
+        *fetch,
+        Command(Cmd.SET_COMPONENT_INDEX, 0),
+        Command(Cmd.OVERRIDE_PARAMETERS, target),
+        Command(Cmd.COPY, 15),
+    )
+    store = MemoryStore()
+    r = process_suit(
+        _ctr_manifest(install, signer_key),
+        anchors=[signer_key.public()],
+        identity=DeviceIdentity(),  # type: ignore[arg-type]
+        stored_sequence=None,
+        now=0,
+        store=store,
+        fetcher=MapFetcher({"https://x/ct": bytes(ct)}),
+        decryption_keys=[dev],
+    )
+    if case in ("plaintext-digest", "ciphertext-matched"):
+        r.check()
+        assert store.components[(b"app",)] == image
+    else:
+        assert not r.ok
+        assert r.reason == (
+            "suit.encryption.digest" if case == "tampered" else "suit.encryption.unauthenticated"
+        )
+        assert store.components == {}

@@ -101,6 +101,7 @@ class _Context:
     tables: dict[ComponentId, dict[int, Any]] = field(default_factory=dict)
     digests: dict[tuple[ComponentId, int], tuple[bytes, bytes]] = field(default_factory=dict)
     steps: int = 0
+    matched: dict[ComponentId, bytes] = field(default_factory=dict)  # content that passed image-match
 
     def table(self, cid: ComponentId) -> dict[int, Any]:
         return self.tables.setdefault(cid, {})

@@ -88,6 +88,8 @@ def _image_match(it: _Ext, i: int, cmd: Command) -> tuple[bool, str]:
     except UnsupportedError as err:
         raise core._Abort(err) from None
     ok = hmac.compare_digest(actual, d.value)
+    if ok and type(data) is bytes:
+        it.ctx.matched[it.components[i]] = data  # this very content passed image-match
     # the measured values: for a failure record, and for system-property-claims (report §4.1)
     it._props = {
         int(Parameter.IMAGE_DIGEST): codec.encode_digest(Digest(d.alg, actual)),
@@ -120,24 +122,47 @@ CONDITIONS: dict[int, Callable[[_Ext, int, Command], tuple[bool, str]]] = {
 # ------------------------------------------------------------------ directives
 
 
-def _decryption(it: _Ext, i: int, *, authenticated_source: bool) -> encryption.EncryptionInfo:
-    """The encryption info of component ``i``, after the policy checks of the draft."""
+def _decryption(
+    it: _Ext, i: int, *, source: ComponentId | None = None, from_manifest: bool = False
+) -> tuple[encryption.EncryptionInfo, bool]:
+    """The encryption info of component ``i`` after the draft's policy checks, and whether the
+    plaintext must be checked against the image digest right after decryption.
+
+    firmware-encryption §4.3 and §6.2 (decision tree), RFC 9459 §8: a non-AEAD (AES-CTR) payload
+    is acceptable when the ciphertext is in the signed manifest itself (parameter-content), or
+    came from a source component that passed image-match in this run, or when the component has
+    an image digest -- which is then checked immediately, so no unverified plaintext is kept.
+    """
     info = encryption.parameter_value(it.params[i])
     assert info is not None
-    if not info.aead and not authenticated_source and Parameter.IMAGE_DIGEST not in it.params[i]:
-        # firmware-encryption §4.3 / RFC 9459 §8: a non-AEAD payload needs an image digest
-        raise PolicyError(
-            "AES-CTR payload without an image digest to check it", reason="suit.encryption.unauthenticated"
-        )
     if not it.ctx.keys:
         raise PolicyError(
             "the payload is encrypted and the device has no decryption key", reason="suit.encryption.nokey"
         )
-    return info
+    if info.aead or from_manifest:
+        return info, False
+    if source is not None and source in it.ctx.matched and it.ctx.matched[source] is it.store.read(source):
+        return info, False
+    if isinstance(it.params[i].get(Parameter.IMAGE_DIGEST), Digest):
+        return info, True
+    raise PolicyError(
+        "AES-CTR payload without an image digest to check it", reason="suit.encryption.unauthenticated"
+    )
 
 
-def _plaintext_of(it: _Ext, i: int, ciphertext: bytes, *, authenticated_source: bool) -> bytes:
-    info = _decryption(it, i, authenticated_source=authenticated_source)
+def _check_plaintext(it: _Ext, i: int) -> None:
+    """The non-AEAD plaintext just staged must match the component's image digest."""
+    d = it.params[i][Parameter.IMAGE_DIGEST]
+    data = it.store.read(it.components[i])
+    if data is None or not hmac.compare_digest(_digest_of(it.ctx, it.components[i], d.alg, data), d.value):
+        raise VerifyError(
+            "the decrypted payload does not match its image digest", reason="suit.encryption.digest"
+        )
+    if type(data) is bytes:
+        it.ctx.matched[it.components[i]] = data
+
+
+def _plaintext_of(it: _Ext, i: int, ciphertext: bytes, info: encryption.EncryptionInfo) -> bytes:
     return info.decrypt(it.ctx.keys, ciphertext if info.detached else None)
 
 
@@ -165,10 +190,13 @@ def _fetch(it: _Ext, i: int, cmd: Command) -> None:
     if isinstance(uri, str) and uri not in it.env.integrated and write_chunks and fetch_chunks:
         # streamed: fetcher -> (decryptor) -> staged file, never the whole payload in memory
         chunks = fetch_chunks(uri, it.params[i].get(Parameter.FETCH_ARGUMENTS))
+        check = False
         if encrypted:
-            info = _decryption(it, i, authenticated_source=False)
+            info, check = _decryption(it, i)
             chunks = encryption.decrypt_chunks(info, it.ctx.keys, chunks)
         write_chunks(it.components[i], chunks)
+        if check:
+            _check_plaintext(it, i)
         it.report.actions.append(
             core.Action("fetch", it.components[i], uri + (" (decrypted)" if encrypted else ""))
         )
@@ -184,7 +212,11 @@ def _fetch(it: _Ext, i: int, cmd: Command) -> None:
         if integrated
         else it.fetcher.fetch(uri, it.params[i].get(Parameter.FETCH_ARGUMENTS))
     )
-    it.store.write(it.components[i], _plaintext_of(it, i, data, authenticated_source=integrated))
+    # integrated payloads are envelope members outside the signed manifest: not authenticated
+    info, check = _decryption(it, i)
+    it.store.write(it.components[i], _plaintext_of(it, i, data, info))
+    if check:
+        _check_plaintext(it, i)
     it.report.actions.append(core.Action("fetch", it.components[i], uri + " (decrypted)"))
 
 
@@ -194,10 +226,9 @@ def _copy(it: _Ext, i: int, cmd: Command) -> None:
         core._copy(it, i, cmd)
         return
     src = it.source(i)
-    authed = Parameter.IMAGE_DIGEST in it.params[it.components.index(src)]
+    info, check = _decryption(it, i, source=src)
     write_chunks, read_chunks = _streams(it)
     if write_chunks and read_chunks:
-        info = _decryption(it, i, authenticated_source=authed)
         chunks = read_chunks(src)
         if chunks is None:
             raise NotFoundError("the source component is absent", reason="suit.copy.source")
@@ -206,7 +237,9 @@ def _copy(it: _Ext, i: int, cmd: Command) -> None:
         data = it.store.read(src)
         if data is None:
             raise NotFoundError("the source component is absent", reason="suit.copy.source")
-        it.store.write(it.components[i], _plaintext_of(it, i, data, authenticated_source=authed))
+        it.store.write(it.components[i], _plaintext_of(it, i, data, info))
+    if check:
+        _check_plaintext(it, i)
     it.report.actions.append(
         core.Action("copy", it.components[i], codec.component_name(src) + " (decrypted)")
     )
@@ -221,7 +254,8 @@ def _write(it: _Ext, i: int, cmd: Command) -> None:
     if content is None:
         raise PolicyError("content is not set for write", reason="suit.parameter.missing")
     # the ciphertext is inside the signed manifest: authenticated (§6.2 decision tree, Q1)
-    it.store.write(it.components[i], _plaintext_of(it, i, content, authenticated_source=True))
+    info, _ = _decryption(it, i, from_manifest=True)
+    it.store.write(it.components[i], _plaintext_of(it, i, content, info))
     it.report.actions.append(core.Action("write", it.components[i], f"{len(content)} bytes (decrypted)"))
 
 
