@@ -397,3 +397,46 @@ def test_suit4_td_process_dependency_with_index_true() -> None:
     store = MemoryStore()
     _run(codec.decode(_dependent(leaf, install)), store, anchors=[_KEY.public()]).check()
     assert store.components[(b"00",)] == b"leaf"
+
+
+def test_suit4_td_refcounts_persist_on_the_filesystem(tmp_path: Path) -> None:
+    """Reference counts on the filesystem store survive a restart (a new store object) and are
+    committed atomically with the components; two manifests share a component until both unlink."""
+    from iotsec.agent.suit_stream import RefCountingFileStore
+
+    def manifest(seq: int, content: bytes) -> object:
+        man = Manifest(
+            seq,
+            Common(((b"lib",),)),
+            sequences={
+                ManifestKey.INSTALL: (
+                    Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.CONTENT: content}),
+                    Command(Cmd.WRITE, 15),
+                ),
+                ManifestKey.UNINSTALL: (Command(Cmd.UNLINK, 15),),
+            },
+        )
+        return codec.decode(
+            codec.encode(sign_envelope(builder.envelope_for(man), keys=[(_KEY, Algorithm.ES256)]))
+        )
+
+    a, b = manifest(1, b"lib"), manifest(2, b"lib")
+    _run(a, RefCountingFileStore(tmp_path / "s"), anchors=[_KEY.public()], procedure="update").check()  # type: ignore[arg-type]
+    _run(b, RefCountingFileStore(tmp_path / "s"), anchors=[_KEY.public()], procedure="update").check()  # type: ignore[arg-type]
+    assert RefCountingFileStore(tmp_path / "s").references((b"lib",)) == 2
+    # uninstalling an older manifest is not a rollback (it installs nothing)
+    s1 = RefCountingFileStore(tmp_path / "s")
+    process_suit(
+        a,
+        anchors=[_KEY.public()],
+        identity=DeviceIdentity(),
+        stored_sequence=s1.sequence_number,  # type: ignore[arg-type]
+        now=0,
+        store=s1,
+        procedure="uninstall",
+    ).check()
+    store = RefCountingFileStore(tmp_path / "s")
+    assert store.references((b"lib",)) == 1 and (b"lib",) in store.components()
+    _run(b, store, anchors=[_KEY.public()], procedure="uninstall").check()  # type: ignore[arg-type]
+    store = RefCountingFileStore(tmp_path / "s")
+    assert store.references((b"lib",)) == 0 and (b"lib",) not in store.components()

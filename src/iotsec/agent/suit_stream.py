@@ -128,4 +128,70 @@ class StreamingDirectoryFetcher(DirectoryFetcher):
         return gen()
 
 
-__all__ = ["SpoolingFileStore", "StreamingDirectoryFetcher"]
+REFS_COMPONENT: ComponentId = (b".suit-refs",)
+
+
+class RefCountingFileStore(SpoolingFileStore):
+    """A streaming store that keeps the reference counts of draft-ietf-suit-trust-domains §5.6.5.
+
+    The counts live in a hidden component (``.suit-refs``, JSON: component file name -> manifest
+    digests referring to it), staged and committed with the components in the same atomic
+    generation switch, so they persist across restarts and never disagree with the files.
+    """
+
+    def _refs(self) -> dict[str, list[str]]:
+        import json
+
+        raw = self.read(REFS_COMPONENT)
+        if not raw:
+            return {}
+        try:
+            data = json.loads(bytes(raw))
+        except ValueError:
+            from iotsec.errors import ConfigError
+
+            raise ConfigError("the reference counts are corrupt", reason="suit.store.refs") from None
+        return {str(k): [str(x) for x in v] for k, v in data.items()}
+
+    def _save(self, refs: dict[str, list[str]]) -> None:
+        import json
+
+        self.write(REFS_COMPONENT, json.dumps(refs, sort_keys=True).encode())
+
+    def link(self, component: ComponentId, manifest_digest: bytes) -> None:
+        """Record that the manifest with ``manifest_digest`` refers to ``component``."""
+        from iotsec.agent.suit_store import component_file_name
+
+        refs = self._refs()
+        holders = refs.setdefault(component_file_name(component), [])
+        if manifest_digest.hex() not in holders:
+            holders.append(manifest_digest.hex())
+            self._save(refs)
+
+    def unlink(self, component: ComponentId, manifest_digest: bytes) -> int:
+        """Drop that manifest's reference (once); remove the component at zero."""
+        from iotsec.agent.suit_store import component_file_name
+        from iotsec.errors import PolicyError
+
+        refs = self._refs()
+        name = component_file_name(component)
+        holders = refs.get(name, [])
+        if manifest_digest.hex() not in holders:
+            raise PolicyError("this manifest holds no reference to the component", reason="suit.unlink.twice")
+        holders.remove(manifest_digest.hex())
+        if not holders:
+            refs.pop(name, None)
+            if self._staged is None:
+                self.begin()
+            assert self._staged is not None
+            self._staged[component] = None  # FileStore.commit leaves it out of the new generation
+        self._save(refs)
+        return len(holders)
+
+    def references(self, component: ComponentId) -> int:
+        from iotsec.agent.suit_store import component_file_name
+
+        return len(self._refs().get(component_file_name(component), []))
+
+
+__all__ = ["REFS_COMPONENT", "RefCountingFileStore", "SpoolingFileStore", "StreamingDirectoryFetcher"]

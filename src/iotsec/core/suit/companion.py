@@ -337,8 +337,10 @@ def process_suit(
                 f"manifest sequence number {man.sequence_number} is not greater than {stored_sequence}",
                 reason="suit.rollback",
             )
-        if stored_sequence is not None and (
-            man.sequence_number <= stored_sequence if update else man.sequence_number < stored_sequence
+        if (
+            stored_sequence is not None
+            and procedure not in ("uninstall", "stage")
+            and (man.sequence_number <= stored_sequence if update else man.sequence_number < stored_sequence)
         ):
             raise PolicyError(
                 f"manifest sequence number {man.sequence_number} is not greater than {stored_sequence}",
