@@ -305,7 +305,7 @@ def apply_cmd(  # noqa: PLR0917
     report_encrypt_key: str | None,
 ) -> None:
     """Process ENVELOPE with the companion drafts and (optionally) write a signed SUIT_Report."""
-    from iotsec.agent.suit_store import DirectoryFetcher, FileStore
+    from iotsec.agent.suit_stream import RefCountingFileStore, StreamingDirectoryFetcher
     from iotsec.cli.suit import _anchors, _identity, _read_envelope
     from iotsec.clock import SystemClock
     from iotsec.core.suit.companion import process_suit
@@ -334,7 +334,7 @@ def apply_cmd(  # noqa: PLR0917
             dkeys.append(_key(p))
         except IotSecError:
             dkeys.append(_kek(p))
-    store = FileStore(store_dir)
+    store = RefCountingFileStore(store_dir)  # streams payloads, keeps reference counts
     inputs: Any = StaticInputs(battery=battery, consent=consent, versions=_parse_versions(versions))
     if policy_file is not None:
         from iotsec.agent.suit_inputs import LinuxDeviceInputs
@@ -347,7 +347,7 @@ def apply_cmd(  # noqa: PLR0917
         stored_sequence=store.sequence_number,
         now=SystemClock().timestamp(),
         store=store,
-        fetcher=DirectoryFetcher(payloads) if payloads else None,
+        fetcher=StreamingDirectoryFetcher(payloads) if payloads else None,
         procedure=procedure,
         inputs=inputs,
         decryption_keys=dkeys,
