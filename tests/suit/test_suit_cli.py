@@ -94,6 +94,7 @@ def test_create_sign_show_verify_process(tmp_path: Path, keys: tuple[Path, Path]
     r = suit("show", str(env))
     assert r.returncode == 0 and "/ directive-fetch / 21,2" in r.stdout and "/ install / 20:<< [" in r.stdout
     store = new_store(tmp_path)
+    pay = str(tmp_path / "payloads")
     r = suit(
         "process",
         str(env),
@@ -102,13 +103,17 @@ def test_create_sign_show_verify_process(tmp_path: Path, keys: tuple[Path, Path]
         "--store",
         str(store),
         "--payloads",
-        str(tmp_path / "payloads"),
+        pay,
+        "--report",
+        str(tmp_path / "ok.report"),
     )
     assert r.returncode == 0, r.stderr
     assert "action: invoke" in r.stdout
+    assert cbor.loads((tmp_path / "ok.report").read_bytes())[4] is True
     assert (store / "current" / "components" / "app.bin").read_bytes() == image
     assert FileStore(store).sequence_number == 3
-    # the same manifest again: anti-rollback (§8.4.2)
+    # the same manifest again: anti-rollback (§8.4.2); a signed SUIT report says why
+    rep = tmp_path / "report.cose"
     r = suit(
         "process",
         str(env),
@@ -117,9 +122,18 @@ def test_create_sign_show_verify_process(tmp_path: Path, keys: tuple[Path, Path]
         "--store",
         str(store),
         "--payloads",
-        str(tmp_path / "payloads"),
+        pay,
+        "--report",
+        str(rep),
+        "--report-key",
+        str(priv),
     )
     assert r.returncode == 1 and "[suit.rollback]" in r.stderr
+    from iotsec.core.cose import CoseKey, Sign1Message
+
+    msg = Sign1Message.decode(rep.read_bytes())
+    msg.verify(CoseKey.load(pub.read_bytes()))
+    assert cbor.loads(msg.payload)[4][7] == 11  # operation-failed
     # a newer manifest whose payload was replaced on the server: image-match fails, nothing changes
     env4 = make_update(tmp_path, priv, 4, os.urandom(5000))
     (tmp_path / "payloads" / "app.bin").write_bytes(b"evil" * 100)

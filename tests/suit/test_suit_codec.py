@@ -57,6 +57,8 @@ def test_show_carries_the_spec_diagnostic_text(shared_vectors: Path, name: str) 
         return re.sub(r"\s+", "", s)
 
     assert norm(out) == norm(ex.diag)
+    # and it is diagnostic notation of exactly these bytes (RFC 8610 Appendix G, comments aside)
+    assert cbor.from_diag(out) == blob
 
 
 @pytest.mark.parametrize("name", ["example0", "example1", "example3", "example4", "example5"])
@@ -245,3 +247,21 @@ def test_noncanonical_envelope_is_refused(shared_vectors: Path) -> None:
     assert e.value.reason == "suit.noncanonical"
     with pytest.raises(DecodeError):
         codec.decode(b"\xd8\x6b\xa2\x02")  # truncated
+
+
+def test_show_renders_every_vector_and_bare_manifests(shared_vectors: Path) -> None:
+    base = shared_vectors / "suit"
+    paths = sorted(
+        [*base.glob("trust-domains/*.hex"), *base.glob("firmware-encryption/suit-manifest-*.hex.signed")]
+    )
+    for p in paths:
+        text = show.show(codec.decode(bytes.fromhex("".join(p.read_text().split()))))
+        assert text.startswith("107({") and "/ manifest / 3:<< {" in text, p.name
+    env = codec.decode(load_example(shared_vectors, "example2").signed)
+    text = show.show(env)
+    assert '"en-US":{' in text and '/ vendor-domain / 3:"arm.com"' in text
+    bare = codec.encode_bare_manifest(env.manifest)
+    rendered = show.show(codec.decode(bare, allow_unsigned=True))
+    assert rendered.startswith("1070({") and "/ manifest-sequence-number / 2:2" in rendered
+    # the rendering is valid diagnostic notation of the same bytes (comments aside)
+    assert cbor.from_diag(rendered) == bare

@@ -12,7 +12,7 @@ import click
 
 from iotsec.clock import SystemClock
 from iotsec.core import cbor
-from iotsec.errors import ConfigError, ValidationError, VerifyError
+from iotsec.errors import ConfigError, IotSecError, ValidationError, VerifyError
 
 
 def _out(ctx: click.Context) -> bool:
@@ -304,6 +304,10 @@ def _identity(
 @click.option("--class-id", "class_ids", multiple=True, help="Device class UUID.")
 @click.option("--device-id", "device_ids", multiple=True, help="Device UUID.")
 @click.option("--procedure", type=click.Choice(["update", "invoke", "all"]), default="all", show_default=True)
+@click.option(
+    "--report", "report_file", help="Write a SUIT report (draft-ietf-suit-report) here, also on failure."
+)
+@click.option("--report-key", help="Sign the SUIT report with this private key (COSE_Sign1).")
 @click.pass_context
 def process(  # noqa: PLR0917
     ctx: click.Context,
@@ -316,30 +320,53 @@ def process(  # noqa: PLR0917
     class_ids: tuple[str, ...],
     device_ids: tuple[str, ...],
     procedure: str,
+    report_file: str | None,
+    report_key: str | None,
 ) -> None:
     """Verify ENVELOPE, then run it against a filesystem component store (atomic install)."""
     from iotsec.agent.suit_store import DirectoryFetcher, FileStore
+    from iotsec.core.suit import suit_report
     from iotsec.core.suit.auth import authenticate
     from iotsec.core.suit.codec import component_name
     from iotsec.core.suit.processor import Procedure
     from iotsec.core.suit.processor import process as run
 
+    def write_report(content: dict[int, Any]) -> None:
+        if report_file:
+            data = (
+                suit_report.sign_report(content, _load_key(report_key))
+                if report_key
+                else suit_report.encode_report(content)
+            )
+            Path(report_file).write_bytes(data)
+
     anchors = _anchors(keys, macs)
-    # §6.2: verify before parsing the manifest, and before the store directory is even opened
-    env, _ = authenticate(cbor.read_any(Path(envelope).read_bytes()), anchors)
-    store = FileStore(store_dir)
-    identity = _identity(Path(store_dir), vendor_ids, class_ids, device_ids)
-    report = run(
-        env,
-        authenticated=True,  # just verified by authenticate(); digests are checked again
-        trust_anchors=anchors,
-        identity=identity,
-        stored_sequence=store.sequence_number,
-        now=SystemClock().timestamp(),
-        store=store,
-        fetcher=DirectoryFetcher(payloads) if payloads else None,
-        procedure=Procedure(procedure),
-    )
+    env = None
+    try:
+        # §6.2: verify before parsing the manifest, and before the store directory is even opened
+        env, _ = authenticate(cbor.read_any(Path(envelope).read_bytes()), anchors)
+        store = FileStore(store_dir)
+        identity = _identity(Path(store_dir), vendor_ids, class_ids, device_ids)
+        report = run(
+            env,
+            authenticated=True,  # just verified by authenticate(); digests are checked again
+            trust_anchors=anchors,
+            identity=identity,
+            stored_sequence=store.sequence_number,
+            now=SystemClock().timestamp(),
+            store=store,
+            fetcher=DirectoryFetcher(payloads) if payloads else None,
+            procedure=Procedure(procedure),
+        )
+    except IotSecError as err:
+        write_report(suit_report.failure_report(err, env))
+        raise
+    write_report(suit_report.to_suit_report(report, env))
+    _print_report(ctx, report, store_dir, component_name)
+    report.check()
+
+
+def _print_report(ctx: click.Context, report: Any, store_dir: str, component_name: Any) -> None:
     if _out(ctx):
         click.echo(
             json.dumps(
@@ -378,7 +405,6 @@ def process(  # noqa: PLR0917
             click.echo(f"processed: sequence number {report.sequence_number} committed to {store_dir}")
         else:
             click.echo(f"failed: nothing committed; {store_dir} is unchanged")
-    report.check()
 
 
 # SUIT companion drafts (issue 4): encrypt, decrypt, delegate, apply, report show|verify

@@ -46,8 +46,10 @@ def _item(data: bytes, pos: int, depth: int, end: int) -> int:
     if pos >= end:
         raise NotDeterministic("truncated", malformed=True)
     ib = data[pos]
-    major = ib >> 5
     info = ib & 0x1F
+    if ib < 0x40 and info < 24:  # the common case in SUIT: a small integer in the initial byte
+        return pos + 1
+    major = ib >> 5
     pos += 1
     if info < 24:
         arg = info

@@ -18,11 +18,22 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from iotsec.core.suit import codec
+from iotsec.core.suit.interfaces import (
+    _DEPENDENCY_MEMBERS,
+    INVOKE_SEQUENCES,
+    UPDATE_SEQUENCES,
+    Action,
+    CustomHandler,
+    DeviceIdentity,
+    Extension,
+    ExtensionHandler,
+    Procedure,
+    Record,
+    Report,
+)
 from iotsec.core.suit.model import Command, CommandSequence, ComponentId, Digest, Envelope, IndexArg, Manifest
 from iotsec.core.suit.registry import (
     DEPENDENCY_COMMANDS,
@@ -38,81 +49,22 @@ from iotsec.core.suit.store import ComponentStore, Fetcher, NoFetcher
 from iotsec.core.suit.validate import check_manifest
 from iotsec.errors import IotSecError, NotFoundError, PolicyError, UnsupportedError, ValidationError
 
-
-class Procedure(Enum):
-    """§8.4.6: goals 1-3 form the Update Procedure, goals 3-5 the Invocation Procedure."""
-
-    UPDATE = "update"
-    INVOKE = "invoke"
-    ALL = "all"
-
-
-UPDATE_SEQUENCES = (ManifestKey.PAYLOAD_FETCH, ManifestKey.INSTALL, ManifestKey.VALIDATE)
-INVOKE_SEQUENCES = (ManifestKey.VALIDATE, ManifestKey.LOAD, ManifestKey.INVOKE)
-_DEPENDENCY_MEMBERS = (ManifestKey.DEPENDENCY_RESOLUTION, ManifestKey.CANDIDATE_VERIFICATION)
-
-
-@dataclass(frozen=True)
-class DeviceIdentity:
-    """What the recipient asserts for identifier conditions (§8.4.9.1).
-
-    ``vendor_ids`` holds 16-byte UUIDs and, for a vendor identified by a CBOR PEN (§8.4.8.3), the
-    relative-OID bytes of tag 112. ``components`` overrides the identity per component id.
-    """
-
-    vendor_ids: frozenset[bytes] = frozenset()
-    class_ids: frozenset[bytes] = frozenset()
-    device_ids: frozenset[bytes] = frozenset()
-    components: Mapping[ComponentId, DeviceIdentity] = field(default_factory=dict)
-
-    def for_component(self, cid: ComponentId) -> DeviceIdentity:
-        return self.components.get(cid, self)
-
-
-@dataclass(frozen=True)
-class Record:
-    """One executed command on one component (§8.4.7 information elements)."""
-
-    sequence: str
-    command: str
-    component: int | None
-    ok: bool
-    policy: int = 0
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class Action:
-    """A side effect the processor asked for: fetch, write, copy, swap (staged) or invoke."""
-
-    kind: str
-    component: ComponentId
-    detail: str = ""
-    arguments: bytes | None = None
-
-
-@dataclass
-class Report:
-    """The result of processing a manifest."""
-
-    sequence_number: int
-    procedure: str
-    ok: bool = True
-    reason: str = ""
-    error: IotSecError | None = None
-    records: list[Record] = field(default_factory=list)
-    actions: list[Action] = field(default_factory=list)
-    committed: bool = False
-    warnings: list[str] = field(default_factory=list)
-
-    def check(self) -> None:
-        """Raise the error that made processing fail, if any."""
-        if self.error is not None:
-            raise self.error
-
-    @property
-    def invocations(self) -> list[Action]:
-        return [a for a in self.actions if a.kind == "invoke"]
+# §8.4.7: "the values of parameters consumed by the command", per command
+_CONSUMES: dict[int, tuple[int, ...]] = {
+    Cmd.VENDOR_IDENTIFIER: (Parameter.VENDOR_IDENTIFIER,),
+    Cmd.CLASS_IDENTIFIER: (Parameter.CLASS_IDENTIFIER,),
+    Cmd.DEVICE_IDENTIFIER: (Parameter.DEVICE_IDENTIFIER,),
+    Cmd.IMAGE_MATCH: (Parameter.IMAGE_DIGEST, Parameter.IMAGE_SIZE),
+    Cmd.IMAGE_NOT_MATCH: (Parameter.IMAGE_DIGEST,),
+    Cmd.COMPONENT_SLOT: (Parameter.COMPONENT_SLOT,),
+    Cmd.CHECK_CONTENT: (Parameter.CONTENT,),
+    Cmd.USE_BEFORE: (Parameter.USE_BEFORE,),
+    Cmd.FETCH: (Parameter.URI, Parameter.FETCH_ARGUMENTS),
+    Cmd.COPY: (Parameter.SOURCE_COMPONENT,),
+    Cmd.SWAP: (Parameter.SOURCE_COMPONENT,),
+    Cmd.WRITE: (Parameter.CONTENT,),
+    Cmd.INVOKE: (Parameter.INVOKE_ARGS,),
+}
 
 
 class _ConditionFailed(Exception):
@@ -131,27 +83,6 @@ class _Abort(Exception):
     def __init__(self, error: IotSecError) -> None:
         super().__init__(str(error))
         self.error = error
-
-
-CustomHandler = Callable[[int, Any, ComponentId, Mapping[int, Any]], bool]
-ExtensionHandler = Callable[[Any, int, Command], bool]
-"""``handler(processor, component_index, command) -> ok``; the processor exposes ``env``,
-``components``, ``params`` (one table per component), ``store``, ``fetcher`` and ``report``.
-Returning False is a condition failure (soft-failure applies); raising IotSecError aborts."""
-
-
-@dataclass(frozen=True)
-class Extension:
-    """Commands of other SUIT drafts plugged into the processor (trust domains: issue #4).
-
-    ``commands`` maps command codes to handlers; ``handles_dependencies`` lifts the refusal of
-    manifests with dependencies; ``update_sequences`` replaces the update procedure's sequence
-    order (e.g. dependency-resolution, payload-fetch, candidate-verification, install, validate).
-    """
-
-    commands: Mapping[int, ExtensionHandler] = field(default_factory=dict)
-    handles_dependencies: bool = False
-    update_sequences: tuple[int, ...] = ()
 
 
 class _Interpreter:
@@ -185,6 +116,8 @@ class _Interpreter:
         self.max_steps = max_steps
         self.extension_commands: Mapping[int, ExtensionHandler] = extension.commands if extension else {}
         self.seq_name = ""
+        self.section = 0
+        self.position: tuple[CommandSequence, int] | None = None
 
     # ---- sequences
     def run(self, key: int, name: str) -> None:
@@ -197,6 +130,7 @@ class _Interpreter:
             if seq is None:
                 continue
             self.seq_name = label
+            self.section = 3 if label == "shared-sequence" else key
             try:
                 self.execute(seq, 0, soft=False, nested=False)
             except _ConditionFailed as cf:  # not soft at top level: the procedure fails
@@ -204,7 +138,8 @@ class _Interpreter:
 
     def execute(self, seq: CommandSequence, index: IndexArg, *, soft: bool, nested: bool) -> None:
         """Run one command sequence; a failed condition raises _ConditionFailed(soft=...)."""
-        for cmd in seq:
+        for n, cmd in enumerate(seq):
+            self.position = (seq, n)
             if cmd.code == Cmd.SET_COMPONENT_INDEX:  # §8.4.10.1
                 index = self._check_index(cmd.arg)
                 continue
@@ -360,7 +295,21 @@ class _Interpreter:
 
     def _record(self, cmd: Command, i: int | None, ok: bool, detail: str = "") -> None:
         policy = cmd.arg if isinstance(cmd.arg, int) and not isinstance(cmd.arg, bool) else 0
-        self.report.records.append(Record(self.seq_name, label_name(Cmd, cmd.code), i, ok, policy, detail))
+        consumed = _CONSUMES.get(cmd.code, ())
+        props = {k: self.params[i][k] for k in consumed if k in self.params[i]} if i is not None else {}
+        self.report.records.append(
+            Record(
+                self.seq_name,
+                label_name(Cmd, cmd.code),
+                i,
+                ok,
+                policy,
+                detail,
+                self.section,
+                props,
+                self.position,
+            )
+        )
 
     # ---- helpers for conditions and directives
     def source(self, i: int) -> ComponentId:

@@ -233,6 +233,8 @@ def _cose_block(block: bytes, ind: str) -> str:
 
 def show(env: Envelope) -> str:
     """The whole envelope as annotated diagnostic notation (like draft-ietf-suit-manifest App. B)."""
+    if env.authentication is None and env.manifest.tagged and not env.severed and not env.integrated:
+        return f"1070({manifest(env.manifest)})"  # a bare SUIT_Manifest_Tagged
     i1, i2 = IND, IND * 2
     parts = []
     if env.authentication is not None:

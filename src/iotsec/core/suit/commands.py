@@ -1,0 +1,201 @@
+"""Decoding of SUIT digests, parameters, commands and command sequences (§8.4.6-§8.4.10, §10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iotsec.core.cbor import CBORTag
+from iotsec.core.suit.model import (
+    Command,
+    CommandSequence,
+    Digest,
+    IndexArg,
+)
+from iotsec.core.suit.primitives import (
+    MAX_SEQUENCE_NESTING,
+    Path,
+    _bytes,
+    _fail,
+    _is_int,
+    _is_uint,
+    _list,
+    _map,
+    _text,
+    _uint,
+    unwrap,
+)
+from iotsec.core.suit.registry import (
+    CUSTOM_LIMIT,
+    TAG_CBOR_PEN,
+    Parameter,
+)
+from iotsec.core.suit.registry import Command as Cmd
+from iotsec.errors import PathItem
+
+# ---------------------------------------------------------------- digests, parameters, commands
+
+
+def decode_digest(v: Any, path: Path) -> Digest:
+    """§10 SUIT_Digest."""
+    items = _list(v, path)
+    if len(items) < 2:
+        raise _fail("SUIT_Digest needs an algorithm id and digest bytes", path)
+    if not _is_int(items[0]):
+        raise _fail("digest algorithm id must be an integer", (*path, 0), "suit.type")
+    return Digest(items[0], _bytes(items[1], (*path, 1)), tuple(items[2:]))
+
+
+def _uuid(v: Any, path: Path) -> bytes:
+    b = _bytes(v, path)
+    if len(b) != 16:
+        raise _fail("a UUID is a 16-byte string (RFC 9562)", path, "suit.uuid")
+    return b
+
+
+def _decode_param(key: int, v: Any, path: Path) -> Any:
+    # §8.4.8 and Appendix A $$SUIT_Parameters
+    if key == Parameter.VENDOR_IDENTIFIER:
+        if isinstance(v, CBORTag):  # §8.4.8.3 cbor-pen = #6.112(bstr)
+            if v.tag != TAG_CBOR_PEN or not isinstance(v.value, bytes):
+                raise _fail("vendor id must be a UUID or tag 112 (CBOR PEN)", path, "suit.type")
+            return v
+        return _uuid(v, path)
+    if key in (Parameter.CLASS_IDENTIFIER, Parameter.DEVICE_IDENTIFIER):
+        return _uuid(v, path)
+    if key == Parameter.IMAGE_DIGEST:
+        return decode_digest(unwrap(v, path), path)
+    if key in (
+        Parameter.COMPONENT_SLOT,
+        Parameter.IMAGE_SIZE,
+        Parameter.SOURCE_COMPONENT,
+        Parameter.USE_BEFORE,
+    ):
+        return _uint(v, path)
+    if key in (Parameter.STRICT_ORDER, Parameter.SOFT_FAILURE):
+        if not isinstance(v, bool):
+            raise _fail("expected a boolean", path, "suit.type")
+        return v
+    if key in (Parameter.CONTENT, Parameter.INVOKE_ARGS, Parameter.FETCH_ARGUMENTS):
+        return _bytes(v, path)
+    if key == Parameter.URI:
+        return _text(v, path)
+    # §8.4.8.16 suit-parameter-custom = nint => int/bool/tstr/bstr
+    if key < 0 and not isinstance(v, (int, bool, str, bytes)):
+        raise _fail("a custom parameter is an int, bool, tstr or bstr", path, "suit.type")
+    return v  # parameters of other SUIT drafts: kept raw
+
+
+def decode_parameters(v: Any, path: Path) -> dict[int, Any]:
+    """``{+ $$SUIT_Parameters}`` of override/set-parameters (§8.4.10.3)."""
+    m = _map(v, path)
+    if not m:
+        raise _fail("a parameter map must not be empty", path)
+    out: dict[int, Any] = {}
+    for k, val in m.items():
+        if not _is_int(k):
+            raise _fail("parameter labels are integers", (*path, repr(k)), "suit.type")
+        out[k] = _decode_param(k, val, (*path, _param_name(k)))
+    return out
+
+
+_PARAM_NAMES = {int(p): p.name.lower().replace("_", "-") for p in Parameter}
+_CMD_NAMES = {int(c): c.name.lower().replace("_", "-") for c in Cmd}
+
+
+def _param_name(k: int) -> PathItem:
+    return _PARAM_NAMES.get(k, k)
+
+
+def _cmd_name(k: int) -> str:
+    name = _CMD_NAMES.get(k)
+    if name is None:
+        return "custom" if k <= CUSTOM_LIMIT else str(k)
+    return name
+
+
+def _index_arg(v: Any, path: Path) -> IndexArg:
+    # §6.5, Appendix A: IndexArg = uint / true / [+uint]
+    if v is True:
+        return True
+    if _is_uint(v):
+        assert isinstance(v, int)
+        return v
+    if isinstance(v, (list, tuple)) and v and all(_is_uint(i) for i in v):
+        return tuple(v)
+    raise _fail("component index must be an unsigned integer, true or a non-empty array", path, "suit.type")
+
+
+def _decode_command(code: Any, arg: Any, path: Path, depth: int = 0) -> Command:
+    if not _is_int(code):
+        raise _fail("command codes are integers", path, "suit.type")
+    p = (*path, _cmd_name(code))
+    if code == Cmd.SET_COMPONENT_INDEX:
+        return Command(code, _index_arg(arg, p))
+    if code in (Cmd.OVERRIDE_PARAMETERS, Cmd.SET_PARAMETERS):
+        return Command(code, decode_parameters(arg, p))
+    if code == Cmd.RUN_SEQUENCE:
+        return Command(code, decode_sequence(unwrap(arg, p), p, _depth=depth + 1))
+    if code == Cmd.TRY_EACH:
+        items = _list(arg, p)
+        seqs: list[CommandSequence | None] = []
+        for i, item in enumerate(items):
+            if item is None:
+                if i != len(items) - 1:
+                    raise _fail("nil may only end a try-each argument", (*p, i))
+                seqs.append(None)
+            else:
+                seqs.append(decode_sequence(unwrap(item, (*p, i)), (*p, i), _depth=depth + 1))
+        if sum(s is not None for s in seqs) < 2:
+            raise _fail("try-each needs at least two sequences (Appendix A)", p)
+        return Command(code, tuple(seqs))
+    if code <= CUSTOM_LIMIT or code < 0:  # SUIT_Command_Custom = (nint, bstr/tstr/int/nil)
+        if not (arg is None or isinstance(arg, (bytes, str)) or _is_int(arg)):
+            raise _fail("a custom command takes a bstr, tstr, int or nil", p, "suit.type")
+        return Command(code, arg)
+    if code in _REP_POLICY_COMMANDS:  # SUIT_Rep_Policy = uint .bits suit-reporting-bits (§8.4.7)
+        if _uint(arg, p) > 0xF:
+            raise _fail("reporting policy has bits beyond the four defined ones", p, "suit.reporting-policy")
+        return Command(code, arg)
+    return Command(code, arg)  # other drafts' or unknown commands: raw, refused when executed
+
+
+_REP_POLICY_COMMANDS = frozenset(
+    {
+        Cmd.VENDOR_IDENTIFIER,
+        Cmd.CLASS_IDENTIFIER,
+        Cmd.IMAGE_MATCH,
+        Cmd.COMPONENT_SLOT,
+        Cmd.CHECK_CONTENT,
+        Cmd.ABORT,
+        Cmd.DEVICE_IDENTIFIER,
+        Cmd.WRITE,
+        Cmd.FETCH,
+        Cmd.COPY,
+        Cmd.INVOKE,
+        Cmd.SWAP,
+        Cmd.DEPENDENCY_INTEGRITY,
+        Cmd.IS_DEPENDENCY,
+        Cmd.PROCESS_DEPENDENCY,
+        Cmd.UNLINK,
+        Cmd.IMAGE_NOT_MATCH,
+    }
+)
+
+
+def decode_sequence(v: Any, path: Path, *, _depth: int = 0) -> CommandSequence:
+    """§8.4.6 SUIT_Command_Sequence: a flat array of (code, argument) pairs.
+
+    Sequences nested in run-sequence and try-each arguments are each wrapped in their own bstr, so
+    the CBOR depth limit does not bound them: :data:`MAX_SEQUENCE_NESTING` does.
+    """
+    if _depth > MAX_SEQUENCE_NESTING:
+        raise _fail(f"command sequences nested deeper than {MAX_SEQUENCE_NESTING}", path, "suit.nesting")
+    items = _list(v, path)
+    if not items or len(items) % 2:
+        raise _fail("a command sequence is a non-empty array of code/argument pairs", path)
+    return tuple(
+        _decode_command(items[i], items[i + 1], (*path, i // 2), _depth) for i in range(0, len(items), 2)
+    )
+
+
+__all__ = ["decode_digest", "decode_parameters", "decode_sequence"]
