@@ -148,7 +148,8 @@ class _Ext(core._Interpreter):
         super().run(key, name)
 
     def execute(self, seq: CommandSequence, index: IndexArg, *, soft: bool, nested: bool) -> None:
-        for cmd in seq:
+        for n, cmd in enumerate(seq):
+            self.position = (seq, n)  # the core's records locate themselves through this
             if cmd.code == Cmd.SET_COMPONENT_INDEX:
                 index = self._check_index(cmd.arg)
                 continue
