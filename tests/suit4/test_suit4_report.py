@@ -199,3 +199,14 @@ def test_suit4_report_render(shared_vectors: Path) -> None:
     assert "suit-report-nonce: h'07'" in lines
     assert any(line.startswith("result: condition-failed (10)") for line in lines)
     assert any("section dependency-resolution(15)" in line and "component 1" in line for line in lines)
+
+
+@pytest.mark.parametrize("name", ["example1_process", "example2_integrated"])
+def test_suit4_report_offsets_agree_with_core_records(shared_vectors: Path, name: str) -> None:
+    """Two independent offset computations: the core processor's records (lazy, per position) and
+    the companion's (one walk of each encoded section) name the same bytes."""
+    _env, r = _process(shared_vectors, name)
+    r.check()
+    ours = [(x.section, x.offset) for x in r.ext_records]
+    core = [(int(x.section), x.offset) for x in r.records]
+    assert ours == core
