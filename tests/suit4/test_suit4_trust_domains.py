@@ -440,3 +440,17 @@ def test_suit4_td_refcounts_persist_on_the_filesystem(tmp_path: Path) -> None:
     _run(b, store, anchors=[_KEY.public()], procedure="uninstall").check()  # type: ignore[arg-type]
     store = RefCountingFileStore(tmp_path / "s")
     assert store.references((b"lib",)) == 0 and (b"lib",) not in store.components()
+
+
+def test_suit4_td_untyped_fetcher_failure_aborts_the_transaction(shared_vectors: Path) -> None:
+    """A fetcher that fails with an OS error (not a typed error): it propagates, and the staged
+    writes are dropped."""
+
+    class Broken:
+        def fetch(self, uri: str, arguments: bytes | None) -> bytes:
+            raise ConnectionResetError("peer went away")
+
+    store = MemoryStore()
+    with pytest.raises(ConnectionResetError):
+        _run(envelope(shared_vectors, TD, "example1_process.hex"), store, Broken())
+    assert store._staged is None and store.components == {}

@@ -392,6 +392,9 @@ def process_suit(
         store.abort()
         _fail(result, err)
         return result
+    except BaseException:  # a store or fetcher bug, a kill: drop the staged writes, then re-raise
+        store.abort()
+        raise
     try:
         store.commit(man.sequence_number if update else None)
     except IotSecError as err:
