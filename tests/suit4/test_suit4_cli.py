@@ -399,3 +399,38 @@ def test_suit4_cli_capabilities(tmp_path: Path) -> None:
     assert 19 in out["parameters"] and -29 in out["algorithms"] and 11 in out["commands"]
     caps = cbor.loads((tmp_path / "caps.cbor").read_bytes())
     assert [b"app"] in caps[1] and [True] in caps[1]
+
+
+def test_suit4_cli_applies_the_wg_aes_kw_example(tmp_path: Path, shared_vectors: Path) -> None:
+    """The firmware-encryption draft's fetch+copy example, from the command line: HMAC-256 with
+    key 'a'*32, KEK 'a'*16 (kid-1), the ciphertext served from a payload directory."""
+    vec = shared_vectors / "suit" / "firmware-encryption"
+    (tmp_path / "m.hex").write_text((vec / "suit-manifest-aes-kw.hex.signed").read_text())
+    # as JWKs: "aaaa..." would read as hex text in a raw key file
+    (tmp_path / "mac.key").write_text(json.dumps({"kty": "oct", "k": "YWFh" * 10 + "YWE"}))
+    (tmp_path / "kek.key").write_text(json.dumps({"kty": "oct", "k": "YWFh" * 5 + "YQ", "kid": "kid-1"}))
+    (tmp_path / "payloads").mkdir()
+    hexdata = "".join((vec / "encrypted-payload-aes-kw-aes-gcm.hex").read_text().split())
+    (tmp_path / "payloads" / "encrypted-firmware").write_bytes(bytes.fromhex(hexdata))
+    r = suit(
+        "suit",
+        "apply",
+        "m.hex",
+        "--mac",
+        "mac.key",
+        "--store",
+        "store",
+        "--payloads",
+        "payloads",
+        "--decrypt-key",
+        "kek.key",
+        "--report",
+        "r.cbor",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert FileStore(tmp_path / "store").path_of((b"plaintext-firmware",)).read_bytes() == (
+        b"This is a real firmware image."
+    )
+    r = suit("suit", "report", "show", "r.cbor", cwd=tmp_path)
+    assert r.returncode == 0 and "result: ok" in r.stdout and "container: SUIT_Report" in r.stdout
