@@ -385,3 +385,47 @@ def test_suit4_ctr_policy(case: str) -> None:
             "suit.encryption.digest" if case == "tampered" else "suit.encryption.unauthenticated"
         )
         assert store.components == {}
+
+
+def test_suit4_python_cwt_payload_installed_by_the_processor() -> None:
+    """python-cwt encrypts (ECDH-ES + A128KW, SUIT context); its COSE_Encrypt, with the ciphertext
+    detached, is the encryption info of a signed manifest that iotsec processes."""
+    from iotsec.core.suit import builder, codec
+    from iotsec.core.suit.auth import sign_envelope
+    from iotsec.core.suit.model import Command, Common, Manifest
+    from iotsec.core.suit.registry import Command as Cmd
+    from iotsec.core.suit.registry import ManifestKey, Parameter
+
+    dev = CoseKey.generate(Algorithm.ECDH_ES_A128KW, kid=b"kid-2")
+    r = Recipient.new(
+        protected={"alg": "ECDH-ES+A128KW"},
+        unprotected={"kid": "kid-2"},
+        recipient_key=COSEKey.new(dev.public().to_cose_map(private=False)),
+        context=SUIT_CONTEXT,
+    )
+    cek = COSEKey.from_symmetric_key(os.urandom(16), alg="A128GCM", kid="cek")
+    made = cbor.loads(COSE.new().encode(PLAINTEXT, cek, protected={"alg": "A128GCM"}, recipients=[r]))
+    ciphertext, made.value[2] = made.value[2], None  # detach (the AAD does not cover it)
+    install = (
+        Command(
+            Cmd.OVERRIDE_PARAMETERS,
+            {Parameter.CONTENT: ciphertext, Parameter.ENCRYPTION_INFO: cbor.dumps(made)},
+        ),
+        Command(Cmd.WRITE, 15),
+    )
+    signer_key = CoseKey.generate(Algorithm.ES256)
+    man = Manifest(1, Common(((b"fw",),)), sequences={ManifestKey.INSTALL: install})
+    env = codec.decode(
+        codec.encode(sign_envelope(builder.envelope_for(man), keys=[(signer_key, Algorithm.ES256)]))
+    )
+    store = MemoryStore()
+    process_suit(
+        env,
+        anchors=[signer_key.public()],
+        identity=DeviceIdentity(),
+        stored_sequence=None,
+        now=0,
+        store=store,
+        decryption_keys=[dev],
+    ).check()
+    assert store.components[(b"fw",)] == PLAINTEXT
