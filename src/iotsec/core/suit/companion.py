@@ -24,7 +24,8 @@ Errors never escape: the returned :class:`SuitResult` has ``ok``/``error`` and `
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,11 +59,14 @@ _ALTERING = frozenset({Cmd.FETCH, Cmd.COPY, Cmd.WRITE, Cmd.SWAP, Cmd.UNLINK})
 
 @dataclass(frozen=True)
 class ExtRecord:
-    """One executed command, with what draft-ietf-suit-report's SUIT_Record needs."""
+    """One executed command, with what draft-ietf-suit-report's SUIT_Record needs.
+
+    ``section`` and ``offset`` are located when first asked (reports need them; a plain install
+    does not pay for encoding the sections).
+    """
 
     manifest_id: tuple[int, ...]
-    section: int
-    offset: int
+    locate: Callable[[], tuple[int, int]] = field(repr=False, compare=False)
     component: int
     command: int
     ok: bool
@@ -70,6 +74,16 @@ class ExtRecord:
     detail: str = ""
     properties: dict[int, Any] = field(default_factory=dict)  # measured values (SUIT_Parameters)
     component_id: ComponentId | None = None
+
+    @property
+    def section(self) -> int:
+        """The manifest key of the top-level sequence (3, suit-common, for the shared sequence)."""
+        return self.locate()[0]
+
+    @property
+    def offset(self) -> int:
+        """Bytes from the start of that sequence to the command (draft-ietf-suit-report §3)."""
+        return self.locate()[1]
 
 
 @dataclass
@@ -130,13 +144,19 @@ class _Ext(core._Interpreter):
         self._params = [ctx.table(cid) for cid in self.components]  # shared by component id
         self.section = SHARED
         self.verified: dict[int, tuple[Envelope, list[Authority], bytes]] = {}  # integrity cache
-        self.where: dict[int, tuple[int, int]] = {}
-        shared = env.manifest.common.shared_sequence
-        if shared is not None:
-            command_offsets(shared, SHARED, self.where)
-        for key, seq in sequences.items():
-            command_offsets(seq, key, self.where)
+        self._where: dict[int, tuple[int, int]] | None = None
         self._props: dict[int, Any] = {}
+
+    def where(self, command_id: int, fallback: int) -> tuple[int, int]:
+        """(section, offset) of a command of this manifest; the sections are walked once, lazily."""
+        if self._where is None:
+            self._where = {}
+            shared = self.env.manifest.common.shared_sequence
+            if shared is not None:
+                command_offsets(shared, SHARED, self._where)
+            for key, seq in self.sequences.items():
+                command_offsets(seq, key, self._where)
+        return self._where.get(command_id, (fallback, 0))
 
     def child(self, env: Envelope, signers: list[Authority], manifest_id: tuple[int, ...]) -> _Ext:
         """The interpreter of a dependency, sharing this run's context (parameters, store)."""
@@ -203,14 +223,12 @@ class _Ext(core._Interpreter):
     # ---- records
     def _record(self, cmd: Command, i: int | None, ok: bool, detail: str = "") -> None:
         super()._record(cmd, i, ok, detail)
-        section, offset = self.where.get(id(cmd), (self.section, 0))
         policy = cmd.arg if isinstance(cmd.arg, int) and not isinstance(cmd.arg, bool) else 0
         props, self._props = self._props, {}
         self.ctx.result.ext_records.append(
             ExtRecord(
                 self.manifest_id,
-                section,
-                offset,
+                functools.partial(self.where, id(cmd), self.section),
                 i or 0,
                 cmd.code,
                 ok,
@@ -428,8 +446,7 @@ def _authority_record(result: SuitResult, it: _Ext, err: PolicyError) -> None:
     bad = next((n for n, c in enumerate(it.components) if not any(s.covers(c) for s in it.signers)), 0)
     result.failed_record = ExtRecord(
         (),
-        int(ManifestKey.COMMON),
-        0,
+        lambda: (int(ManifestKey.COMMON), 0),
         bad,
         int(CommonKey.COMPONENTS),
         False,
