@@ -99,6 +99,28 @@ class SuitResult(core.Report):
     failed_record: ExtRecord | None = None
 
 
+class _Locator:
+    """Finds (section, offset) of a command; walks the encoded sections once, when first asked.
+
+    Records hold this, not the interpreter: a result must not keep the store (and its payloads)
+    alive through a reference cycle.
+    """
+
+    def __init__(self, shared: CommandSequence | None, sequences: dict[int, CommandSequence]) -> None:
+        self.shared = shared
+        self.sequences = sequences
+        self._where: dict[int, tuple[int, int]] | None = None
+
+    def where(self, command_id: int, fallback: int) -> tuple[int, int]:
+        if self._where is None:
+            self._where = {}
+            if self.shared is not None:
+                command_offsets(self.shared, SHARED, self._where)
+            for key, seq in self.sequences.items():
+                command_offsets(seq, key, self._where)
+        return self._where.get(command_id, (fallback, 0))
+
+
 @dataclass
 class _Context:
     """State shared by the root manifest and its dependencies during one run."""
@@ -144,19 +166,8 @@ class _Ext(core._Interpreter):
         self._params = [ctx.table(cid) for cid in self.components]  # shared by component id
         self.section = SHARED
         self.verified: dict[int, tuple[Envelope, list[Authority], bytes]] = {}  # integrity cache
-        self._where: dict[int, tuple[int, int]] | None = None
+        self.locator = _Locator(env.manifest.common.shared_sequence, sequences)
         self._props: dict[int, Any] = {}
-
-    def where(self, command_id: int, fallback: int) -> tuple[int, int]:
-        """(section, offset) of a command of this manifest; the sections are walked once, lazily."""
-        if self._where is None:
-            self._where = {}
-            shared = self.env.manifest.common.shared_sequence
-            if shared is not None:
-                command_offsets(shared, SHARED, self._where)
-            for key, seq in self.sequences.items():
-                command_offsets(seq, key, self._where)
-        return self._where.get(command_id, (fallback, 0))
 
     def child(self, env: Envelope, signers: list[Authority], manifest_id: tuple[int, ...]) -> _Ext:
         """The interpreter of a dependency, sharing this run's context (parameters, store)."""
@@ -228,7 +239,7 @@ class _Ext(core._Interpreter):
         self.ctx.result.ext_records.append(
             ExtRecord(
                 self.manifest_id,
-                functools.partial(self.where, id(cmd), self.section),
+                functools.partial(self.locator.where, id(cmd), self.section),
                 i or 0,
                 cmd.code,
                 ok,
@@ -457,7 +468,8 @@ def _authority_record(result: SuitResult, it: _Ext, err: PolicyError) -> None:
 
 
 def _fail(result: SuitResult, err: IotSecError) -> None:
-    result.ok, result.reason, result.error = False, err.reason, err
+    # without its traceback: the frames would keep the store and the payloads alive in a cycle
+    result.ok, result.reason, result.error = False, err.reason, err.with_traceback(None)
     if result.failed_record is None:
         failed = [r for r in result.ext_records if not r.ok]
         result.failed_record = failed[-1] if failed else None
