@@ -429,3 +429,47 @@ def test_suit4_python_cwt_payload_installed_by_the_processor() -> None:
         decryption_keys=[dev],
     ).check()
     assert store.components[(b"fw",)] == PLAINTEXT
+
+
+def test_suit4_two_layer_distributor_cannot_sign_code(shared_vectors: Path) -> None:
+    """firmware-encryption §3 "two-layer manifest": the distributor's dependent may only carry the
+    encryption info (parameters) and fetch the author's manifest; writing the firmware is the
+    author's (the dependency's). With an ACL that gives the distributor no authority over
+    ['decrypted-firmware'], the example still installs; a distributor without authority over the
+    dependency's location is refused, naming it (manifest §9: setting parameters needs no ACL
+    entry, fetching into a component does)."""
+    from iotsec.core.suit.trust import Authority, pattern
+    from iotsec.errors import PolicyError
+
+    env = envelope(shared_vectors, ENC, "suit-manifest-es-ecdh-dependency.hex.signed")
+    author = Authority.anchor("author", signer())
+    distributor = Authority.anchor(
+        "distributor",
+        dependent_signer(),
+        [pattern(["dependency-manifest.suit"]), pattern(["dependent-manifest.suit"])],
+    )
+    store = MemoryStore()
+    r = process_suit(
+        env,
+        anchors=[author, distributor],
+        identity=DeviceIdentity(),
+        stored_sequence=None,
+        now=0,
+        store=store,
+        decryption_keys=[device_key()],
+    )
+    r.check()
+    assert r.signers == ["distributor"]
+    assert store.components[(b"decrypted-firmware",)] == PLAINTEXT
+    narrow = Authority.anchor("distributor", dependent_signer(), [pattern(["dependent-manifest.suit"])])
+    r2 = process_suit(
+        env,
+        anchors=[author, narrow],
+        identity=DeviceIdentity(),
+        stored_sequence=None,
+        now=0,
+        store=MemoryStore(),
+        decryption_keys=[device_key()],
+    )
+    with pytest.raises(PolicyError, match=r"dependency-manifest\.suit"):
+        r2.check()

@@ -379,7 +379,8 @@ def process_suit(
         it = _Ext(ctx, envelope, signers, ())
         mcid = manifest_component_id(man)
         try:
-            check_authority(it.components, signers)
+            touched = ops.touched_components(it.sequences, man.common.shared_sequence, len(it.components))
+            check_authority([it.components[n] for n in sorted(touched)], signers)
             if mcid is not None and update:  # trust-domains §9: the storage location needs rights too
                 check_authority([mcid], signers, what="manifest location")
         except PolicyError as err:
@@ -454,7 +455,8 @@ def _procedure_keys(procedure: str) -> list[int]:
 
 
 def _authority_record(result: SuitResult, it: _Ext, err: PolicyError) -> None:
-    bad = next((n for n, c in enumerate(it.components) if not any(s.covers(c) for s in it.signers)), 0)
+    touched = ops.touched_components(it.sequences, it.env.manifest.common.shared_sequence, len(it.components))
+    bad = next((n for n in sorted(touched) if not any(s.covers(it.components[n]) for s in it.signers)), 0)
     result.failed_record = ExtRecord(
         (),
         lambda: (int(ManifestKey.COMMON), 0),

@@ -7,7 +7,7 @@ Conditions return ``(ok, why)``; directives raise a typed error. Each takes the 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from iotsec.core import cbor
@@ -15,7 +15,7 @@ from iotsec.core.suit import codec, encryption
 from iotsec.core.suit import processor as core
 from iotsec.core.suit.dependencies import MAX_DEPTH, decode_dependency, manifest_digest_of
 from iotsec.core.suit.digest import compute_digest
-from iotsec.core.suit.model import Command, ComponentId, Digest, Envelope
+from iotsec.core.suit.model import Command, CommandSequence, ComponentId, Digest, Envelope, IndexArg
 from iotsec.core.suit.registry import Command as Cmd
 from iotsec.core.suit.registry import ManifestKey, Parameter, label_name
 from iotsec.core.suit.trust import authenticate, check_authority
@@ -319,7 +319,8 @@ def _process_dependency(it: _Ext, i: int, cmd: Command) -> None:
         it.verified[i] = (env, signers, it.verified[i][2])
     position = sorted(it.deps).index(i)
     child = it.child(env, signers, (*it.manifest_id, position))
-    check_authority(child.components, signers)
+    touched = touched_components(child.sequences, env.manifest.common.shared_sequence, len(child.components))
+    check_authority([child.components[n] for n in sorted(touched)], signers)
     check_manifest(with_components(env, child.components), child.sequences)
     if it.section not in child.sequences:  # "succeeds immediately"
         return
@@ -347,6 +348,57 @@ DIRECTIVES: dict[int, Callable[[_Ext, int, Command], None]] = {
 }
 
 
+_TOUCHING = frozenset(
+    {Cmd.FETCH, Cmd.COPY, Cmd.WRITE, Cmd.SWAP, Cmd.UNLINK, Cmd.INVOKE, Cmd.PROCESS_DEPENDENCY}
+)
+
+
+def touched_components(
+    sequences: Mapping[int, CommandSequence], shared: CommandSequence | None, count: int
+) -> set[int]:
+    """Indices of the components a manifest may fetch into, copy from or to, write, swap,
+    unlink, invoke or process as a dependency -- an over-approximation (every branch of try-each,
+    every index a set-component-index names). draft-ietf-suit-manifest §9: "Any identity can
+    verify an image digest, but fetching into or fetching from a Component Identifier requires
+    approval from the ACL"; setting parameters on a component does not."""
+    touched: set[int] = set()
+    sources: set[int] = set()
+
+    def targets(index: IndexArg) -> list[int]:
+        if index is True:
+            return list(range(count))
+        return list(index) if isinstance(index, tuple) else [index]
+
+    def walk(seq: CommandSequence, index: IndexArg) -> IndexArg:
+        for cmd in seq:
+            if cmd.code == Cmd.SET_COMPONENT_INDEX:
+                index = cmd.arg
+            elif cmd.code in (Cmd.OVERRIDE_PARAMETERS, Cmd.SET_PARAMETERS) and isinstance(cmd.arg, dict):
+                src = cmd.arg.get(Parameter.SOURCE_COMPONENT)
+                if isinstance(src, int):
+                    sources.add(src)
+            elif cmd.code == Cmd.OVERRIDE_MULTIPLE and isinstance(cmd.arg, dict) and cmd.arg:
+                index = list(cmd.arg)[-1]
+            elif cmd.code == Cmd.TRY_EACH and isinstance(cmd.arg, tuple):
+                for sub in cmd.arg:
+                    if sub is not None:
+                        walk(sub, index)
+            elif cmd.code == Cmd.RUN_SEQUENCE and isinstance(cmd.arg, tuple):
+                walk(cmd.arg, index)
+            elif cmd.code in _TOUCHING:
+                touched.update(targets(index))
+                if cmd.code in (Cmd.COPY, Cmd.SWAP):
+                    touched.update(sources)
+        return index
+
+    start: IndexArg = 0
+    if shared is not None:
+        start = walk(shared, 0)
+    for seq in sequences.values():
+        walk(seq, start)
+    return {i for i in touched if isinstance(i, int) and 0 <= i < count}
+
+
 def with_components(env: Envelope, comps: tuple[ComponentId, ...]) -> Any:
     from dataclasses import replace
 
@@ -354,4 +406,4 @@ def with_components(env: Envelope, comps: tuple[ComponentId, ...]) -> Any:
     return replace(man, common=replace(man.common, components=comps))
 
 
-__all__ = ["CONDITIONS", "DIRECTIVES", "SHARED", "with_components"]
+__all__ = ["CONDITIONS", "DIRECTIVES", "SHARED", "touched_components", "with_components"]
