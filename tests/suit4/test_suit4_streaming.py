@@ -86,8 +86,8 @@ def test_suit4_streaming_100mib(tmp_path: Path, alg: int) -> None:
     assert got.hexdigest() == digest
     # fetch, decrypt, stage and image-match: chunks of 1 MiB plus bookkeeping, far below one copy
     assert before_commit[0] < 16 * 1024 * 1024, f"peak before commit {before_commit[0] / 1e6:.1f} MB"
-    # FileStore.commit reads each new component back once to check its digest: one copy, not two
-    assert peak < 1.2 * SIZE, f"peak traced memory {peak / 1e6:.1f} MB"
+    # FileStore.commit writes the spool (file-backed) and reads it back in blocks to check it
+    assert peak < 16 * 1024 * 1024, f"peak traced memory {peak / 1e6:.1f} MB"
     assert not any(p.name.startswith(".tmp-spool") for p in store.root.iterdir())
 
 
