@@ -210,3 +210,37 @@ def test_suit4_report_offsets_agree_with_core_records(shared_vectors: Path, name
     ours = [(x.section, x.offset) for x in r.ext_records]
     core = [(int(x.section), x.offset) for x in r.records]
     assert ours == core
+
+
+_RECORDS = st.builds(
+    lambda mid, sec, off, comp, props: __import__(
+        "iotsec.core.suit.report", fromlist=["SuitRecord"]
+    ).SuitRecord(tuple(mid), sec, off, comp, props),
+    st.lists(st.integers(0, 5), max_size=3),
+    st.sampled_from([3, 7, 8, 9, 15, 16, 18, 20]),
+    st.integers(0, 5000),
+    st.integers(0, 8),
+    st.dictionaries(
+        st.sampled_from([3, 14, 21, -257]), st.binary(max_size=8) | st.integers(0, 99), max_size=2
+    ),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(_RECORDS, max_size=4),
+    st.none() | _RECORDS,
+    st.none() | st.binary(max_size=8),
+    st.integers(0, 12),
+    st.text(max_size=10),
+)
+def test_suit4_report_round_trip(
+    records: list[object], failed: object, nonce: bytes | None, reason: int, uri: str
+) -> None:
+    """encode -> decode is the identity for any report the model can hold."""
+    from iotsec.core.suit.model import Digest
+    from iotsec.core.suit.report import Failure
+
+    result = None if failed is None else Failure(7, failed, reason)  # type: ignore[arg-type]
+    report = SuitReport(uri, Digest(-16, b"\x11" * 32), tuple(records), result, nonce)  # type: ignore[arg-type]
+    assert SuitReport.decode(report.encode()) == report
