@@ -314,6 +314,21 @@ def test_suit4_td_examples_on_a_filesystem_store(shared_vectors: Path, tmp_path:
         fetcher=MapFetcher({DEP_URI: dep}),
     )
     assert not again.ok and again.reason == "suit.rollback"
+    # the invocation procedure later (a reboot): same manifest, nothing fetched, the invoke action
+    boot = process_suit(
+        env,
+        anchors=[signer()],
+        identity=DeviceIdentity(),
+        stored_sequence=store.sequence_number,
+        now=0,
+        store=store,
+        fetcher=MapFetcher({}),
+        procedure="invoke",
+    )
+    boot.check()
+    assert [a.arguments for a in boot.invocations] == [
+        b"cat 00" if name == "example0_dependent" else b"cat 00 10"
+    ]
 
 
 def test_suit4_td_staging_then_installation() -> None:
