@@ -163,8 +163,8 @@ class EncryptionInfo:
     def decrypt(self, keys: Sequence[CoseKey], ciphertext: bytes | None = None) -> bytes:
         """Decrypt a payload held in memory (detached ``ciphertext`` or the attached one).
 
-        One pass of the cipher straight into the result (no chunking, no join); a bad AEAD tag
-        raises :class:`VerifyError` and releases nothing.
+        AEAD ciphers run in one call (a bad tag raises :class:`VerifyError` and releases nothing);
+        AES-CTR runs in slices (see :data:`SLICE`).
         """
         cek = self.content_key(keys)
         alg, iv, aad = self._cipher_params()
