@@ -61,6 +61,15 @@ def parse_component_file_name(name: str) -> ComponentId:
     return tuple(bytes.fromhex(p[2:]) if p.startswith("x-") else p.encode("ascii") for p in name.split("~"))
 
 
+def _sha256_file(path: Path) -> str:
+    """SHA-256 of a file read in 1 MiB blocks (a large component is never read back whole)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -197,7 +206,7 @@ class FileStore:
                 f.flush()
                 os.fsync(f.fileno())
             expected = hashlib.sha256(data).hexdigest()
-            if hashlib.sha256(target.read_bytes()).hexdigest() != expected:  # read back: digest-checked
+            if _sha256_file(target) != expected:  # read back: digest-checked
                 raise VerifyError("a component did not read back intact", reason="suit.store.readback")
             digests[name] = expected
         new_state = {

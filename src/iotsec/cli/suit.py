@@ -101,8 +101,12 @@ def create(ctx: click.Context, description: str, output: str, fmt: str) -> None:
         raise ValidationError(f"cannot parse the description: {exc}", reason="suit.description") from exc
     if not isinstance(desc, dict):
         raise ValidationError("a description is a map", reason="suit.description")
-    images = {name: (path.parent / name).read_bytes() for name in builder.image_files(desc)}
-    env = builder.build(desc, images)
+    from iotsec.core.suit import builder_ext  # companion options (issue 4): encryption, update mgmt
+
+    names = [*builder.image_files(desc), *builder_ext.extra_files(desc)]
+    images = {name: (path.parent / name).read_bytes() for name in names}
+    use_ext = builder_ext.uses_companions(desc)
+    env = builder_ext.build_extended(desc, images) if use_ext else builder.build(desc, images)
     data = codec.encode(env)
     _write(output, data, fmt)
     if output != "-":
@@ -401,3 +405,9 @@ def _print_report(ctx: click.Context, report: Any, store_dir: str, component_nam
             click.echo(f"processed: sequence number {report.sequence_number} committed to {store_dir}")
         else:
             click.echo(f"failed: nothing committed; {store_dir} is unchanged")
+
+
+# SUIT companion drafts (issue 4): encrypt, decrypt, delegate, apply, report show|verify
+from iotsec.cli import suit_extra as _suit_extra  # noqa: E402
+
+_suit_extra.register(group)

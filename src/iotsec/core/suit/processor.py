@@ -235,7 +235,8 @@ class _Interpreter:
         elif code in DEPENDENCY_COMMANDS:
             raise _Abort(
                 UnsupportedError(
-                    f"{label_name(Cmd, code)} needs dependency processing (issue #4)",
+                    f"{label_name(Cmd, code)} needs dependency processing: use companion.process_suit"
+                    " (iotsec suit apply)",
                     reason="suit.dependency.unsupported",
                 )
             )
@@ -460,10 +461,11 @@ def resolve_sequences(env: Envelope) -> dict[int, CommandSequence]:
 
 
 def _refuse_dependencies(man: Manifest) -> None:
-    # draft-ietf-suit-trust-domains: full processing is issue #4
+    # draft-ietf-suit-trust-domains: processed by iotsec.core.suit.companion (issue #4)
     if man.common.dependencies is not None or any(k in man.sequences for k in _DEPENDENCY_MEMBERS):
         raise UnsupportedError(
-            "dependency manifests are not supported yet", reason="suit.dependency.unsupported"
+            "dependency manifests need the companion processor: companion.process_suit (iotsec suit apply)",
+            reason="suit.dependency.unsupported",
         )
 
 
