@@ -252,10 +252,16 @@ def _nesting_within(value: Any, max_depth: int) -> bool:
         for obj in level:
             kind = type(obj)
             if kind is dict:
-                nxt += [k for k in obj if type(k) not in leaves]
-                nxt += [v for v in obj.values() if type(v) not in leaves]
+                for k in obj:
+                    if type(k) not in leaves:
+                        nxt.append(k)
+                for v in obj.values():
+                    if type(v) not in leaves:
+                        nxt.append(v)
             elif kind is list or kind is tuple:
-                nxt += [v for v in obj if type(v) not in leaves]
+                for v in obj:
+                    if type(v) not in leaves:
+                        nxt.append(v)
             elif kind is CBORTag:
                 if type(obj.value) not in leaves:
                     nxt.append(obj.value)
