@@ -138,10 +138,10 @@ def evidence_from_eat(claims: dict[Any, Any]) -> Evidence:
         if ct != coswid.SWID_CBOR_CONTENT_FORMAT or not isinstance(body, bytes):
             continue
         try:
-            tag = coswid.decode(body)
+            files, version = coswid.file_digests(body)
         except ValidationError as e:
             raise e.at(int(Claim.MEASUREMENTS), i, 1) from None
-        comps.extend(Component(f.name, f.alg, f.digest, tag.software_version) for f in tag.files)
+        comps.extend(Component(name, alg, digest, version) for name, alg, digest in files)
     dbg = claims.get(Claim.DBGSTAT)
     profile = claims.get(Claim.PROFILE)
     return Evidence(
