@@ -16,8 +16,10 @@ with the number of items, not with payload size; the decode itself is cbor2's C 
 from __future__ import annotations
 
 import binascii
+import io
 import json
 import re
+import threading
 from typing import Any
 
 import cbor2
@@ -213,7 +215,7 @@ def _loads(
     # Anything else (non-preferred but valid encodings, semantic tags, errors) takes the exact walk.
     try:
         value = cbor2.loads(data)
-        if cbor2.dumps(value) == data and _nesting_within(value, max_depth):
+        if _reencode(value) == data and _nesting_within(value, max_depth):
             return value, True
     except Exception:  # noqa: BLE001, S110 - the walk below names the problem precisely
         pass
@@ -229,6 +231,26 @@ def _loads(
     except Exception:  # noqa: BLE001 - a value cbor2 cannot write back is not re-encodable
         same = False
     return value, same
+
+
+_ENCODERS = threading.local()
+
+
+def _reencode(value: Any) -> bytes:
+    """``cbor2.dumps(value)`` with default options, on a per-thread encoder: building a
+    ``CBOREncoder`` costs more than encoding a small item. An encoder that raised is dropped (its
+    cycle-detection state may be left half-done)."""
+    enc = getattr(_ENCODERS, "encoder", None)
+    if enc is None:
+        enc = _ENCODERS.encoder = cbor2.CBOREncoder(io.BytesIO())
+    fp = io.BytesIO()
+    enc.fp = fp
+    try:
+        enc.encode(value)
+    except BaseException:
+        _ENCODERS.encoder = None
+        raise
+    return fp.getvalue()
 
 
 _LEAVES = frozenset({bytes, str, int, float, bool, type(None)})

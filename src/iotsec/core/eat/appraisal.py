@@ -200,8 +200,12 @@ def appraise(ev: Evidence, refs: Sequence[ReferenceValue], policy: Policy) -> Ap
     else:
         execs = ear.APPROVED_RUNTIME
         seen: set[int] = set()
+        by_name: dict[str, list[Measurement]] = {}  # a reference matches only its own name
+        for m in known:
+            by_name.setdefault(m.name, []).append(m)
         for i, c in enumerate(ev.components):
-            cands = [m for m in known if _ref_matches(m, c)]
+            named = by_name.get(c.name)
+            cands = [m for m in named if _ref_matches(m, c)] if named else []
             if not cands:
                 msg = f"component {c.name!r} has no reference value"
                 if policy.unknown_component == "contraindicate":
@@ -273,9 +277,7 @@ def appraise(ev: Evidence, refs: Sequence[ReferenceValue], policy: Policy) -> Ap
             findings.append(Finding("eat.debug.enabled", Severity.WARNING, "debug is enabled", REQ_DEBUG))
             config = max(config, ear.UNSAFE_CONFIG)
     vec[ear.Category.CONFIGURATION] = config
-    worst = ear.Tier.AFFIRMING
-    for v in vec.values():
-        worst = worst.worse(ear.Tier.of(v))
+    worst = ear.worst_tier(vec.values())
     nonce = ev.nonce if isinstance(ev.nonce, bytes) else None
     appraisal = ear.Appraisal(
         status=worst, vector=vec, policy_ids=[policy.id], profile=ev.profile or None, nonce=nonce

@@ -321,6 +321,7 @@ def verify_submodules(
 
 
 CONSTRAINED_ALGS = (Algorithm.ES256, Algorithm.ES384, Algorithm.ES512)
+_CONSTRAINED_ALG_IDS = frozenset(int(a) for a in CONSTRAINED_ALGS)
 
 
 def check_constrained_profile(tok: Token) -> None:
@@ -329,7 +330,11 @@ def check_constrained_profile(tok: Token) -> None:
     size: key order is free, encodings are not)."""
     if tok.kind != "sign1" or not isinstance(tok.message, Sign1Message):
         raise ValidationError("the constrained profile requires COSE_Sign1", reason="eat.profile.envelope")
-    if tok.message.alg not in CONSTRAINED_ALGS:
+    raw_alg = tok.message.protected.get(1)
+    if (
+        not (type(raw_alg) is int and raw_alg in _CONSTRAINED_ALG_IDS)
+        and tok.message.alg not in CONSTRAINED_ALGS
+    ):
         raise ValidationError(
             "the constrained profile requires ES256, ES384 or ES512", reason="eat.profile.alg"
         )

@@ -68,16 +68,34 @@ def _check_key(alg: str, key: Key, *, signing: bool) -> None:
         raise ValidationError(f"the key does not fit algorithm {alg}", reason="jws.key")
 
 
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+_HEADER_CACHE: dict[tuple[str, tuple[tuple[str, Any], ...]], str] = {}
+
+
+def _encoded_header(alg: str, header: dict[str, Any] | None) -> str:
+    """base64url of the compact JSON header ``{"alg": alg, **header}`` (alg first, as given)."""
+    ck = (alg, tuple(header.items()) if header else ())
+    try:
+        # only text-valued headers are cached, so a hit never mixes up 1 and True or "1"
+        enc = _HEADER_CACHE.get(ck)
+    except TypeError:  # an unhashable header value
+        enc = None
+    if enc is not None:
+        return enc
+    hdr = {"alg": alg, **(header or {})}
+    hdr["alg"] = alg
+    enc = b64u_encode(_COMPACT_JSON.encode(hdr).encode())
+    if len(_HEADER_CACHE) < 256 and all(type(k) is str and type(v) is str for k, v in hdr.items()):
+        _HEADER_CACHE[ck] = enc
+    return enc
+
+
 def sign_compact(payload: bytes, key: Key, alg: str, *, header: dict[str, Any] | None = None) -> str:
     """Sign ``payload`` and return ``header.payload.signature`` (RFC 7515 §5.1)."""
     if alg not in ALGORITHMS:
         raise UnsupportedError(f"unsupported JWS algorithm {alg!r}", reason="jws.alg")
     _check_key(alg, key, signing=True)
-    hdr = {"alg": alg, **(header or {})}
-    hdr["alg"] = alg
-    signing_input = (
-        b64u_encode(json.dumps(hdr, separators=(",", ":")).encode()) + "." + b64u_encode(payload)
-    ).encode()
+    signing_input = (_encoded_header(alg, header) + "." + b64u_encode(payload)).encode()
     fam, h, size = ALGORITHMS[alg]
     if fam == "HMAC":
         assert isinstance(key, bytes)
