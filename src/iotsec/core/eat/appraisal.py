@@ -219,8 +219,12 @@ def appraise(ev: Evidence, refs: Sequence[ReferenceValue], policy: Policy) -> Ap
                     )
                     execs = max(execs, ear.UNRECOGNIZED_RUNTIME)
                 continue
-            seen.update(id(m) for m in cands)
-            if any((c.alg, c.digest) in m.digests for m in cands):
+            measured = (c.alg, c.digest)
+            matched = False
+            for m in cands:
+                seen.add(id(m))
+                matched = matched or measured in m.digests
+            if matched:
                 findings.append(
                     Finding(
                         "eat.component.match",
