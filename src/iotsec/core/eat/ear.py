@@ -77,10 +77,15 @@ def worst_tier(claims: Iterable[int]) -> Tier:
     worst = Tier.AFFIRMING
     rank = 3
     for v in claims:
-        t = Tier.of(v)
+        t = _TIER_OF.get(v)
+        if t is None:
+            t = Tier.of(v)
         if _TRUST[t] < rank:
             worst, rank = t, _TRUST[t]
     return worst
+
+
+_TIER_OF = {v: Tier.of(v) for v in range(-128, 128)}  # the range of a trustworthiness claim
 
 
 class Category(IntEnum):
