@@ -158,6 +158,10 @@ def evidence_from_eat(claims: dict[Any, Any]) -> Evidence:
 def check_nonce(evidence: Evidence, expected: bytes) -> None:
     """Freshness (RFC 9711 §4.1, RFC 9334 §10): the evidence must carry the verifier's nonce."""
     got = evidence.nonce
+    if type(got) is bytes:  # the usual single CBOR nonce
+        if hmac.compare_digest(got, expected):
+            return
+        raise PolicyError("the evidence does not carry the session nonce", reason="eat.nonce.mismatch")
     candidates: list[bytes] = []
     for g in got if isinstance(got, list) else [got]:
         if isinstance(g, bytes):

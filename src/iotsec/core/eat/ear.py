@@ -455,6 +455,8 @@ def to_json(ear: Ear, *, generation: str | None = None) -> dict[str, Any]:
 
 
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+# the JSON members of a trustworthiness vector, by its (Category, int) items: vectors repeat
+_VECTOR_TEXT: dict[tuple[tuple[Category, int], ...], str] = {}
 _jstr = json.encoder.encode_basestring_ascii  # what the encoder above writes for text
 
 
@@ -483,10 +485,16 @@ def _encode_json_fast(ear: Ear, gen: str) -> str | None:
             return None
         s = ['{"', names["status"], '":"', _TIER_NAMES[a.status], '"']
         if a.vector:
-            vec = sorted(a.vector.items())
-            if any(type(v) is not int for _, v in vec):
-                return None
-            s += [',"', names["vector"], '":{', ",".join(f'"{_CATEGORY_NAMES[c]}":{v}' for c, v in vec), "}"]
+            vkey = tuple(a.vector.items())
+            for c, v in vkey:  # exact types only (True is 1 to a dict look-up, not in JSON)
+                if type(c) is not Category or type(v) is not int:
+                    return None
+            vtext = _VECTOR_TEXT.get(vkey)
+            if vtext is None:
+                vtext = ",".join(f'"{_CATEGORY_NAMES[c]}":{v}' for c, v in sorted(vkey))
+                if len(_VECTOR_TEXT) < 4096:
+                    _VECTOR_TEXT[vkey] = vtext
+            s += [',"', names["vector"], '":{', vtext, "}"]
         keys = {names["status"], names["vector"]} if a.vector else {names["status"]}
         if a.policy_ids:
             ids = a.policy_ids if gen == "ietf" else [a.policy_ids[0]]
