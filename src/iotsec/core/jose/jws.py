@@ -32,6 +32,7 @@ ALGORITHMS: dict[str, tuple[str, Any, int]] = {
     "HS512": ("HMAC", hashlib.sha512, 64),
 }
 _EC_CURVE = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
+_ECDSA = {alg: ec.ECDSA(h()) for alg, (fam, h, _) in ALGORITHMS.items() if fam == "EC"}  # stateless
 MAX_TOKEN = 1 << 20
 
 
@@ -102,7 +103,7 @@ def sign_compact(payload: bytes, key: Key, alg: str, *, header: dict[str, Any] |
         sig = hmac.new(key, signing_input, h).digest()
     elif fam == "EC":
         assert isinstance(key, ec.EllipticCurvePrivateKey)
-        r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(h())))
+        r, s = decode_dss_signature(key.sign(signing_input, _ECDSA[alg]))
         sig = r.to_bytes(size, "big") + s.to_bytes(size, "big")  # RFC 7518 §3.4
     else:
         assert isinstance(key, ed25519.Ed25519PrivateKey)
@@ -157,7 +158,7 @@ def verify_compact(
             if len(sig) != 2 * size:
                 raise InvalidSignature
             r, s = int.from_bytes(sig[:size], "big"), int.from_bytes(sig[size:], "big")
-            key.verify(encode_dss_signature(r, s), signing_input, ec.ECDSA(h()))
+            key.verify(encode_dss_signature(r, s), signing_input, _ECDSA[alg])
         else:
             assert isinstance(key, ed25519.Ed25519PublicKey)
             key.verify(sig, signing_input)
