@@ -39,6 +39,7 @@ TAG_DEB = 602  # RFC 9711 §10.3
 JWS_ALGS = ("ES256", "ES384", "ES512", "EdDSA")
 JWS_MAC_ALGS = ("HS256", "HS384", "HS512")
 _DIGESTS = {-16: "sha256", -43: "sha384", -44: "sha512"}  # COSE hash algorithms (RFC 9054 §2)
+_ALG_BY_LABEL: dict[int, Algorithm] = {int(a): a for a in Algorithm}
 
 
 @dataclass
@@ -81,7 +82,10 @@ def _cose_token(kind: str, data: bytes) -> Token:
 
 def _cose_message_token(kind: str, msg: Sign1Message | Mac0Message) -> Token:
     claims, raw_claims, same = _payload_claims(msg.payload)
-    tok = Token(kind, claims, msg.kid, msg.alg, msg, raw_claims=raw_claims)
+    raw_alg = msg.protected.get(1)
+    # msg.alg, from a table for the registered integer labels (the usual case)
+    alg = _ALG_BY_LABEL.get(raw_alg) if type(raw_alg) is int else None
+    tok = Token(kind, claims, msg.kid, msg.alg if alg is None else alg, msg, raw_claims=raw_claims)
     tok.payload_reencodes = same
     return tok
 
