@@ -20,8 +20,9 @@ from iotsec.clock import FixedClock
 from iotsec.core import cbor, jose
 from iotsec.core.cose import Algorithm, CoseKey, sign1
 from iotsec.core.eat import coswid, ear, tokens
+from iotsec.core.eat.claims import validate_claims
 from iotsec.core.eat.signing import EarSigner, verify_ear
-from iotsec.errors import DecodeError, IotSecError
+from iotsec.errors import DecodeError, IotSecError, UnsupportedError
 from iotsec.services.verifier import Session, VerifierService
 
 # --- cbor.loads_reencodes ------------------------------------------------------------------------
@@ -218,3 +219,37 @@ def test_rats_verifier_indexes_follow_new_endorsements() -> None:
     assert out.ear.overall().json_name == "affirming"
     out = svc.appraise(mt, Attester(plat, old).evidence(nonce, now=1_800_000_000), nonce=nonce)
     assert out.ear.overall().json_name == "affirming"  # both keys are endorsed for this UEID
+
+
+def _peek_general(data: bytes) -> tokens.Token:
+    """The general route for a tagged COSE_Sign1 CWT: decode, re-encode, decode as COSE."""
+    from iotsec.core.cose import Sign1Message
+
+    item = cbor.loads(data)
+    if not (isinstance(item, cbor.CBORTag) and item.tag == 18):
+        raise UnsupportedError("not a COSE_Sign1", reason="eat.format")
+    msg = Sign1Message.decode(cbor.dumps(item))
+    claims = validate_claims(cbor.loads(msg.payload or b""))
+    return tokens.Token("sign1", claims, msg.kid, msg.alg, msg)
+
+
+_CWT = tokens.create_cwt(
+    {10: b"n" * 16, 256: UEID, 270: "fw", 271: ["1.0"]}, CoseKey.generate(Algorithm.ES256)
+)
+
+
+@given(st.data())
+@settings(max_examples=200)
+def test_rats_peek_of_mutated_cwt_matches_general_route(data: st.DataObject) -> None:
+    blob = bytearray(_CWT)
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(1, len(blob) - 1))  # keep the tag byte: the fast route's entry
+        blob[i] = data.draw(st.integers(0, 255))
+    outcomes = []
+    for fn in (tokens.peek, _peek_general):
+        try:
+            t = fn(bytes(blob))
+            outcomes.append(("ok", t.kind, t.claims, t.kid, t.alg))
+        except IotSecError as exc:
+            outcomes.append(("error", type(exc).__name__, exc.reason))
+    assert outcomes[0] == outcomes[1]
