@@ -495,22 +495,29 @@ def _encode_json_fast(ear: Ear, gen: str) -> str | None:
                 if len(_VECTOR_TEXT) < 4096:
                     _VECTOR_TEXT[vkey] = vtext
             s += [',"', names["vector"], '":{', vtext, "}"]
-        keys = {names["status"], names["vector"]} if a.vector else {names["status"]}
         if a.policy_ids:
             ids = a.policy_ids if gen == "ietf" else [a.policy_ids[0]]
             if any(type(x) is not str for x in ids):
                 return None
             text = ",".join(map(_jstr, ids))
             s += [',"', names["policies"], '":', f"[{text}]" if gen == "ietf" else text]
-            keys.add(names["policies"])
         if a.profile:
             if type(a.profile) is not str:
                 return None
             s += [',"eat_profile":', _jstr(a.profile)]
-            keys.add("eat_profile")
         if a.nonce is not None:
             s += [',"eat_nonce":"', b64u_encode(a.nonce), '"']
-            keys.add("eat_nonce")
+        keys: set[str] = set()  # the members written so far, when extensions follow
+        if a.extensions:
+            keys.add(names["status"])
+            if a.vector:
+                keys.add(names["vector"])
+            if a.policy_ids:
+                keys.add(names["policies"])
+            if a.profile:
+                keys.add("eat_profile")
+            if a.nonce is not None:
+                keys.add("eat_nonce")
         for k, x in a.extensions.items():
             ext_key = (
                 k
