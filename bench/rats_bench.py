@@ -6,7 +6,7 @@
    concurrent clients against ``iotsec verifier serve --insecure-http`` in a subprocess (SQLite).
    Anchor: Veraison reported ~400 requests/s on a small cloud VM backed by PostgreSQL.
 
-Run: ``.venv/bin/python bench/rats_bench.py [--json] [--clients N] [--seconds S]``
+Run: ``.venv/bin/python bench/rats_bench.py [--json] [--clients N] [--seconds S] [--in-process-only]``
 """
 
 from __future__ import annotations
@@ -190,8 +190,12 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--db", default=None, help="Database URL for the HTTP run (default: SQLite)")
+    ap.add_argument("--in-process-only", action="store_true", help="Skip the HTTP round trips")
     args = ap.parse_args()
     results = in_process(args.seconds)
+    if args.in_process_only:
+        report(results)
+        return
     results.append(over_http(args.clients, args.seconds, results[0].baseline, args.db))
     report(results)
     if not args.json:

@@ -16,8 +16,10 @@ with the number of items, not with payload size; the decode itself is cbor2's C 
 from __future__ import annotations
 
 import binascii
+import io
 import json
 import re
+import threading
 from typing import Any
 
 import cbor2
@@ -178,9 +180,30 @@ def loads(
 
     Tags that cbor2 does not interpret come back as :class:`cbor2.CBORTag`.
     """
+    return _loads(data, max_depth, max_size, allow_duplicate_keys, False)[0]
+
+
+def loads_reencodes(
+    data: bytes,
+    *,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_size: int = DEFAULT_MAX_SIZE,
+    allow_duplicate_keys: bool = False,
+) -> tuple[Any, bool]:
+    """:func:`loads`, and whether cbor2 re-encodes the value to exactly ``data`` (preferred
+    serialization, definite lengths, map order as received). The fast path below proves it on the
+    way, so callers that need to know (RFC 9711 §6.3 profile checks) get it without a second encode.
+    """
+    return _loads(data, max_depth, max_size, allow_duplicate_keys, True)
+
+
+def _loads(
+    data: bytes, max_depth: int, max_size: int, allow_duplicate_keys: bool, want_same: bool
+) -> tuple[Any, bool]:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise DecodeError("CBOR input must be bytes", reason="cbor.type")
-    data = bytes(data)
+    if type(data) is not bytes:
+        data = bytes(data)
     if len(data) > max_size:
         raise DecodeError(
             f"CBOR input of {len(data)} bytes exceeds the limit of {max_size}", reason="cbor.size"
@@ -192,15 +215,42 @@ def loads(
     # Anything else (non-preferred but valid encodings, semantic tags, errors) takes the exact walk.
     try:
         value = cbor2.loads(data)
-        if cbor2.dumps(value) == data and _nesting_within(value, max_depth):
-            return value
+        if _reencode(value) == data and _nesting_within(value, max_depth):
+            return value, True
     except Exception:  # noqa: BLE001, S110 - the walk below names the problem precisely
         pass
     check_well_formed(data, max_depth=max_depth, allow_duplicate_keys=allow_duplicate_keys)
     try:
-        return cbor2.loads(data)
+        value = cbor2.loads(data)
     except Exception as exc:  # cbor2 raises several types for semantic errors (bad UTF-8, tags)
         raise DecodeError(f"invalid CBOR: {exc}", reason="cbor.invalid") from exc
+    if not want_same:
+        return value, False
+    try:
+        same = cbor2.dumps(value) == data
+    except Exception:  # noqa: BLE001 - a value cbor2 cannot write back is not re-encodable
+        same = False
+    return value, same
+
+
+_ENCODERS = threading.local()
+
+
+def _reencode(value: Any) -> bytes:
+    """``cbor2.dumps(value)`` with default options, on a per-thread encoder: building a
+    ``CBOREncoder`` costs more than encoding a small item. An encoder that raised is dropped (its
+    cycle-detection state may be left half-done)."""
+    enc = getattr(_ENCODERS, "encoder", None)
+    if enc is None:
+        enc = _ENCODERS.encoder = cbor2.CBOREncoder(io.BytesIO())
+    fp = io.BytesIO()
+    enc.fp = fp
+    try:
+        enc.encode(value)
+    except BaseException:
+        _ENCODERS.encoder = None
+        raise
+    return fp.getvalue()
 
 
 _LEAVES = frozenset({bytes, str, int, float, bool, type(None)})
@@ -210,27 +260,37 @@ def _nesting_within(value: Any, max_depth: int) -> bool:
     """For a value cbor2 decoded and re-encoded to the same bytes: True if arrays, maps and tags nest
     at most ``max_depth`` deep and every other value is a plain leaf (a value cbor2 built from a
     semantic tag, like a datetime, answers False). False sends the caller to the exact walk."""
-    # exact types: cbor2's own value classes (simple values, ...) subclass tuple or int
-    stack = [(value, 0)]
-    while stack:
-        obj, depth = stack.pop()
-        kind = type(obj)
-        if kind in _LEAVES:
-            continue
+    # exact types: cbor2's own value classes (simple values, ...) subclass tuple or int.
+    # Level by level: ``level`` holds the containers found at ``depth``.
+    leaves = _LEAVES
+    if type(value) in leaves:
+        return True
+    level = [value]
+    depth = 0
+    while level:
         if depth >= max_depth:
             return False
-        if kind is list or kind is tuple:
-            stack.extend((v, depth + 1) for v in obj if type(v) not in _LEAVES)
-        elif kind is dict:
-            for k, v in obj.items():
-                if type(k) not in _LEAVES:
-                    stack.append((k, depth + 1))
-                if type(v) not in _LEAVES:
-                    stack.append((v, depth + 1))
-        elif kind is CBORTag:
-            stack.append((obj.value, depth + 1))
-        else:
-            return False
+        nxt: list[Any] = []
+        for obj in level:
+            kind = type(obj)
+            if kind is dict:
+                for k in obj:
+                    if type(k) not in leaves:
+                        nxt.append(k)
+                for v in obj.values():
+                    if type(v) not in leaves:
+                        nxt.append(v)
+            elif kind is list or kind is tuple:
+                for v in obj:
+                    if type(v) not in leaves:
+                        nxt.append(v)
+            elif kind is CBORTag:
+                if type(obj.value) not in leaves:
+                    nxt.append(obj.value)
+            else:
+                return False
+        level = nxt
+        depth += 1
     return True
 
 
@@ -339,6 +399,7 @@ __all__ = [
     "dumps",
     "from_diag",
     "loads",
+    "loads_reencodes",
     "read_any",
     "tag",
     "to_diag",

@@ -52,6 +52,7 @@ MEDIA_TYPES: dict[str, str] = {
 }
 SESSION_STATES = ("waiting", "processing", "complete", "failed")
 PURGE_EVERY = 256  # new sessions between two garbage collections of expired ones
+INDEX_LIMIT = 65536  # instances remembered by the per-instance key and reference-value look-ups
 
 
 def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
@@ -166,6 +167,9 @@ class VerifierService:
         self._refs: list[corim.ReferenceValue] = []
         self._keys: list[corim.AttestKey] = []
         self._key_cache: dict[bytes, CoseKey] = {}
+        # per-instance look-ups, rebuilt (new dicts) whenever new endorsements are loaded
+        self._keys_for: dict[tuple[bytes | None, bytes | None], list[CoseKey]] = {}
+        self._refs_for: dict[tuple[bytes | None, bytes | None], list[corim.ReferenceValue]] = {}
         self._dirty = True
         self._loaded_at = -1
         self._created = 0
@@ -201,16 +205,25 @@ class VerifierService:
             return
         with self._lock:
             self._dirty, self._loaded_at = False, now
+            loaded = False
             for rid, raw in self.endorsements.load(self._seen):
                 c = corim.decode_unsigned(raw)
                 self._refs.extend(c.reference_values)
                 self._keys.extend(c.attest_keys)
                 self._seen = rid
+                loaded = True
+            if loaded:
+                self._keys_for, self._refs_for = {}, {}
 
     def attestation_keys(self, ev: Evidence) -> list[CoseKey]:
         """The keys endorsed for this instance (RFC 9711 §6.3: identified by UEID), in provisioning
         order; several when a key was rotated. PolicyError when there is none."""
         self._refresh()
+        index = self._keys_for  # a refresh swaps in a new dict: a stale result is never stored in it
+        ck = (ev.implementation_id, ev.instance_id)
+        cached = index.get(ck)
+        if cached is not None:
+            return list(cached)
         out: list[CoseKey] = []
         for ak in self._keys:
             if (
@@ -227,11 +240,28 @@ class VerifierService:
                     out.append(key)
         if not out:
             raise PolicyError("no endorsed attestation key for this instance", reason="eat.key.unknown")
-        return out
+        if len(index) < INDEX_LIMIT:  # only endorsed instances get here, so the index stays bounded
+            index[ck] = out
+        return list(out)
 
     def reference_values(self) -> Sequence[corim.ReferenceValue]:
         self._refresh()
         return self._refs
+
+    def reference_values_for(self, ev: Evidence) -> Sequence[corim.ReferenceValue]:
+        """The reference values whose environment matches this evidence (draft-ietf-rats-corim §8),
+        in provisioning order: what :func:`appraise` would select from :meth:`reference_values`."""
+        self._refresh()
+        index = self._refs_for
+        ck = (ev.implementation_id, ev.instance_id)
+        cached = index.get(ck)
+        if cached is None:
+            cached = [
+                r for r in self._refs if r.environment.matches(implementation_id=ck[0], instance_ueid=ck[1])
+            ]
+            if len(index) < INDEX_LIMIT:
+                index[ck] = cached
+        return cached
 
     # -- appraisal ---------------------------------------------------------------------------------
 
@@ -267,7 +297,7 @@ class VerifierService:
                     raise
         if nonce is not None:
             check_nonce(ev, nonce)
-        result = appraise(ev, self.reference_values(), self.policy)
+        result = appraise(ev, self.reference_values_for(ev), self.policy)
         if annotated is not None:  # what Veraison adds for PSA (draft-ietf-rats-ear, ext-veraison)
             result.appraisal.extensions["ear_veraison_annotated_evidence"] = annotated
         label = "PSA" if family == "psa" else "device"

@@ -41,4 +41,4 @@ def b64_decode_any(text: Any, *, reason: str, path: tuple[PathItem, ...] = ()) -
 
 def is_int(v: Any) -> bool:
     """True for an int that is not a bool."""
-    return isinstance(v, int) and not isinstance(v, bool)
+    return type(v) is int or (isinstance(v, int) and type(v) is not bool)

@@ -138,10 +138,10 @@ def evidence_from_eat(claims: dict[Any, Any]) -> Evidence:
         if ct != coswid.SWID_CBOR_CONTENT_FORMAT or not isinstance(body, bytes):
             continue
         try:
-            tag = coswid.decode(body)
+            files, version = coswid.file_digests(body)
         except ValidationError as e:
             raise e.at(int(Claim.MEASUREMENTS), i, 1) from None
-        comps.extend(Component(f.name, f.alg, f.digest, tag.software_version) for f in tag.files)
+        comps.extend(Component(name, alg, digest, version) for name, alg, digest in files)
     dbg = claims.get(Claim.DBGSTAT)
     profile = claims.get(Claim.PROFILE)
     return Evidence(
@@ -158,6 +158,10 @@ def evidence_from_eat(claims: dict[Any, Any]) -> Evidence:
 def check_nonce(evidence: Evidence, expected: bytes) -> None:
     """Freshness (RFC 9711 §4.1, RFC 9334 §10): the evidence must carry the verifier's nonce."""
     got = evidence.nonce
+    if type(got) is bytes:  # the usual single CBOR nonce
+        if hmac.compare_digest(got, expected):
+            return
+        raise PolicyError("the evidence does not carry the session nonce", reason="eat.nonce.mismatch")
     candidates: list[bytes] = []
     for g in got if isinstance(got, list) else [got]:
         if isinstance(g, bytes):
@@ -200,8 +204,12 @@ def appraise(ev: Evidence, refs: Sequence[ReferenceValue], policy: Policy) -> Ap
     else:
         execs = ear.APPROVED_RUNTIME
         seen: set[int] = set()
+        by_name: dict[str, list[Measurement]] = {}  # a reference matches only its own name
+        for m in known:
+            by_name.setdefault(m.name, []).append(m)
         for i, c in enumerate(ev.components):
-            cands = [m for m in known if _ref_matches(m, c)]
+            named = by_name.get(c.name)
+            cands = [m for m in named if _ref_matches(m, c)] if named else []
             if not cands:
                 msg = f"component {c.name!r} has no reference value"
                 if policy.unknown_component == "contraindicate":
@@ -215,8 +223,12 @@ def appraise(ev: Evidence, refs: Sequence[ReferenceValue], policy: Policy) -> Ap
                     )
                     execs = max(execs, ear.UNRECOGNIZED_RUNTIME)
                 continue
-            seen.update(id(m) for m in cands)
-            if any((c.alg, c.digest) in m.digests for m in cands):
+            measured = (c.alg, c.digest)
+            matched = False
+            for m in cands:
+                seen.add(id(m))
+                matched = matched or measured in m.digests
+            if matched:
                 findings.append(
                     Finding(
                         "eat.component.match",
@@ -273,9 +285,7 @@ def appraise(ev: Evidence, refs: Sequence[ReferenceValue], policy: Policy) -> Ap
             findings.append(Finding("eat.debug.enabled", Severity.WARNING, "debug is enabled", REQ_DEBUG))
             config = max(config, ear.UNSAFE_CONFIG)
     vec[ear.Category.CONFIGURATION] = config
-    worst = ear.Tier.AFFIRMING
-    for v in vec.values():
-        worst = worst.worse(ear.Tier.of(v))
+    worst = ear.worst_tier(vec.values())
     nonce = ev.nonce if isinstance(ev.nonce, bytes) else None
     appraisal = ear.Appraisal(
         status=worst, vector=vec, policy_ids=[policy.id], profile=ev.profile or None, nonce=nonce

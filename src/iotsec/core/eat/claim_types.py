@@ -102,6 +102,8 @@ def _text(name: str) -> tuple[Check, ToJson, FromJson]:
 
 def _uint(name: str) -> tuple[Check, ToJson, FromJson]:
     def check(v: Any, p: P) -> Any:
+        if type(v) is int and v >= 0:
+            return v
         if not is_int(v) or v < 0:
             raise _fail(name, "type", f"{name} must be an unsigned integer", p)
         return v
@@ -121,6 +123,8 @@ def _bool(name: str) -> tuple[Check, ToJson, FromJson]:
 def _time(name: str) -> tuple[Check, ToJson, FromJson]:
     # RFC 8392 §2 NumericDate; RFC 9711 §4.3.1: EAT forbids floating point, tag 1 is allowed in CBOR
     def check(v: Any, p: P) -> Any:
+        if type(v) is int:
+            return v
         if isinstance(v, cbor.CBORTag) and v.tag == 1:
             v = v.value
         if not is_int(v):
@@ -214,6 +218,8 @@ def _oemid() -> tuple[Check, ToJson, FromJson]:
 def _version(name: str) -> tuple[Check, ToJson, FromJson]:
     # RFC 9711 §4.2.5/§4.2.7: [version: tstr, ? scheme: $version-scheme (CoSWID, int)]
     def check(v: Any, p: P) -> Any:
+        if type(v) is list and len(v) == 1 and type(v[0]) is str:
+            return [v[0]]
         if not isinstance(v, list) or not 1 <= len(v) <= 2 or not isinstance(v[0], str):
             raise _fail(name, "type", f"{name} must be [version text, ? scheme]", p)
         if len(v) == 2 and not (is_int(v[1]) or isinstance(v[1], str)):
@@ -226,10 +232,13 @@ def _version(name: str) -> tuple[Check, ToJson, FromJson]:
 def _dbgstat() -> tuple[Check, ToJson, FromJson]:
     by_name = {d.json_name: d for d in DebugStatus}
 
+    by_value = {int(d): d for d in DebugStatus}
+
     def check(v: Any, p: P) -> Any:
-        if not is_int(v) or v not in DebugStatus._value2member_map_:
+        d = by_value.get(v) if is_int(v) else None
+        if d is None:
             raise _fail("dbgstat", "value", "dbgstat must be 0..4 (RFC 9711 §4.2.9)", p)
-        return DebugStatus(v)
+        return d
 
     def from_json(v: Any, p: P) -> Any:
         if not isinstance(v, str) or v not in by_name:
@@ -315,6 +324,15 @@ def _formats(name: str) -> tuple[Check, ToJson, FromJson]:
             raise _fail(name, "type", f"{name} must be a non-empty array", p)
         out = []
         for i, item in enumerate(v):
+            if (
+                type(item) is list
+                and len(item) == 2
+                and type(item[0]) is int
+                and 0 <= item[0] <= 65535
+                and type(item[1]) in (bytes, str)
+            ):
+                out.append([item[0], item[1]])
+                continue
             if (
                 not isinstance(item, list)
                 or len(item) != 2

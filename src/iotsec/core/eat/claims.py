@@ -249,17 +249,35 @@ def validate_claims(claims: Any, *, path: P = (), _depth: int = 0) -> dict[int |
     if not isinstance(claims, dict):
         raise ValidationError("a claims-set must be a map", reason="eat.claims.type", path=path)
     out: dict[int | str, Any] = {}
+    checks = _CHECKS
     for k, v in claims.items():
-        if not (is_int(k) or isinstance(k, str)):
+        kind = type(k)
+        if kind is int:  # the usual label: one dict look-up finds the claim's check
+            check = checks.get(k)
+            if check is None:
+                out[k] = v  # RFC 9711 §4: unknown claims are kept, never refused
+            elif k == _SUBMODS:
+                out[k] = _check_submods(v, (*path, k), _depth, from_json=False)
+            else:
+                out[k] = check(v, (*path, k))
+        elif kind is str:
+            out[k] = v
+        elif not (is_int(k) or isinstance(k, str)):
             raise ValidationError("claim labels are int or text", reason="eat.claims.label", path=path)
-        p = (*path, k)
-        if k == Claim.SUBMODS:
-            out[k] = _check_submods(v, p, _depth, from_json=False)
-        elif is_int(k) and k in REGISTRY:
-            out[k] = REGISTRY[k].check(v, p)
-        else:
-            out[k] = v  # RFC 9711 §4: unknown claims are kept, never refused
+        else:  # int and str subclasses (Claim members)
+            p = (*path, k)
+            if k == Claim.SUBMODS:
+                out[k] = _check_submods(v, p, _depth, from_json=False)
+            elif is_int(k) and k in REGISTRY:
+                out[k] = REGISTRY[k].check(v, p)
+            else:
+                out[k] = v
     return out
+
+
+_SUBMODS = int(Claim.SUBMODS)
+# label -> check, for plain int labels (the registry's checks, looked up once)
+_CHECKS: dict[int, Any] = {k: spec.check for k, spec in REGISTRY.items()}
 
 
 def claims_from_json(obj: Any, *, path: P = (), _depth: int = 0) -> dict[int | str, Any]:

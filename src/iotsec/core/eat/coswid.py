@@ -74,6 +74,32 @@ def _bad(msg: str, *path: int | str) -> ValidationError:
 
 def decode(data: bytes) -> EvidenceCoswid:
     """Decode an evidence CoSWID, tagged or not. Raises DecodeError / ValidationError."""
+    m, files = _parse(data)
+    ver = m.get(SOFTWARE_VERSION)
+    ent = m.get(ENTITY)
+    creator = ent.get(ENTITY_NAME) if isinstance(ent, dict) else None
+    tv = m.get(TAG_VERSION, 0)
+    tag_id = m[TAG_ID]
+    return EvidenceCoswid(
+        tag_id=tag_id if isinstance(tag_id, str) else tag_id.hex(),
+        software_name=m[SOFTWARE_NAME],
+        files=tuple(FileMeasurement(n, a, d, s) for n, a, d, s in files),
+        software_version=ver if isinstance(ver, str) else None,
+        creator=creator if isinstance(creator, str) else None,
+        tag_version=tv if is_int(tv) else 0,
+    )
+
+
+def file_digests(data: bytes) -> tuple[list[tuple[str, int, bytes]], str | None]:
+    """The ``file`` entries of an evidence CoSWID as (fs-name, hash alg, digest), and its software
+    version: what an appraisal compares. The same checks (and errors) as :func:`decode`."""
+    m, files = _parse(data)
+    ver = m.get(SOFTWARE_VERSION)
+    return [(n, a, d) for n, a, d, _ in files], ver if isinstance(ver, str) else None
+
+
+def _parse(data: bytes) -> tuple[dict[Any, Any], list[tuple[str, int, bytes, int | None]]]:
+    """The CoSWID map (checked: tag-id, software-name) and its checked file entries."""
     m = cbor.loads(data)
     if isinstance(m, cbor.CBORTag) and m.tag == COSWID_TAG:
         m = m.value
@@ -91,28 +117,29 @@ def decode(data: bytes) -> EvidenceCoswid:
     if not isinstance(raw_files, list):
         raise _bad("file must be a map or an array of maps", EVIDENCE, FILE)
     files = []
+    sizes = HASH_SIZES
     for i, f in enumerate(raw_files):
-        if not isinstance(f, dict) or not isinstance(f.get(FS_NAME), str):
+        if not isinstance(f, dict) or not isinstance(fs_name := f.get(FS_NAME), str):
             raise _bad("a file entry needs fs-name", EVIDENCE, FILE, i)
         h = f.get(HASH)
-        if not isinstance(h, list) or len(h) != 2 or not is_int(h[0]) or not isinstance(h[1], bytes):
+        if not (type(h) is list and len(h) == 2 and type(h[0]) is int and type(h[1]) is bytes) and (
+            not isinstance(h, list) or len(h) != 2 or not is_int(h[0]) or not isinstance(h[1], bytes)
+        ):
             raise _bad("a file entry needs hash [alg, value]", EVIDENCE, FILE, i)
-        if h[0] in HASH_SIZES and len(h[1]) != HASH_SIZES[h[0]]:
+        alg, digest = h
+        if alg in sizes and len(digest) != sizes[alg]:
             raise _bad("the hash value has the wrong length for its algorithm", EVIDENCE, FILE, i)
         size = f.get(SIZE)
-        files.append(FileMeasurement(f[FS_NAME], h[0], h[1], size if is_int(size) else None))
-    ver = m.get(SOFTWARE_VERSION)
-    ent = m.get(ENTITY)
-    creator = ent.get(ENTITY_NAME) if isinstance(ent, dict) else None
-    tv = m.get(TAG_VERSION, 0)
-    return EvidenceCoswid(
-        tag_id=tag_id if isinstance(tag_id, str) else tag_id.hex(),
-        software_name=name,
-        files=tuple(files),
-        software_version=ver if isinstance(ver, str) else None,
-        creator=creator if isinstance(creator, str) else None,
-        tag_version=tv if is_int(tv) else 0,
-    )
+        files.append((fs_name, alg, digest, size if is_int(size) else None))
+    return m, files
 
 
-__all__ = ["HASH_SHA256", "SWID_CBOR_CONTENT_FORMAT", "EvidenceCoswid", "FileMeasurement", "decode", "encode"]
+__all__ = [
+    "HASH_SHA256",
+    "SWID_CBOR_CONTENT_FORMAT",
+    "EvidenceCoswid",
+    "FileMeasurement",
+    "decode",
+    "encode",
+    "file_digests",
+]

@@ -13,7 +13,8 @@ Three generations of names are parsed (draft-ietf-rats-ear §2 and Veraison's ea
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -55,16 +56,36 @@ class Tier(IntEnum):
 
     @property
     def json_name(self) -> str:
-        return self.name.lower()
+        return _TIER_NAMES[self]
 
     @property
     def trust(self) -> int:
         """Rank by trust: affirming > none (no information) > warning > contraindicated."""
-        return {Tier.AFFIRMING: 3, Tier.NONE: 2, Tier.WARNING: 1, Tier.CONTRAINDICATED: 0}[self]
+        return _TRUST[self]
 
     def worse(self, other: Tier) -> Tier:
         """The lower-trust of two tiers."""
-        return self if self.trust <= other.trust else other
+        return self if _TRUST[self] <= _TRUST[other] else other
+
+
+_TRUST = {Tier.AFFIRMING: 3, Tier.NONE: 2, Tier.WARNING: 1, Tier.CONTRAINDICATED: 0}
+_TIER_NAMES = {t: t.name.lower() for t in Tier}
+
+
+def worst_tier(claims: Iterable[int]) -> Tier:
+    """The lowest-trust tier among trustworthiness claim values (affirming when there are none)."""
+    worst = Tier.AFFIRMING
+    rank = 3
+    for v in claims:
+        t = _TIER_OF.get(v)
+        if t is None:
+            t = Tier.of(v)
+        if _TRUST[t] < rank:
+            worst, rank = t, _TRUST[t]
+    return worst
+
+
+_TIER_OF = {v: Tier.of(v) for v in range(-128, 128)}  # the range of a trustworthiness claim
 
 
 class Category(IntEnum):
@@ -81,12 +102,14 @@ class Category(IntEnum):
 
     @property
     def json_name(self) -> str:
-        return self.name.lower().replace("_", "-")
+        return _CATEGORY_NAMES[self]
 
     @classmethod
     def from_name(cls, name: str) -> Category:
         return cls[name.upper().replace("-", "_")]
 
+
+_CATEGORY_NAMES = {c: c.name.lower().replace("_", "-") for c in Category}
 
 # Common trustworthiness claim values (draft-ietf-rats-ar4si §2.3.4)
 NO_CLAIM = 0
@@ -375,8 +398,6 @@ def _raw(v: Any) -> bytes:
 
 def parse_json(data: bytes | str) -> Ear:
     """Parse a JSON EAR claims-set (e.g. a JWT payload)."""
-    import json
-
     try:
         obj = json.loads(data)
     except (ValueError, RecursionError) as exc:
@@ -433,6 +454,109 @@ def to_json(ear: Ear, *, generation: str | None = None) -> dict[str, Any]:
     return out
 
 
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+# the JSON members of a trustworthiness vector, by its (Category, int) items: vectors repeat
+_VECTOR_TEXT: dict[tuple[tuple[Category, int], ...], str] = {}
+_jstr = json.encoder.encode_basestring_ascii  # what the encoder above writes for text
+
+
+def encode_json(ear: Ear, *, generation: str | None = None) -> str:
+    """``json.dumps(to_json(ear, generation=...), separators=(",", ":"))``, the compact JSON text of
+    the claims-set, written directly for the usual shapes (text, ints, maps of ints) without building
+    the intermediate dict; anything unusual goes through :func:`to_json` and ``json``."""
+    gen = generation or ear.generation
+    fast = _encode_json_fast(ear, gen)
+    return fast if fast is not None else _COMPACT_JSON.encode(to_json(ear, generation=gen))
+
+
+def _encode_json_fast(ear: Ear, gen: str) -> str | None:
+    names = _NAMES["ietf" if gen == "ietf" else "veraison"]
+    if (
+        ear.extra
+        or type(ear.iat) is not int
+        or (ear.exp is not None and type(ear.exp) is not int)
+        or type(ear.developer) is not str
+        or type(ear.build) is not str
+    ):
+        return None
+    subs: list[str] = []
+    for name, a in ear.submods.items():
+        if type(name) is not str:
+            return None
+        s = ['{"', names["status"], '":"', _TIER_NAMES[a.status], '"']
+        if a.vector:
+            vkey = tuple(a.vector.items())
+            for c, v in vkey:  # exact types only (True is 1 to a dict look-up, not in JSON)
+                if type(c) is not Category or type(v) is not int:
+                    return None
+            vtext = _VECTOR_TEXT.get(vkey)
+            if vtext is None:
+                vtext = ",".join(f'"{_CATEGORY_NAMES[c]}":{v}' for c, v in sorted(vkey))
+                if len(_VECTOR_TEXT) < 4096:
+                    _VECTOR_TEXT[vkey] = vtext
+            s += [',"', names["vector"], '":{', vtext, "}"]
+        if a.policy_ids:
+            ids = a.policy_ids if gen == "ietf" else [a.policy_ids[0]]
+            if any(type(x) is not str for x in ids):
+                return None
+            text = ",".join(map(_jstr, ids))
+            s += [',"', names["policies"], '":', f"[{text}]" if gen == "ietf" else text]
+        if a.profile:
+            if type(a.profile) is not str:
+                return None
+            s += [',"eat_profile":', _jstr(a.profile)]
+        if a.nonce is not None:
+            s += [',"eat_nonce":"', b64u_encode(a.nonce), '"']
+        keys: set[str] = set()  # the members written so far, when extensions follow
+        if a.extensions:
+            keys.add(names["status"])
+            if a.vector:
+                keys.add(names["vector"])
+            if a.policy_ids:
+                keys.add(names["policies"])
+            if a.profile:
+                keys.add("eat_profile")
+            if a.nonce is not None:
+                keys.add("eat_nonce")
+        for k, x in a.extensions.items():
+            ext_key = (
+                k
+                if gen == "ietf"
+                else "ear." + k[len("ear_") :].replace("_", "-").replace("veraison-", "veraison.")
+            )
+            if type(ext_key) is not str or ext_key in keys:
+                return None  # a colliding member would replace an earlier one in place
+            keys.add(ext_key)
+            s += [",", _jstr(ext_key), ":", _COMPACT_JSON.encode(x)]
+        s.append("}")
+        subs.append(_jstr(name) + ":" + "".join(s))
+    out = [
+        '{"eat_profile":',
+        _jstr(PROFILE_OF[gen]),
+        ',"iat":',
+        str(ear.iat),
+        ',"',
+        names["verifier"],
+        '":{"developer":',
+        _jstr(ear.developer),
+        ',"build":',
+        _jstr(ear.build),
+        '},"submods":{',
+        ",".join(subs),
+        "}",
+    ]
+    if ear.status is not None:
+        out += [',"', names["status"], '":"', _TIER_NAMES[ear.status], '"']
+    if ear.exp is not None:
+        out += [',"exp":', str(ear.exp)]
+    if ear.raw_evidence is not None:
+        out += [',"', names["raw"], '":"', b64u_encode(ear.raw_evidence), '"']
+    if ear.nonce is not None:
+        out += [',"eat_nonce":"', b64u_encode(ear.nonce), '"']
+    out.append("}")
+    return "".join(out)
+
+
 def to_cbor(ear: Ear) -> dict[int | str, Any]:
     """The CBOR claims-set of ``ear`` (labels of ear.cddl)."""
     out: dict[int | str, Any] = {
@@ -481,6 +605,8 @@ __all__ = [
     "Ear",
     "Tier",
     "encode_cbor",
+    "encode_json",
+    "worst_tier",
     "parse",
     "parse_cbor",
     "parse_json",

@@ -6,7 +6,6 @@ Media types: ``application/eat-jwt; eat_profile="tag:ietf.org,2026:rats/ear#03"`
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +62,7 @@ class EarSigner:
         """The EAR as text: a compact JWS, or base64url of the COSE_Sign1 for CWT."""
         if self.format == "cwt":
             return b64u_encode(self.sign_bytes(e))
-        payload = json.dumps(ear.to_json(e, generation=self.generation), separators=(",", ":")).encode()
+        payload = ear.encode_json(e, generation=self.generation).encode()
         return jose.sign_compact(payload, self.key.private_key, self.alg, header={"typ": "JWT"})
 
     def public_jwk(self) -> dict[str, Any]:

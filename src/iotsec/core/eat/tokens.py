@@ -29,7 +29,7 @@ from iotsec.core.eat.claims import (
     claims_to_json,
     validate_claims,
 )
-from iotsec.errors import DecodeError, UnsupportedError, ValidationError, VerifyError
+from iotsec.errors import DecodeError, IotSecError, UnsupportedError, ValidationError, VerifyError
 
 TAG_CWT = 61  # RFC 8392 §6
 TAG_SIGN1 = 18
@@ -39,6 +39,7 @@ TAG_DEB = 602  # RFC 9711 §10.3
 JWS_ALGS = ("ES256", "ES384", "ES512", "EdDSA")
 JWS_MAC_ALGS = ("HS256", "HS384", "HS512")
 _DIGESTS = {-16: "sha256", -43: "sha384", -44: "sha512"}  # COSE hash algorithms (RFC 9054 §2)
+_ALG_BY_LABEL: dict[int, Algorithm] = {int(a): a for a in Algorithm}
 
 
 @dataclass
@@ -54,6 +55,9 @@ class Token:
     verified: bool = False
     raw_claims: Any = None  # the claims-set as decoded, before normalisation
     detached_raw: dict[str, bytes] = field(default_factory=dict)  # a bundle's encoded claims-sets
+    # True when the CWT payload is exactly what cbor2 writes for ``raw_claims`` (preferred
+    # serialization, definite lengths): proven while decoding, used by the RFC 9711 §6.3 check
+    payload_reencodes: bool = field(default=False, repr=False, compare=False)
 
 
 def _unwrap_cwt(item: Any) -> Any:
@@ -62,11 +66,28 @@ def _unwrap_cwt(item: Any) -> Any:
     return item
 
 
-def _payload_claims(payload: bytes | None) -> tuple[dict[int | str, Any], Any]:
+def _payload_claims(payload: bytes | None) -> tuple[dict[int | str, Any], Any, bool]:
     if payload is None:
         raise ValidationError("a CWT EAT must carry its claims-set", reason="eat.payload.detached")
-    raw = cbor.loads(payload)
-    return validate_claims(raw), raw
+    raw, same = cbor.loads_reencodes(payload)
+    return validate_claims(raw), raw, same
+
+
+def _cose_token(kind: str, data: bytes) -> Token:
+    msg: Sign1Message | Mac0Message = (
+        Sign1Message.decode(data) if kind == "sign1" else Mac0Message.decode(data)
+    )
+    return _cose_message_token(kind, msg)
+
+
+def _cose_message_token(kind: str, msg: Sign1Message | Mac0Message) -> Token:
+    claims, raw_claims, same = _payload_claims(msg.payload)
+    raw_alg = msg.protected.get(1)
+    # msg.alg, from a table for the registered integer labels (the usual case)
+    alg = _ALG_BY_LABEL.get(raw_alg) if type(raw_alg) is int else None
+    tok = Token(kind, claims, msg.kid, msg.alg if alg is None else alg, msg, raw_claims=raw_claims)
+    tok.payload_reencodes = same
+    return tok
 
 
 def _is_jwt(data: bytes) -> bool:
@@ -86,20 +107,25 @@ def peek(data: bytes) -> Token:
         return Token(
             "jwt", claims_from_json(obj), kid.encode() if isinstance(kid, str) else None, header.get("alg")
         )
+    if type(data) is bytes and data[:1] in (b"\xd2", b"\xd1"):
+        # tags 18 / 17 (one-byte heads): decode the COSE message from the bytes as received, once;
+        # the COSE decoder is as strict as the general path below, which reports any refusal
+        kind = "sign1" if data[0] == 0xD2 else "mac0"
+        try:
+            msg: Sign1Message | Mac0Message | None = (
+                Sign1Message.decode(data) if kind == "sign1" else Mac0Message.decode(data)
+            )
+        except IotSecError:
+            msg = None  # let the general path below name the problem
+        if msg is not None:
+            return _cose_message_token(kind, msg)
     item = _unwrap_cwt(cbor.loads(data))
     if isinstance(item, cbor.CBORTag) and item.tag == TAG_UCCS:
         return Token("uccs", validate_claims(item.value))
     if isinstance(item, cbor.CBORTag) and item.tag == TAG_DEB:
         return _peek_deb(item.value)
     if isinstance(item, cbor.CBORTag) and item.tag in (TAG_SIGN1, TAG_MAC0):
-        raw = cbor.dumps(item)
-        if item.tag == TAG_SIGN1:
-            s = Sign1Message.decode(raw)
-            claims, raw_claims = _payload_claims(s.payload)
-            return Token("sign1", claims, s.kid, s.alg, s, raw_claims=raw_claims)
-        m = Mac0Message.decode(raw)
-        claims, raw_claims = _payload_claims(m.payload)
-        return Token("mac0", claims, m.kid, m.alg, m, raw_claims=raw_claims)
+        return _cose_token("sign1" if item.tag == TAG_SIGN1 else "mac0", cbor.dumps(item))
     if isinstance(item, list) and len(item) == 2:  # untagged DEB (RFC 9711 §5)
         return _peek_deb(item)
     raise UnsupportedError("not a tagged CWT, UCCS, detached EAT bundle or JWT", reason="eat.format")
@@ -299,6 +325,7 @@ def verify_submodules(
 
 
 CONSTRAINED_ALGS = (Algorithm.ES256, Algorithm.ES384, Algorithm.ES512)
+_CONSTRAINED_ALG_IDS = frozenset(int(a) for a in CONSTRAINED_ALGS)
 
 
 def check_constrained_profile(tok: Token) -> None:
@@ -307,10 +334,16 @@ def check_constrained_profile(tok: Token) -> None:
     size: key order is free, encodings are not)."""
     if tok.kind != "sign1" or not isinstance(tok.message, Sign1Message):
         raise ValidationError("the constrained profile requires COSE_Sign1", reason="eat.profile.envelope")
-    if tok.message.alg not in CONSTRAINED_ALGS:
+    raw_alg = tok.message.protected.get(1)
+    if (
+        not (type(raw_alg) is int and raw_alg in _CONSTRAINED_ALG_IDS)
+        and tok.message.alg not in CONSTRAINED_ALGS
+    ):
         raise ValidationError(
             "the constrained profile requires ES256, ES384 or ES512", reason="eat.profile.alg"
         )
+    if tok.payload_reencodes and tok.raw_claims is not None:
+        return  # decoding proved that cbor2 writes these very bytes back
     payload = tok.message.payload or b""
     raw = tok.raw_claims if tok.raw_claims is not None else cbor.loads(payload)
     # cbor2 encodes with preferred serialization and definite lengths, keeping the map order

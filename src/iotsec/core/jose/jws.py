@@ -32,6 +32,7 @@ ALGORITHMS: dict[str, tuple[str, Any, int]] = {
     "HS512": ("HMAC", hashlib.sha512, 64),
 }
 _EC_CURVE = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
+_ECDSA = {alg: ec.ECDSA(h()) for alg, (fam, h, _) in ALGORITHMS.items() if fam == "EC"}  # stateless
 MAX_TOKEN = 1 << 20
 
 
@@ -68,23 +69,41 @@ def _check_key(alg: str, key: Key, *, signing: bool) -> None:
         raise ValidationError(f"the key does not fit algorithm {alg}", reason="jws.key")
 
 
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+_HEADER_CACHE: dict[tuple[str, tuple[tuple[str, Any], ...]], str] = {}
+
+
+def _encoded_header(alg: str, header: dict[str, Any] | None) -> str:
+    """base64url of the compact JSON header ``{"alg": alg, **header}`` (alg first, as given)."""
+    ck = (alg, tuple(header.items()) if header else ())
+    try:
+        # only text-valued headers are cached, so a hit never mixes up 1 and True or "1"
+        enc = _HEADER_CACHE.get(ck)
+    except TypeError:  # an unhashable header value
+        enc = None
+    if enc is not None:
+        return enc
+    hdr = {"alg": alg, **(header or {})}
+    hdr["alg"] = alg
+    enc = b64u_encode(_COMPACT_JSON.encode(hdr).encode())
+    if len(_HEADER_CACHE) < 256 and all(type(k) is str and type(v) is str for k, v in hdr.items()):
+        _HEADER_CACHE[ck] = enc
+    return enc
+
+
 def sign_compact(payload: bytes, key: Key, alg: str, *, header: dict[str, Any] | None = None) -> str:
     """Sign ``payload`` and return ``header.payload.signature`` (RFC 7515 §5.1)."""
     if alg not in ALGORITHMS:
         raise UnsupportedError(f"unsupported JWS algorithm {alg!r}", reason="jws.alg")
     _check_key(alg, key, signing=True)
-    hdr = {"alg": alg, **(header or {})}
-    hdr["alg"] = alg
-    signing_input = (
-        b64u_encode(json.dumps(hdr, separators=(",", ":")).encode()) + "." + b64u_encode(payload)
-    ).encode()
+    signing_input = (_encoded_header(alg, header) + "." + b64u_encode(payload)).encode()
     fam, h, size = ALGORITHMS[alg]
     if fam == "HMAC":
         assert isinstance(key, bytes)
         sig = hmac.new(key, signing_input, h).digest()
     elif fam == "EC":
         assert isinstance(key, ec.EllipticCurvePrivateKey)
-        r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(h())))
+        r, s = decode_dss_signature(key.sign(signing_input, _ECDSA[alg]))
         sig = r.to_bytes(size, "big") + s.to_bytes(size, "big")  # RFC 7518 §3.4
     else:
         assert isinstance(key, ed25519.Ed25519PrivateKey)
@@ -139,7 +158,7 @@ def verify_compact(
             if len(sig) != 2 * size:
                 raise InvalidSignature
             r, s = int.from_bytes(sig[:size], "big"), int.from_bytes(sig[size:], "big")
-            key.verify(encode_dss_signature(r, s), signing_input, ec.ECDSA(h()))
+            key.verify(encode_dss_signature(r, s), signing_input, _ECDSA[alg])
         else:
             assert isinstance(key, ed25519.Ed25519PublicKey)
             key.verify(sig, signing_input)
