@@ -96,21 +96,47 @@ def decode_common(v: Any, path: Path) -> Common:
     deps = None
     ext: dict[int, Any] = {}
     for k, val in m.items():
-        if not _is_int(k):
+        if type(k) is not int and not _is_int(k):
             raise _fail("common keys are integers", (*path, repr(k)), "suit.type")
-        if k == CommonKey.COMPONENTS:
-            items = _list(val, (*path, "components"))
-            if not items:
-                raise _fail("suit-components needs at least one component", (*path, "components"))
-            components = tuple(_component_id(c, (*path, "components", i)) for i, c in enumerate(items))
-        elif k == CommonKey.SHARED_SEQUENCE:
+        if k == _COMPONENTS:
+            components = _components(val, path)
+        elif k == _SHARED_SEQUENCE:
             p = (*path, "shared-sequence")
             shared = decode_sequence(unwrap(val, p), p)
-        elif k == CommonKey.DEPENDENCIES:
+        elif k == _DEPENDENCIES:
             deps = val
         else:
             ext[k] = val
     return Common(components, shared, deps, ext)
+
+
+_COMPONENTS, _SHARED_SEQUENCE, _DEPENDENCIES = (
+    int(CommonKey.COMPONENTS),
+    int(CommonKey.SHARED_SEQUENCE),
+    int(CommonKey.DEPENDENCIES),
+)
+
+
+def _components(val: Any, path: Path) -> tuple[ComponentId, ...]:
+    """§8.4.5.1 ``[+ SUIT_Component_Identifier]``."""
+    if type(val) is list and val:
+        out = []
+        for c in val:
+            if type(c) is not list:
+                break
+            for seg in c:
+                if type(seg) is not bytes:
+                    break
+            else:
+                out.append(tuple(c))
+                continue
+            break
+        else:
+            return tuple(out)  # the usual shape, accepted here as the checks below accept it
+    items = _list(val, (*path, "components"))
+    if not items:
+        raise _fail("suit-components needs at least one component", (*path, "components"))
+    return tuple(_component_id(c, (*path, "components", i)) for i, c in enumerate(items))
 
 
 def decode_text(v: Any, path: Path) -> TextMap:
@@ -142,6 +168,9 @@ def decode_text(v: Any, path: Path) -> TextMap:
 
 
 def _severable(key: int, val: Any, path: Path) -> Any:
+    if type(val) is bytes:  # the member itself (the usual case)
+        obj = unwrap(val, path)
+        return decode_text(obj, path) if key == _TEXT else decode_sequence(obj, path)
     if isinstance(val, (list, tuple)):
         if key not in SEVERABLE:
             raise _fail("this member cannot be severed", path, "suit.type")
@@ -153,34 +182,42 @@ def _severable(key: int, val: Any, path: Path) -> Any:
 def decode_manifest_map(v: Any, path: Path = ("manifest",), *, tagged: bool = False) -> Manifest:
     """§8.4 SUIT_Manifest from its decoded CBOR map."""
     m = _map(v, path)
-    for req, name in ((1, "manifest-version"), (2, "manifest-sequence-number"), (3, "common")):
-        if req not in m:
-            raise _fail(f"{name} is required", (*path, name), "suit.missing")
-    version = m[ManifestKey.VERSION]
-    if not _is_int(version):
+    if 1 not in m or 2 not in m or 3 not in m:
+        for req, name in ((1, "manifest-version"), (2, "manifest-sequence-number"), (3, "common")):
+            if req not in m:
+                raise _fail(f"{name} is required", (*path, name), "suit.missing")
+    version = m[1]
+    if type(version) is not int and not _is_int(version):
         raise _fail("manifest-version must be an integer", (*path, "manifest-version"), "suit.type")
     if version != MANIFEST_VERSION:  # §6.1: fail on an unsupported encoding version
         raise UnsupportedError(f"unsupported SUIT manifest version {version}", reason="suit.version")
-    seqno = _uint(m[ManifestKey.SEQUENCE_NUMBER], (*path, "manifest-sequence-number"))
-    common = decode_common(unwrap(m[ManifestKey.COMMON], (*path, "common")), (*path, "common"))
+    seqno = m[2]
+    if type(seqno) is not int or seqno < 0:
+        seqno = _uint(seqno, (*path, "manifest-sequence-number"))
+    p = (*path, "common")
+    common = decode_common(unwrap(m[3], p), p)
     ref = None
     sequences: dict[int, Severable] = {}
     text: TextMap | Digest | None = None
     ext: dict[int, Any] = {}
     for k, val in m.items():
-        if not _is_int(k):
+        if type(k) is not int and not _is_int(k):
             raise _fail("manifest keys are integers", (*path, repr(k)), "suit.type")
-        if k in (ManifestKey.VERSION, ManifestKey.SEQUENCE_NUMBER, ManifestKey.COMMON):
+        if 1 <= k <= 3:  # version, sequence number, common: done above
             continue
-        if k == ManifestKey.REFERENCE_URI:
+        name = _SEQ_NAMES.get(k)
+        if name is not None:
+            sequences[k] = _severable(k, val, (*path, name))
+        elif k == _REFERENCE_URI:
             ref = _text(val, (*path, "reference-uri"))
-        elif k == ManifestKey.TEXT:
+        elif k == _TEXT:
             text = _severable(k, val, (*path, "text"))
-        elif k in SEQUENCE_MEMBERS:
-            sequences[k] = _severable(k, val, (*path, _SEQ_NAMES[ManifestKey(k)]))
         else:
             ext[k] = val
     return Manifest(seqno, common, version, ref, sequences, text, ext, tagged)
+
+
+_REFERENCE_URI, _TEXT = int(ManifestKey.REFERENCE_URI), int(ManifestKey.TEXT)
 
 
 def decode_authentication(v: Any, path: Path = ("authentication-wrapper",)) -> Authentication:
