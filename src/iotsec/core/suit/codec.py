@@ -205,9 +205,9 @@ def decode_manifest_map(v: Any, path: Path = ("manifest",), *, tagged: bool = Fa
             raise _fail("manifest keys are integers", (*path, repr(k)), "suit.type")
         if 1 <= k <= 3:  # version, sequence number, common: done above
             continue
-        name = _SEQ_NAMES.get(k)
-        if name is not None:
-            sequences[k] = _severable(k, val, (*path, name))
+        seq_name = _SEQ_NAMES.get(k)
+        if seq_name is not None:
+            sequences[k] = _severable(k, val, (*path, seq_name))
         elif k == _REFERENCE_URI:
             ref = _text(val, (*path, "reference-uri"))
         elif k == _TEXT:
@@ -230,9 +230,14 @@ def decode_authentication(v: Any, path: Path = ("authentication-wrapper",)) -> A
     for i, b in enumerate(items[1:], start=1):
         raw = _bytes(b, (*path, i))
         try:
-            obj = cbor.loads(raw, max_depth=MAX_DEPTH)
-        except DecodeError as err:
-            raise _fail(f"authentication block is malformed: {err}", (*path, i), "suit.cbor") from err
+            # a deterministically encoded block (the usual case) is well-formed: decoded in one pass;
+            # one level less, as the depth counts differ by one container (cbor.loads counts frames)
+            obj = deterministic.loads(raw, max_depth=MAX_DEPTH - 1)
+        except deterministic.NotDeterministic:
+            try:
+                obj = cbor.loads(raw, max_depth=MAX_DEPTH)
+            except DecodeError as err:
+                raise _fail(f"authentication block is malformed: {err}", (*path, i), "suit.cbor") from err
         if not isinstance(obj, CBORTag) or obj.tag not in _COSE_TAGS:
             raise _fail("authentication blocks are tagged COSE_Sign1/Mac0/Sign/Mac", (*path, i), "suit.type")
         blocks.append(raw)
@@ -286,12 +291,12 @@ def decode_outer(data: bytes, *, allow_unsigned: bool = False) -> OuterEnvelope 
             raise _fail(f"unexpected CBOR tag {obj.tag} (SUIT envelope is 107)", (), "suit.type")
         obj, tagged = obj.value, True
     m = _map(obj, ())
-    if EnvelopeKey.MANIFEST not in m:
+    if 3 not in m:  # EnvelopeKey.MANIFEST
         raise _fail("suit-manifest is required", ("manifest",), "suit.missing")
-    manifest_bytes = _bytes(m[EnvelopeKey.MANIFEST], ("manifest",))
+    manifest_bytes = _bytes(m[3], ("manifest",))
     auth = None
-    if EnvelopeKey.AUTHENTICATION_WRAPPER in m:
-        auth = decode_authentication(m[EnvelopeKey.AUTHENTICATION_WRAPPER])
+    if 2 in m:  # EnvelopeKey.AUTHENTICATION_WRAPPER
+        auth = decode_authentication(m[2])
     elif not allow_unsigned:
         raise _fail("suit-authentication-wrapper is required", ("authentication-wrapper",), "suit.missing")
     severed: dict[int, bytes] = {}
@@ -299,13 +304,17 @@ def decode_outer(data: bytes, *, allow_unsigned: bool = False) -> OuterEnvelope 
     ext: dict[int, Any] = {}
     delegation = None
     for k, val in m.items():
-        if isinstance(k, str):  # §5.5 SUIT_Integrated_Payload = (tstr => bstr)
+        if type(k) is int:
+            if k == 2 or k == 3:  # noqa: PLR1714 - authentication wrapper, manifest: done above
+                continue
+        elif isinstance(k, str):  # §5.5 SUIT_Integrated_Payload = (tstr => bstr)
             integrated[k] = _bytes(val, ("integrated", k))
+            continue
         elif not _is_int(k):
             raise _fail("envelope keys are integers or text", (repr(k),), "suit.type")
         elif k in (EnvelopeKey.AUTHENTICATION_WRAPPER, EnvelopeKey.MANIFEST):
             continue
-        elif k in SEVERABLE:  # §8.6: a severed member, covered by the digest in the manifest
+        if k in SEVERABLE:  # §8.6: a severed member, covered by the digest in the manifest
             severed[k] = _bytes(val, (_member_name(k),))
         elif k == EnvelopeKey.DELEGATION:
             delegation = val
