@@ -171,6 +171,11 @@ def _value(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
         raise _Fallback
     if info < 24:
         arg = info
+    elif info == 24:
+        arg = data[pos]
+        if arg < 24:
+            raise _Fallback
+        pos += 1
     else:
         arg, pos = _arg(data, pos, info)
     if major == 2:
@@ -184,18 +189,27 @@ def _value(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
         if depth < 0 and arg:
             raise _Fallback  # the walk's depth rule: an item inside sits one level deeper
         for _ in range(arg):
+            # small integers and byte strings up to 255 bytes inline: the bulk of SUIT and COSE
             ib = data[pos]
-            if ib < 0x18:  # small integers and short byte strings inline: the bulk of SUIT
+            if ib < 0x18:
                 out.append(ib)
                 pos += 1
             elif 0x20 <= ib < 0x38:
                 out.append(0x1F - ib)
                 pos += 1
-            elif 0x40 <= ib < 0x58:
-                end = pos + ib - 0x3F
+            elif 0x40 <= ib <= 0x58:
+                if ib == 0x58:
+                    end = data[pos + 1]
+                    if end < 24:
+                        raise _Fallback
+                    pos += 2
+                    end += pos
+                else:
+                    pos += 1
+                    end = pos + ib - 0x40
                 if end > len(data):
                     raise _Fallback
-                out.append(data[pos + 1 : end])
+                out.append(data[pos:end])
                 pos = end
             else:
                 v, pos = _value(data, pos, depth)
@@ -206,25 +220,47 @@ def _value(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
         depth -= 1
         if depth < 0 and arg:
             raise _Fallback
-        prev = b""
-        for i in range(arg):
-            start = pos
+        # keys in strictly increasing bytewise order of their encodings (which rules out
+        # duplicates); a one-byte key only needs the first byte of the previous key
+        first = -1  # first byte of the previous key
+        pstart = pend = 0  # the previous key's encoding
+        for _ in range(arg):
             kb = data[pos]
             if kb < 0x18 or 0x20 <= kb < 0x38:
+                if kb <= first:
+                    raise _Fallback  # duplicated or out of bytewise order: let the walk say which
                 k: Any = kb if kb < 0x18 else 0x1F - kb
+                pstart = pos
                 pos += 1
-            elif kb < 0x80:  # integers, byte and text strings
-                k, pos = _value(data, pos, depth)
             else:
-                k, pos = _key(data, pos, depth)
-            key = data[start:pos]
-            if i and key <= prev:
-                raise _Fallback  # duplicated or out of bytewise order: let the walk say which
-            prev = key
-            ib = data[pos]
+                start = pos
+                if kb < 0x80:  # integers, byte and text strings
+                    k, pos = _value(data, pos, depth)
+                else:
+                    k, pos = _key(data, pos, depth)
+                if first >= 0 and data[start:pos] <= data[pstart:pend]:
+                    raise _Fallback
+                pstart = start
+            pend = pos
+            first = kb
+            ib = data[pos]  # the value: inline cases as in arrays
             if ib < 0x18:
                 m[k] = ib
                 pos += 1
+            elif 0x40 <= ib <= 0x58:
+                if ib == 0x58:
+                    end = data[pos + 1]
+                    if end < 24:
+                        raise _Fallback
+                    pos += 2
+                    end += pos
+                else:
+                    pos += 1
+                    end = pos + ib - 0x40
+                if end > len(data):
+                    raise _Fallback
+                m[k] = data[pos:end]
+                pos = end
             else:
                 m[k], pos = _value(data, pos, depth)
         if len(m) != arg:

@@ -44,6 +44,7 @@ from iotsec.core.suit.model import (
     Manifest,
     Severable,
     TextMap,
+    assemble,
 )
 from iotsec.core.suit.primitives import (
     _LTAG,
@@ -107,7 +108,9 @@ def decode_common(v: Any, path: Path) -> Common:
             deps = val
         else:
             ext[k] = val
-    return Common(components, shared, deps, ext)
+    return assemble(
+        Common, {"components": components, "shared_sequence": shared, "dependencies": deps, "extensions": ext}
+    )
 
 
 _COMPONENTS, _SHARED_SEQUENCE, _DEPENDENCIES = (
@@ -214,7 +217,19 @@ def decode_manifest_map(v: Any, path: Path = ("manifest",), *, tagged: bool = Fa
             text = _severable(k, val, (*path, "text"))
         else:
             ext[k] = val
-    return Manifest(seqno, common, version, ref, sequences, text, ext, tagged)
+    return assemble(
+        Manifest,
+        {
+            "sequence_number": seqno,
+            "common": common,
+            "version": version,
+            "reference_uri": ref,
+            "sequences": sequences,
+            "text": text,
+            "extensions": ext,
+            "tagged": tagged,
+        },
+    )
 
 
 _REFERENCE_URI, _TEXT = int(ManifestKey.REFERENCE_URI), int(ManifestKey.TEXT)
@@ -349,16 +364,19 @@ def complete(outer: OuterEnvelope, *, check_severed: bool = False) -> Envelope:
                 )
         inner = unwrap(raw, (name,))
         values[k] = decode_text(inner, (name,)) if k == ManifestKey.TEXT else decode_sequence(inner, (name,))
-    return Envelope(
-        manifest,
-        outer.manifest_bytes,
-        outer.authentication,
-        outer.severed,
-        values,
-        outer.integrated,
-        outer.delegation,
-        outer.extensions,
-        outer.tagged,
+    return assemble(
+        Envelope,
+        {
+            "manifest": manifest,
+            "manifest_bytes": outer.manifest_bytes,
+            "authentication": outer.authentication,
+            "severed": outer.severed,
+            "severed_values": values,
+            "integrated": outer.integrated,
+            "delegation": outer.delegation,
+            "extensions": outer.extensions,
+            "tagged": outer.tagged,
+        },
     )
 
 

@@ -10,6 +10,8 @@ from iotsec.core.suit.model import (
     CommandSequence,
     Digest,
     IndexArg,
+    assemble,
+    make_command,
 )
 from iotsec.core.suit.primitives import (
     MAX_SEQUENCE_NESTING,
@@ -38,7 +40,8 @@ from iotsec.errors import PathItem
 def decode_digest(v: Any, path: Path) -> Digest:
     """§10 SUIT_Digest."""
     if type(v) is list and len(v) == 2 and type(v[0]) is int and type(v[1]) is bytes:
-        return Digest(v[0], v[1], ())  # the usual [alg, bytes]: what the checks below accept
+        # the usual [alg, bytes]: what the checks below accept
+        return assemble(Digest, {"alg": v[0], "value": v[1], "extra": ()})
     items = _list(v, path)
     if len(items) < 2:
         raise _fail("SUIT_Digest needs an algorithm id and digest bytes", path)
@@ -244,14 +247,14 @@ def decode_sequence(v: Any, path: Path, *, _depth: int = 0) -> CommandSequence:
             kind = _CMD_KINDS.get(code)
             if kind is _REP:
                 if type(arg) is int and 0 <= arg <= 0xF:
-                    out.append(Command(code, arg))
+                    out.append(make_command(code, arg))
                     continue
             elif kind is _INDEX:
                 if (type(arg) is int and arg >= 0) or arg is True:
-                    out.append(Command(code, arg))
+                    out.append(make_command(code, arg))
                     continue
             elif kind is _PARAMS:
-                out.append(Command(code, decode_parameters(arg, (*path, i // 2, _CMD_NAMES[code]))))
+                out.append(make_command(code, decode_parameters(arg, (*path, i // 2, _CMD_NAMES[code]))))
                 continue
         out.append(_decode_command(code, arg, (*path, i // 2), _depth))
     return tuple(out)
