@@ -138,8 +138,6 @@ def _arg(data: bytes, pos: int, info: int) -> tuple[int, int]:
         raise _Fallback
     n = 1 << (info - 24)
     end = pos + n
-    if end > len(data):
-        raise _Fallback
     arg = int.from_bytes(data[pos:end], "big")
     if arg < _MIN[info]:
         raise _Fallback
@@ -152,6 +150,12 @@ def _value(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
     Returns what cbor2 would return for the same bytes. Handles integers, byte and text strings,
     arrays, maps (keys in strictly increasing bytewise order), tags that cbor2 leaves as CBORTag,
     false, true and null; floats, other simple values and cbor2's semantic tags fall back.
+
+    Lengths are not checked against the end of ``data`` where they are read: a string that runs
+    past the end comes back short and leaves the position past the end, where positions only
+    grow, so the next read raises IndexError or :func:`loads` finds the end misplaced; either way
+    the exact path takes over. (Every item read advances the position, so no loop runs longer
+    than ``data`` is long.)
     """
     if depth < 0:
         raise _Fallback
@@ -180,8 +184,6 @@ def _value(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
         arg, pos = _arg(data, pos, info)
     if major == 2:
         end = pos + arg
-        if end > len(data):
-            raise _Fallback
         return data[pos:end], end
     if major == 4:
         out: list[Any] = []
@@ -207,8 +209,6 @@ def _value(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
                 else:
                     pos += 1
                     end = pos + ib - 0x40
-                if end > len(data):
-                    raise _Fallback
                 out.append(data[pos:end])
                 pos = end
             else:
@@ -257,8 +257,6 @@ def _value(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
                 else:
                     pos += 1
                     end = pos + ib - 0x40
-                if end > len(data):
-                    raise _Fallback
                 m[k] = data[pos:end]
                 pos = end
             else:
@@ -272,8 +270,6 @@ def _value(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
         return -1 - arg, pos
     if major == 3:
         end = pos + arg
-        if end > len(data):
-            raise _Fallback
         try:
             return data[pos:end].decode("utf-8"), end
         except UnicodeDecodeError:
