@@ -239,9 +239,8 @@ def decode_sequence(v: Any, path: Path, *, _depth: int = 0) -> CommandSequence:
     if not items or n % 2:
         raise _fail("a command sequence is a non-empty array of code/argument pairs", path)
     out = []
-    for i in range(0, n, 2):
-        code = items[i]
-        arg = items[i + 1]
+    pairs = iter(items)
+    for j, (code, arg) in enumerate(zip(pairs, pairs, strict=True)):
         if type(code) is int:
             # the usual shapes, decoded here exactly as _decode_command decodes them
             kind = _CMD_KINDS.get(code)
@@ -254,9 +253,9 @@ def decode_sequence(v: Any, path: Path, *, _depth: int = 0) -> CommandSequence:
                     out.append(make_command(code, arg))
                     continue
             elif kind is _PARAMS:
-                out.append(make_command(code, decode_parameters(arg, (*path, i // 2, _CMD_NAMES[code]))))
+                out.append(make_command(code, decode_parameters(arg, (*path, j, _CMD_NAMES[code]))))
                 continue
-        out.append(_decode_command(code, arg, (*path, i // 2), _depth))
+        out.append(_decode_command(code, arg, (*path, j), _depth))
     return tuple(out)
 
 
