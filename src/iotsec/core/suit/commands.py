@@ -234,9 +234,8 @@ def decode_sequence(v: Any, path: Path, *, _depth: int = 0) -> CommandSequence:
     """
     if _depth > MAX_SEQUENCE_NESTING:
         raise _fail(f"command sequences nested deeper than {MAX_SEQUENCE_NESTING}", path, "suit.nesting")
-    items = _list(v, path)
-    n = len(items)
-    if not items or n % 2:
+    items = v if type(v) is list else _list(v, path)
+    if not items or len(items) % 2:
         raise _fail("a command sequence is a non-empty array of code/argument pairs", path)
     out = []
     pairs = iter(items)
