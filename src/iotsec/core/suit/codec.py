@@ -256,7 +256,7 @@ def decode_authentication(v: Any, path: Path = ("authentication-wrapper",)) -> A
         if not isinstance(obj, CBORTag) or obj.tag not in _COSE_TAGS:
             raise _fail("authentication blocks are tagged COSE_Sign1/Mac0/Sign/Mac", (*path, i), "suit.type")
         blocks.append(raw)
-    return Authentication(digest, tuple(blocks))
+    return assemble(Authentication, {"digest": digest, "blocks": tuple(blocks)})
 
 
 def _load_top(data: bytes) -> Any:
@@ -335,7 +335,18 @@ def decode_outer(data: bytes, *, allow_unsigned: bool = False) -> OuterEnvelope 
             delegation = val
         else:
             ext[k] = val
-    return OuterEnvelope(manifest_bytes, auth, severed, integrated, delegation, ext, tagged)
+    return assemble(
+        OuterEnvelope,
+        {
+            "manifest_bytes": manifest_bytes,
+            "authentication": auth,
+            "severed": severed,
+            "integrated": integrated,
+            "delegation": delegation,
+            "extensions": ext,
+            "tagged": tagged,
+        },
+    )
 
 
 def _member_name(k: int) -> str:
