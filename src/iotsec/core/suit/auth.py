@@ -62,7 +62,7 @@ def verify_blocks(
     failed: list[tuple[int, str, str]] = []
     for i, block in enumerate(auth.blocks, start=1):
         tag = block_tag(block)
-        kind = {18: "COSE_Sign1", 17: "COSE_Mac0", 98: "COSE_Sign", 97: "COSE_Mac"}.get(tag, str(tag))
+        kind = _KINDS.get(tag) or str(tag)
         try:
             msg: Sign1Message | Mac0Message | SignMessage | MacMessage
             decoder = _DECODERS.get(tag)
@@ -87,8 +87,11 @@ def verify_blocks(
             ok = True
             break
         if ok:
-            alg = getattr(msg, "alg", None)
-            verified.append((i, kind, int(alg) if isinstance(alg, int) else alg))
+            alg = msg.protected.get(1) if type(msg) is Sign1Message else None
+            if type(alg) is not int:  # an int alg is what the Algorithm member converts back to
+                alg = getattr(msg, "alg", None)
+                alg = int(alg) if isinstance(alg, int) else alg
+            verified.append((i, kind, alg))
         else:
             failed.append((i, kind, "verify.failed"))
     if not verified:
@@ -97,6 +100,7 @@ def verify_blocks(
 
 
 _TAG_HEADS = {b"\xd2": 18, b"\xd1": 17}
+_KINDS = {18: "COSE_Sign1", 17: "COSE_Mac0", 98: "COSE_Sign", 97: "COSE_Mac"}
 
 
 def verify_authentication(env: Envelope, trust_anchors: Sequence[CoseKey]) -> AuthResult:

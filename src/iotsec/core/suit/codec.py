@@ -44,6 +44,7 @@ from iotsec.core.suit.model import (
     Manifest,
     Severable,
     TextMap,
+    assemble,
 )
 from iotsec.core.suit.primitives import (
     _LTAG,
@@ -96,21 +97,49 @@ def decode_common(v: Any, path: Path) -> Common:
     deps = None
     ext: dict[int, Any] = {}
     for k, val in m.items():
-        if not _is_int(k):
+        if type(k) is not int and not _is_int(k):
             raise _fail("common keys are integers", (*path, repr(k)), "suit.type")
-        if k == CommonKey.COMPONENTS:
-            items = _list(val, (*path, "components"))
-            if not items:
-                raise _fail("suit-components needs at least one component", (*path, "components"))
-            components = tuple(_component_id(c, (*path, "components", i)) for i, c in enumerate(items))
-        elif k == CommonKey.SHARED_SEQUENCE:
+        if k == _COMPONENTS:
+            components = _components(val, path)
+        elif k == _SHARED_SEQUENCE:
             p = (*path, "shared-sequence")
             shared = decode_sequence(unwrap(val, p), p)
-        elif k == CommonKey.DEPENDENCIES:
+        elif k == _DEPENDENCIES:
             deps = val
         else:
             ext[k] = val
-    return Common(components, shared, deps, ext)
+    return assemble(
+        Common, {"components": components, "shared_sequence": shared, "dependencies": deps, "extensions": ext}
+    )
+
+
+_COMPONENTS, _SHARED_SEQUENCE, _DEPENDENCIES = (
+    int(CommonKey.COMPONENTS),
+    int(CommonKey.SHARED_SEQUENCE),
+    int(CommonKey.DEPENDENCIES),
+)
+
+
+def _components(val: Any, path: Path) -> tuple[ComponentId, ...]:
+    """§8.4.5.1 ``[+ SUIT_Component_Identifier]``."""
+    if type(val) is list and val:
+        out = []
+        for c in val:
+            if type(c) is not list:
+                break
+            for seg in c:
+                if type(seg) is not bytes:
+                    break
+            else:
+                out.append(tuple(c))
+                continue
+            break
+        else:
+            return tuple(out)  # the usual shape, accepted here as the checks below accept it
+    items = _list(val, (*path, "components"))
+    if not items:
+        raise _fail("suit-components needs at least one component", (*path, "components"))
+    return tuple(_component_id(c, (*path, "components", i)) for i, c in enumerate(items))
 
 
 def decode_text(v: Any, path: Path) -> TextMap:
@@ -142,6 +171,9 @@ def decode_text(v: Any, path: Path) -> TextMap:
 
 
 def _severable(key: int, val: Any, path: Path) -> Any:
+    if type(val) is bytes:  # the member itself (the usual case)
+        obj = unwrap(val, path)
+        return decode_text(obj, path) if key == _TEXT else decode_sequence(obj, path)
     if isinstance(val, (list, tuple)):
         if key not in SEVERABLE:
             raise _fail("this member cannot be severed", path, "suit.type")
@@ -153,34 +185,54 @@ def _severable(key: int, val: Any, path: Path) -> Any:
 def decode_manifest_map(v: Any, path: Path = ("manifest",), *, tagged: bool = False) -> Manifest:
     """§8.4 SUIT_Manifest from its decoded CBOR map."""
     m = _map(v, path)
-    for req, name in ((1, "manifest-version"), (2, "manifest-sequence-number"), (3, "common")):
-        if req not in m:
-            raise _fail(f"{name} is required", (*path, name), "suit.missing")
-    version = m[ManifestKey.VERSION]
-    if not _is_int(version):
+    if 1 not in m or 2 not in m or 3 not in m:
+        for req, name in ((1, "manifest-version"), (2, "manifest-sequence-number"), (3, "common")):
+            if req not in m:
+                raise _fail(f"{name} is required", (*path, name), "suit.missing")
+    version = m[1]
+    if type(version) is not int and not _is_int(version):
         raise _fail("manifest-version must be an integer", (*path, "manifest-version"), "suit.type")
     if version != MANIFEST_VERSION:  # §6.1: fail on an unsupported encoding version
         raise UnsupportedError(f"unsupported SUIT manifest version {version}", reason="suit.version")
-    seqno = _uint(m[ManifestKey.SEQUENCE_NUMBER], (*path, "manifest-sequence-number"))
-    common = decode_common(unwrap(m[ManifestKey.COMMON], (*path, "common")), (*path, "common"))
+    seqno = m[2]
+    if type(seqno) is not int or seqno < 0:
+        seqno = _uint(seqno, (*path, "manifest-sequence-number"))
+    p = (*path, "common")
+    common = decode_common(unwrap(m[3], p), p)
     ref = None
     sequences: dict[int, Severable] = {}
     text: TextMap | Digest | None = None
     ext: dict[int, Any] = {}
     for k, val in m.items():
-        if not _is_int(k):
+        if type(k) is not int and not _is_int(k):
             raise _fail("manifest keys are integers", (*path, repr(k)), "suit.type")
-        if k in (ManifestKey.VERSION, ManifestKey.SEQUENCE_NUMBER, ManifestKey.COMMON):
+        if 1 <= k <= 3:  # version, sequence number, common: done above
             continue
-        if k == ManifestKey.REFERENCE_URI:
+        seq_name = _SEQ_NAMES.get(k)
+        if seq_name is not None:
+            sequences[k] = _severable(k, val, (*path, seq_name))
+        elif k == _REFERENCE_URI:
             ref = _text(val, (*path, "reference-uri"))
-        elif k == ManifestKey.TEXT:
+        elif k == _TEXT:
             text = _severable(k, val, (*path, "text"))
-        elif k in SEQUENCE_MEMBERS:
-            sequences[k] = _severable(k, val, (*path, _SEQ_NAMES[ManifestKey(k)]))
         else:
             ext[k] = val
-    return Manifest(seqno, common, version, ref, sequences, text, ext, tagged)
+    return assemble(
+        Manifest,
+        {
+            "sequence_number": seqno,
+            "common": common,
+            "version": version,
+            "reference_uri": ref,
+            "sequences": sequences,
+            "text": text,
+            "extensions": ext,
+            "tagged": tagged,
+        },
+    )
+
+
+_REFERENCE_URI, _TEXT = int(ManifestKey.REFERENCE_URI), int(ManifestKey.TEXT)
 
 
 def decode_authentication(v: Any, path: Path = ("authentication-wrapper",)) -> Authentication:
@@ -193,13 +245,18 @@ def decode_authentication(v: Any, path: Path = ("authentication-wrapper",)) -> A
     for i, b in enumerate(items[1:], start=1):
         raw = _bytes(b, (*path, i))
         try:
-            obj = cbor.loads(raw, max_depth=MAX_DEPTH)
-        except DecodeError as err:
-            raise _fail(f"authentication block is malformed: {err}", (*path, i), "suit.cbor") from err
+            # a deterministically encoded block (the usual case) is well-formed: decoded in one pass;
+            # one level less, as the depth counts differ by one container (cbor.loads counts frames)
+            obj = deterministic.loads(raw, max_depth=MAX_DEPTH - 1)
+        except deterministic.NotDeterministic:
+            try:
+                obj = cbor.loads(raw, max_depth=MAX_DEPTH)
+            except DecodeError as err:
+                raise _fail(f"authentication block is malformed: {err}", (*path, i), "suit.cbor") from err
         if not isinstance(obj, CBORTag) or obj.tag not in _COSE_TAGS:
             raise _fail("authentication blocks are tagged COSE_Sign1/Mac0/Sign/Mac", (*path, i), "suit.type")
         blocks.append(raw)
-    return Authentication(digest, tuple(blocks))
+    return assemble(Authentication, {"digest": digest, "blocks": tuple(blocks)})
 
 
 def _load_top(data: bytes) -> Any:
@@ -249,12 +306,12 @@ def decode_outer(data: bytes, *, allow_unsigned: bool = False) -> OuterEnvelope 
             raise _fail(f"unexpected CBOR tag {obj.tag} (SUIT envelope is 107)", (), "suit.type")
         obj, tagged = obj.value, True
     m = _map(obj, ())
-    if EnvelopeKey.MANIFEST not in m:
+    if 3 not in m:  # EnvelopeKey.MANIFEST
         raise _fail("suit-manifest is required", ("manifest",), "suit.missing")
-    manifest_bytes = _bytes(m[EnvelopeKey.MANIFEST], ("manifest",))
+    manifest_bytes = _bytes(m[3], ("manifest",))
     auth = None
-    if EnvelopeKey.AUTHENTICATION_WRAPPER in m:
-        auth = decode_authentication(m[EnvelopeKey.AUTHENTICATION_WRAPPER])
+    if 2 in m:  # EnvelopeKey.AUTHENTICATION_WRAPPER
+        auth = decode_authentication(m[2])
     elif not allow_unsigned:
         raise _fail("suit-authentication-wrapper is required", ("authentication-wrapper",), "suit.missing")
     severed: dict[int, bytes] = {}
@@ -262,19 +319,34 @@ def decode_outer(data: bytes, *, allow_unsigned: bool = False) -> OuterEnvelope 
     ext: dict[int, Any] = {}
     delegation = None
     for k, val in m.items():
-        if isinstance(k, str):  # §5.5 SUIT_Integrated_Payload = (tstr => bstr)
+        if type(k) is int:
+            if k == 2 or k == 3:  # noqa: PLR1714 - authentication wrapper, manifest: done above
+                continue
+        elif isinstance(k, str):  # §5.5 SUIT_Integrated_Payload = (tstr => bstr)
             integrated[k] = _bytes(val, ("integrated", k))
+            continue
         elif not _is_int(k):
             raise _fail("envelope keys are integers or text", (repr(k),), "suit.type")
         elif k in (EnvelopeKey.AUTHENTICATION_WRAPPER, EnvelopeKey.MANIFEST):
             continue
-        elif k in SEVERABLE:  # §8.6: a severed member, covered by the digest in the manifest
+        if k in SEVERABLE:  # §8.6: a severed member, covered by the digest in the manifest
             severed[k] = _bytes(val, (_member_name(k),))
         elif k == EnvelopeKey.DELEGATION:
             delegation = val
         else:
             ext[k] = val
-    return OuterEnvelope(manifest_bytes, auth, severed, integrated, delegation, ext, tagged)
+    return assemble(
+        OuterEnvelope,
+        {
+            "manifest_bytes": manifest_bytes,
+            "authentication": auth,
+            "severed": severed,
+            "integrated": integrated,
+            "delegation": delegation,
+            "extensions": ext,
+            "tagged": tagged,
+        },
+    )
 
 
 def _member_name(k: int) -> str:
@@ -303,16 +375,19 @@ def complete(outer: OuterEnvelope, *, check_severed: bool = False) -> Envelope:
                 )
         inner = unwrap(raw, (name,))
         values[k] = decode_text(inner, (name,)) if k == ManifestKey.TEXT else decode_sequence(inner, (name,))
-    return Envelope(
-        manifest,
-        outer.manifest_bytes,
-        outer.authentication,
-        outer.severed,
-        values,
-        outer.integrated,
-        outer.delegation,
-        outer.extensions,
-        outer.tagged,
+    return assemble(
+        Envelope,
+        {
+            "manifest": manifest,
+            "manifest_bytes": outer.manifest_bytes,
+            "authentication": outer.authentication,
+            "severed": outer.severed,
+            "severed_values": values,
+            "integrated": outer.integrated,
+            "delegation": outer.delegation,
+            "extensions": outer.extensions,
+            "tagged": outer.tagged,
+        },
     )
 
 

@@ -10,6 +10,8 @@ from iotsec.core.suit.model import (
     CommandSequence,
     Digest,
     IndexArg,
+    assemble,
+    make_command,
 )
 from iotsec.core.suit.primitives import (
     MAX_SEQUENCE_NESTING,
@@ -37,6 +39,9 @@ from iotsec.errors import PathItem
 
 def decode_digest(v: Any, path: Path) -> Digest:
     """§10 SUIT_Digest."""
+    if type(v) is list and len(v) == 2 and type(v[0]) is int and type(v[1]) is bytes:
+        # the usual [alg, bytes]: what the checks below accept
+        return assemble(Digest, {"alg": v[0], "value": v[1], "extra": ()})
     items = _list(v, path)
     if len(items) < 2:
         raise _fail("SUIT_Digest needs an algorithm id and digest bytes", path)
@@ -92,10 +97,49 @@ def decode_parameters(v: Any, path: Path) -> dict[int, Any]:
         raise _fail("a parameter map must not be empty", path)
     out: dict[int, Any] = {}
     for k, val in m.items():
-        if not _is_int(k):
+        if type(k) is int:
+            # the usual shapes, accepted here exactly as _decode_param accepts them
+            kind = _PARAM_KINDS.get(k)
+            tv = type(val)
+            if kind is None:
+                if k >= 0 or tv is int or tv is bytes or tv is str or tv is bool:
+                    out[k] = val  # other drafts' parameters and custom scalars: kept raw
+                    continue
+            elif kind is bytes:
+                if tv is bytes and (k not in _UUID_PARAMS or len(val) == 16):
+                    out[k] = val
+                    continue
+            elif kind is int:
+                if tv is int and val >= 0:
+                    out[k] = val
+                    continue
+            elif kind is _DIGEST:
+                p = (*path, "image-digest")
+                out[k] = decode_digest(unwrap(val, p), p)
+                continue
+            elif tv is kind:  # bool, str
+                out[k] = val
+                continue
+        elif not _is_int(k):
             raise _fail("parameter labels are integers", (*path, repr(k)), "suit.type")
         out[k] = _decode_param(k, val, (*path, _param_name(k)))
     return out
+
+
+# Python type of each parameter whose value decode_parameters checks inline; the others (a
+# vendor id as CBOR PEN, anything unusual) go through _decode_param.
+_UUID_PARAMS = frozenset(
+    {Parameter.VENDOR_IDENTIFIER, Parameter.CLASS_IDENTIFIER, Parameter.DEVICE_IDENTIFIER}
+)
+_PARAM_KINDS: dict[int, type | object] = {
+    **{int(p): bytes for p in _UUID_PARAMS},
+    **{int(p): int for p in (Parameter.COMPONENT_SLOT, Parameter.IMAGE_SIZE, Parameter.SOURCE_COMPONENT)},
+    int(Parameter.USE_BEFORE): int,
+    **{int(p): bool for p in (Parameter.STRICT_ORDER, Parameter.SOFT_FAILURE)},
+    **{int(p): bytes for p in (Parameter.CONTENT, Parameter.INVOKE_ARGS, Parameter.FETCH_ARGUMENTS)},
+    int(Parameter.URI): str,
+    int(Parameter.IMAGE_DIGEST): (_DIGEST := object()),
+}
 
 
 _PARAM_NAMES = {int(p): p.name.lower().replace("_", "-") for p in Parameter}
@@ -190,12 +234,37 @@ def decode_sequence(v: Any, path: Path, *, _depth: int = 0) -> CommandSequence:
     """
     if _depth > MAX_SEQUENCE_NESTING:
         raise _fail(f"command sequences nested deeper than {MAX_SEQUENCE_NESTING}", path, "suit.nesting")
-    items = _list(v, path)
+    items = v if type(v) is list else _list(v, path)
     if not items or len(items) % 2:
         raise _fail("a command sequence is a non-empty array of code/argument pairs", path)
-    return tuple(
-        _decode_command(items[i], items[i + 1], (*path, i // 2), _depth) for i in range(0, len(items), 2)
-    )
+    out = []
+    pairs = iter(items)
+    for j, (code, arg) in enumerate(zip(pairs, pairs, strict=True)):
+        if type(code) is int:
+            # the usual shapes, decoded here exactly as _decode_command decodes them
+            kind = _CMD_KINDS.get(code)
+            if kind is _REP:
+                if type(arg) is int and 0 <= arg <= 0xF:
+                    out.append(make_command(code, arg))
+                    continue
+            elif kind is _INDEX:
+                if (type(arg) is int and arg >= 0) or arg is True:
+                    out.append(make_command(code, arg))
+                    continue
+            elif kind is _PARAMS:
+                out.append(make_command(code, decode_parameters(arg, (*path, j, _CMD_NAMES[code]))))
+                continue
+        out.append(_decode_command(code, arg, (*path, j), _depth))
+    return tuple(out)
+
+
+_REP, _INDEX, _PARAMS = object(), object(), object()
+_CMD_KINDS: dict[int, object] = {
+    **{int(c): _REP for c in _REP_POLICY_COMMANDS},
+    int(Cmd.SET_COMPONENT_INDEX): _INDEX,
+    int(Cmd.OVERRIDE_PARAMETERS): _PARAMS,
+    int(Cmd.SET_PARAMETERS): _PARAMS,
+}
 
 
 __all__ = ["decode_digest", "decode_parameters", "decode_sequence"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from iotsec.core import cbor
 from iotsec.core.suit.model import Digest, Envelope
 from iotsec.core.suit.registry import DigestAlg, ManifestKey
 from iotsec.errors import UnsupportedError, VerifyError
@@ -36,6 +35,8 @@ def compute_digest(alg: int, data: bytes) -> bytes:
 
 def digest_matches(d: Digest, data: bytes) -> bool:
     """Constant-time comparison of ``data``'s digest with ``d``."""
+    if d.alg == _SHA256:  # the suit-mti digest, without the registry look-up
+        return hmac.compare_digest(hashlib.sha256(data).digest(), d.value)
     if d.alg in (DigestAlg.SHAKE128, DigestAlg.SHAKE256):
         name = "shake_128" if d.alg == DigestAlg.SHAKE128 else "shake_256"
         actual = hashlib.new(name, data).digest(len(d.value))  # type: ignore[call-arg]
@@ -51,7 +52,23 @@ def make_digest(data: bytes, alg: int = DigestAlg.SHA256) -> Digest:
 
 def wrapped_digest(d: Digest, content: bytes) -> bool:
     """True if ``d`` covers the bstr-wrapped ``content`` (header included, §8.3, §8.4.12)."""
-    return digest_matches(d, cbor.dumps(content))
+    return digest_matches(d, bstr_head(len(content)) + content)
+
+
+_SHA256 = int(DigestAlg.SHA256)
+
+
+def bstr_head(n: int) -> bytes:
+    """The CBOR head of a byte string of ``n`` bytes (RFC 8949 §3, shortest form)."""
+    if n < 24:
+        return bytes((0x40 | n,))
+    if n < 0x100:
+        return bytes((0x58, n))
+    if n < 0x10000:
+        return b"\x59" + n.to_bytes(2, "big")
+    if n < 0x100000000:
+        return b"\x5a" + n.to_bytes(4, "big")
+    return b"\x5b" + n.to_bytes(8, "big")
 
 
 def verify_manifest_digest(env: Envelope) -> None:
@@ -76,6 +93,7 @@ def verify_severed(env: Envelope) -> None:
 
 
 __all__ = [
+    "bstr_head",
     "compute_digest",
     "digest_matches",
     "make_digest",

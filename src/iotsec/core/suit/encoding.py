@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from iotsec.core import cbor
+from iotsec.core.suit.digest import bstr_head
 from iotsec.core.suit.model import (
     Authentication,
     Command,
@@ -34,6 +35,10 @@ def digest_to_cbor(d: Digest) -> list[Any]:
 
 def encode_digest(d: Digest) -> bytes:
     """The encoded SUIT_Digest (what a COSE block in the wrapper signs, §8.3)."""
+    alg, value = d.alg, d.value
+    if not d.extra and type(alg) is int and -24 <= alg < 24 and type(value) is bytes:
+        # [alg, bytes] with a one-byte alg (SHA-256 is -16): the bytes cbor.dumps writes
+        return bytes((0x82, alg if alg >= 0 else 0x1F - alg)) + bstr_head(len(value)) + value
     return cbor.dumps(digest_to_cbor(d))
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from iotsec.core.suit.registry import ManifestKey
+
+_T = TypeVar("_T")
+_new = object.__new__
 
 ComponentId = tuple[bytes, ...]
 """§8.4.5.1 SUIT_Component_Identifier: an array of byte strings."""
@@ -122,6 +125,26 @@ class Envelope:
 
 
 ManifestMemberKey = ManifestKey
+
+
+def assemble(cls: type[_T], fields: dict[str, Any]) -> _T:
+    """``cls(**fields)`` for the decoder's hot path, where ``fields`` names every field.
+
+    The same frozen object, built without the dataclass ``__init__`` (which pays one
+    ``object.__setattr__`` per field); none of these classes has a ``__post_init__``.
+    """
+    obj = _new(cls)
+    obj.__dict__.update(fields)
+    return obj
+
+
+def make_command(code: int, arg: Any) -> Command:
+    """``Command(code, arg)``, built as :func:`assemble` builds objects (many per manifest)."""
+    cmd = _new(Command)
+    d = cmd.__dict__
+    d["code"] = code
+    d["arg"] = arg
+    return cmd
 
 __all__ = [
     "Authentication",

@@ -36,19 +36,19 @@ def _uint(v: Any, path: Path) -> int:
 
 
 def _bytes(v: Any, path: Path) -> bytes:
-    if not isinstance(v, bytes):
+    if type(v) is not bytes and not isinstance(v, bytes):
         raise _fail("expected a byte string", path, "suit.type")
     return v
 
 
 def _text(v: Any, path: Path) -> str:
-    if not isinstance(v, str):
+    if type(v) is not str and not isinstance(v, str):
         raise _fail("expected a text string", path, "suit.type")
     return v
 
 
 def _map(v: Any, path: Path) -> dict[Any, Any]:
-    if not isinstance(v, dict):
+    if type(v) is not dict and not isinstance(v, dict):
         raise _fail("expected a map", path, "suit.type")
     return v
 
@@ -63,9 +63,10 @@ def unwrap(v: Any, path: Path) -> Any:
     """Decode a ``bstr .cbor`` member strictly and require its deterministic encoding (§8.1).
 
     :func:`iotsec.core.deterministic.loads` proves the bytes are a single well-formed, canonical
-    item (in cbor2's C code for the usual input, with an exact walk to name what is wrong).
+    item (checked and decoded in one pass for the usual input, with the exact walk to name what
+    is wrong).
     """
-    raw = _bytes(v, path)
+    raw = v if type(v) is bytes else _bytes(v, path)
     try:
         return deterministic.loads(raw, max_depth=MAX_DEPTH)
     except deterministic.NotDeterministic as err:

@@ -9,10 +9,10 @@ back as warnings.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
-from iotsec.core.suit.model import Command, CommandSequence, Digest, Manifest
-from iotsec.core.suit.registry import CONDITIONS, Parameter, label_name
+from iotsec.core.suit.model import CommandSequence, Digest, Manifest
+from iotsec.core.suit.registry import CONDITIONS, ManifestKey, Parameter, label_name
 from iotsec.core.suit.registry import Command as Cmd
 from iotsec.errors import PathItem, ValidationError
 
@@ -21,53 +21,74 @@ _SHARED_ALLOWED = frozenset(
 )
 
 
-def _walk(seq: CommandSequence, path: tuple[PathItem, ...]) -> Iterator[tuple[Command, tuple[PathItem, ...]]]:
-    for n, cmd in enumerate(seq):
-        p = (*path, n)
-        yield cmd, p
-        if cmd.code == Cmd.RUN_SEQUENCE and isinstance(cmd.arg, tuple):
-            yield from _walk(cmd.arg, (*p, "run-sequence"))
-        elif cmd.code == Cmd.TRY_EACH and isinstance(cmd.arg, tuple):
-            for k, sub in enumerate(cmd.arg):
-                if sub is not None:
-                    yield from _walk(sub, (*p, "try-each", k))
-
-
 def _check_sequence(man: Manifest, seq: CommandSequence, path: tuple[PathItem, ...], shared: bool) -> None:
     n = len(man.components)
-    if n > 1 and seq and seq[0].code != Cmd.SET_COMPONENT_INDEX:  # §6.2
+    if n > 1 and seq and seq[0].code != _SET_COMPONENT_INDEX:  # §6.2
         raise ValidationError(
             "with several components a command sequence must begin with set-component-index",
             reason="suit.index.first",
             path=path,
         )
-    for cmd, p in _walk(seq, path):
-        if cmd.code == Cmd.SET_COMPONENT_INDEX:
+    _check_commands(seq, path, n, shared, None)
+
+
+def _check_commands(
+    seq: CommandSequence, path: tuple[PathItem, ...], n: int, shared: bool, codes: set[int] | None
+) -> None:
+    """The per-command checks, in the order of a pre-order walk (nested sequences after their
+    command); ``codes`` collects every code seen. Paths are built only for an error."""
+    for j, cmd in enumerate(seq):
+        code = cmd.code
+        if codes is not None:
+            codes.add(code)
+        if code == _SET_COMPONENT_INDEX:
             idx = cmd.arg
-            indices = range(n) if idx is True else (idx if isinstance(idx, tuple) else (idx,))
-            for i in indices:
-                if i >= n:
-                    raise ValidationError(f"component index {i} is out of range", reason="suit.index", path=p)
-        elif cmd.code in (Cmd.OVERRIDE_PARAMETERS, Cmd.SET_PARAMETERS):
+            if type(idx) is int:
+                if idx >= n:
+                    raise ValidationError(
+                        f"component index {idx} is out of range", reason="suit.index", path=(*path, j)
+                    )
+            elif idx is not True:  # True selects every component, all in range
+                for i in idx if isinstance(idx, tuple) else (idx,):
+                    if i >= n:
+                        raise ValidationError(
+                            f"component index {i} is out of range", reason="suit.index", path=(*path, j)
+                        )
+        elif code in _PARAMETER_COMMANDS:
             src = cmd.arg.get(Parameter.SOURCE_COMPONENT)
             if src is not None and src >= n:
                 raise ValidationError(
                     f"source component {src} is out of range",
                     reason="suit.index",
-                    path=(*p, "source-component"),
+                    path=(*path, j, "source-component"),
                 )
             if shared and any(k < 0 for k in cmd.arg):  # §8.4.8.16: not in the shared sequence
                 raise ValidationError(
                     "custom parameters are not allowed in the shared sequence",
                     reason="suit.shared.custom",
-                    path=p,
+                    path=(*path, j),
                 )
-        if shared and cmd.code not in _SHARED_ALLOWED:  # §6.2 / Appendix A SUIT_Shared_Sequence
+        if shared and code not in _SHARED_ALLOWED:  # §6.2 / Appendix A SUIT_Shared_Sequence
             raise ValidationError(
-                f"{label_name(Cmd, cmd.code)} is not allowed in the shared sequence",
+                f"{label_name(Cmd, code)} is not allowed in the shared sequence",
                 reason="suit.shared.command",
-                path=p,
+                path=(*path, j),
             )
+        if code == _RUN_SEQUENCE:
+            if isinstance(cmd.arg, tuple):
+                _check_commands(cmd.arg, (*path, j, "run-sequence"), n, shared, codes)
+        elif code == _TRY_EACH and isinstance(cmd.arg, tuple):
+            for k, sub in enumerate(cmd.arg):
+                if sub is not None:
+                    _check_commands(sub, (*path, j, "try-each", k), n, shared, codes)
+
+
+_SET_COMPONENT_INDEX = int(Cmd.SET_COMPONENT_INDEX)
+_PARAMETER_COMMANDS = frozenset({int(Cmd.OVERRIDE_PARAMETERS), int(Cmd.SET_PARAMETERS)})
+_RUN_SEQUENCE = int(Cmd.RUN_SEQUENCE)
+_TRY_EACH = int(Cmd.TRY_EACH)
+_VENDOR_IDENTIFIER = int(Cmd.VENDOR_IDENTIFIER)
+_CLASS_IDENTIFIER = int(Cmd.CLASS_IDENTIFIER)
 
 
 def check_manifest(man: Manifest, sequences: Mapping[int, CommandSequence] | None = None) -> list[str]:
@@ -84,17 +105,24 @@ def check_manifest(man: Manifest, sequences: Mapping[int, CommandSequence] | Non
             path=("manifest", "common", "components"),
         )
     shared = man.common.shared_sequence
+    n = len(man.components)
     if shared is not None:
-        _check_sequence(man, shared, ("manifest", "common", "shared-sequence"), True)
-        codes = {c.code for c, _ in _walk(shared, ())}
-        if Cmd.VENDOR_IDENTIFIER not in codes or Cmd.CLASS_IDENTIFIER not in codes:  # §6.2 SHOULD
+        path: tuple[PathItem, ...] = ("manifest", "common", "shared-sequence")
+        if n > 1 and shared and shared[0].code != _SET_COMPONENT_INDEX:
+            _check_sequence(man, shared, path, True)  # raises suit.index.first (§6.2)
+        codes: set[int] = set()
+        _check_commands(shared, path, n, True, codes)
+        if _VENDOR_IDENTIFIER not in codes or _CLASS_IDENTIFIER not in codes:  # §6.2 SHOULD
             warnings.append("the shared sequence should check the vendor and class identifiers (§6.2)")
     else:
         warnings.append("no shared sequence: vendor and class identifiers are not checked (§6.2)")
     if sequences is None:
         sequences = {k: v for k, v in man.sequences.items() if not isinstance(v, Digest)}
     for key, seq in sequences.items():
-        _check_sequence(man, seq, ("manifest", label_name_key(key)), False)
+        path = _SEQUENCE_PATHS.get(key) or ("manifest", label_name_key(key))
+        if n > 1 and seq and seq[0].code != _SET_COMPONENT_INDEX:
+            _check_sequence(man, seq, path, False)  # raises suit.index.first (§6.2)
+        _check_commands(seq, path, n, False, None)
     if isinstance(man.text, Mapping):  # §8.4.4: text component ids must be in common
         for lang, entries in man.text.items():
             for k in entries:
@@ -108,9 +136,12 @@ def check_manifest(man: Manifest, sequences: Mapping[int, CommandSequence] | Non
 
 
 def label_name_key(key: int) -> str:
-    from iotsec.core.suit.registry import ManifestKey
-
     return label_name(ManifestKey, key)
+
+
+_SEQUENCE_PATHS: dict[int, tuple[PathItem, ...]] = {
+    int(k): ("manifest", label_name(ManifestKey, k)) for k in ManifestKey
+}
 
 
 __all__ = ["check_manifest"]
