@@ -1,0 +1,82 @@
+"""More fast paths checked against the general code they shortcut: reference values prepared once
+per attester give the same appraisal (status, vector, findings) as the plain list of references."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iotsec.core.eat import corim
+from iotsec.core.eat.appraisal import (
+    AppraisalResult,
+    Component,
+    Evidence,
+    Policy,
+    PreparedReferences,
+    appraise,
+)
+
+IDS = [None, b"\x01" * 8, b"\x02" * 8]
+NAMES = ["a", "b", "c"]
+DIGESTS = [b"\x11" * 32, b"\x22" * 32]
+
+measurements = st.builds(
+    corim.Measurement,
+    st.sampled_from(NAMES),
+    st.lists(st.tuples(st.just(1), st.sampled_from(DIGESTS)), max_size=2).map(tuple),
+)
+references = st.lists(
+    st.builds(
+        corim.ReferenceValue,
+        st.builds(
+            corim.Environment, implementation_id=st.sampled_from(IDS), instance_ueid=st.sampled_from(IDS)
+        ),
+        st.lists(measurements, max_size=3).map(tuple),
+    ),
+    max_size=3,
+)
+components = st.lists(
+    st.builds(Component, st.sampled_from([*NAMES, "z"]), st.just(1), st.sampled_from(DIGESTS)), max_size=4
+)
+policies = st.builds(
+    Policy,
+    unknown_component=st.sampled_from(["allow", "warn", "contraindicate"]),
+    require_reference_values=st.booleans(),
+)
+
+
+def _view(r: AppraisalResult) -> object:
+    a = r.appraisal
+    return (a.status, dict(a.vector), a.policy_ids, [f.as_dict() for f in r.findings])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    references,
+    components,
+    st.sampled_from(IDS),
+    st.sampled_from(IDS),
+    st.sampled_from(IDS),
+    st.sampled_from(IDS),
+    policies,
+)
+def test_rats_prepared_references_appraise_like_the_list(
+    refs: list[corim.ReferenceValue],
+    comps: list[Component],
+    impl: bytes | None,
+    inst: bytes | None,
+    prep_impl: bytes | None,
+    prep_inst: bytes | None,
+    policy: Policy,
+) -> None:
+    ev = Evidence("p", b"n" * 8, inst, impl, tuple(comps), None)
+    expected = _view(appraise(ev, refs, policy))
+    # prepared for another attester: the same as the references it holds, selected again
+    prepared = PreparedReferences(refs, implementation_id=prep_impl, instance_id=prep_inst)
+    assert _view(appraise(ev, prepared, policy)) == _view(appraise(ev, list(prepared), policy))
+    mine = PreparedReferences(refs, implementation_id=impl, instance_id=inst)
+    assert list(mine) == [
+        r for r in refs if r.environment.matches(implementation_id=impl, instance_ueid=inst)
+    ]
+    assert _view(appraise(ev, mine, policy)) == expected
+    assert _view(appraise(ev, mine, policy)) == expected  # cached findings are reused alike
