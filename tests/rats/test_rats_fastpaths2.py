@@ -24,6 +24,9 @@ measurements = st.builds(
     corim.Measurement,
     st.sampled_from(NAMES),
     st.lists(st.tuples(st.just(1), st.sampled_from(DIGESTS)), max_size=2).map(tuple),
+    version=st.sampled_from([None, "1", "2"]),
+    signer_id=st.sampled_from([None, b"s1", b"s2"]),
+    psa=st.booleans(),
 )
 references = st.lists(
     st.builds(
@@ -36,13 +39,53 @@ references = st.lists(
     max_size=3,
 )
 components = st.lists(
-    st.builds(Component, st.sampled_from([*NAMES, "z"]), st.just(1), st.sampled_from(DIGESTS)), max_size=4
+    st.builds(
+        Component,
+        st.sampled_from([*NAMES, "z"]),
+        st.just(1),
+        st.sampled_from(DIGESTS),
+        st.sampled_from([None, "1", "2"]),
+        st.sampled_from([None, b"s1", b"s2"]),
+    ),
+    max_size=4,
 )
 policies = st.builds(
     Policy,
     unknown_component=st.sampled_from(["allow", "warn", "contraindicate"]),
     require_reference_values=st.booleans(),
 )
+
+
+def _oracle(ev: Evidence, refs: list[corim.ReferenceValue], policy: Policy) -> list[tuple[str, str]]:
+    """The component findings (id, path) by the rules of draft-ietf-rats-corim §8 as written in the
+    appraisal docs, spelled out independently of the appraisal code."""
+    known = [
+        m
+        for r in refs
+        if r.environment.matches(implementation_id=ev.implementation_id, instance_ueid=ev.instance_id)
+        for m in r.measurements
+    ]
+    if not known:
+        return [("eat.refval.missing", "")]
+    out, used = [], []
+    for i, c in enumerate(ev.components):
+        cands = [
+            m
+            for m in known
+            if m.name == c.name
+            and not (m.psa and m.signer_id is not None and m.signer_id != c.signer_id)
+            and not (m.psa and m.version is not None and m.version != c.version)
+        ]
+        used += cands
+        if not cands:
+            if policy.unknown_component != "allow":
+                out.append(("eat.component.unrecognized", f"/{i}"))
+        elif any((c.alg, c.digest) in m.digests for m in cands):
+            out.append(("eat.component.match", f"/{i}"))
+        else:
+            out.append(("eat.component.mismatch", f"/{i}"))
+    out += [("eat.component.absent", "") for m in known if m.digests and all(m is not u for u in used)]
+    return out
 
 
 def _view(r: AppraisalResult) -> object:
@@ -70,7 +113,9 @@ def test_rats_prepared_references_appraise_like_the_list(
     policy: Policy,
 ) -> None:
     ev = Evidence("p", b"n" * 8, inst, impl, tuple(comps), None)
-    expected = _view(appraise(ev, refs, policy))
+    got = appraise(ev, refs, policy)
+    assert [(f.id, f.path) for f in got.findings] == _oracle(ev, refs, policy)
+    expected = _view(got)
     # prepared for another attester: the same as the references it holds, selected again
     prepared = PreparedReferences(refs, implementation_id=prep_impl, instance_id=prep_inst)
     assert _view(appraise(ev, prepared, policy)) == _view(appraise(ev, list(prepared), policy))

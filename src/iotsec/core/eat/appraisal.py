@@ -192,6 +192,7 @@ class PreparedReferences(tuple[ReferenceValue, ...]):
     instance_id: bytes | None
     known: tuple[Measurement, ...]
     by_name: dict[str, tuple[Measurement, ...]]
+    plain: frozenset[str]  # names whose references are all non-PSA: the name alone selects them
     _matched: dict[tuple[int, str], Finding]
 
     def __new__(
@@ -213,6 +214,7 @@ class PreparedReferences(tuple[ReferenceValue, ...]):
         for m in self.known:
             by_name.setdefault(m.name, []).append(m)
         self.by_name = {k: tuple(v) for k, v in by_name.items()}
+        self.plain = frozenset(k for k, v in by_name.items() if not any(m.psa for m in v))
         self._matched = {}
         return self
 
@@ -262,10 +264,15 @@ def appraise(ev: Evidence, refs: Sequence[ReferenceValue], policy: Policy) -> Ap
     else:
         execs = ear.APPROVED_RUNTIME
         seen: set[int] = set()
-        by_name = refs.by_name
+        by_name, plain = refs.by_name, refs.plain
         for i, c in enumerate(ev.components):
             named = by_name.get(c.name)
-            cands = [m for m in named if _ref_matches(m, c)] if named else []
+            if not named:
+                cands: Sequence[Measurement] = ()
+            elif c.name in plain:  # what _ref_matches answers for non-PSA references of this name
+                cands = named
+            else:
+                cands = [m for m in named if _ref_matches(m, c)]
             if not cands:
                 msg = f"component {c.name!r} has no reference value"
                 if policy.unknown_component == "contraindicate":
