@@ -3,9 +3,12 @@ per attester give the same appraisal (status, vector, findings) as the plain lis
 
 from __future__ import annotations
 
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from iotsec.core import jose
 from iotsec.core.eat import corim
 from iotsec.core.eat.appraisal import (
     AppraisalResult,
@@ -15,6 +18,7 @@ from iotsec.core.eat.appraisal import (
     PreparedReferences,
     appraise,
 )
+from iotsec.errors import ValidationError
 
 IDS = [None, b"\x01" * 8, b"\x02" * 8]
 NAMES = ["a", "b", "c"]
@@ -125,3 +129,14 @@ def test_rats_prepared_references_appraise_like_the_list(
     ]
     assert _view(appraise(ev, mine, policy)) == expected
     assert _view(appraise(ev, mine, policy)) == expected  # cached findings are reused alike
+
+
+def test_rats_jws_signing_key_check_is_remembered_per_key_and_alg() -> None:
+    p256, p384 = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP384R1())
+    for _ in range(2):  # the second round meets the remembered check
+        token = jose.sign_compact(b"{}", p256, "ES256")
+        assert jose.verify_compact(token.encode(), p256.public_key(), algs=("ES256",))[1] == b"{}"
+        for key, alg in ((p384, "ES256"), (p256, "ES384"), (b"k" * 32, "ES256"), (p256, "HS256")):
+            with pytest.raises(ValidationError) as ei:
+                jose.sign_compact(b"{}", key, alg)
+            assert ei.value.reason == "jws.key"
