@@ -26,6 +26,7 @@ from iotsec.core.eat.appraisal import (
     Evidence,
     Finding,
     Policy,
+    PreparedReferences,
     appraise,
     check_nonce,
     evidence_from_eat,
@@ -169,7 +170,7 @@ class VerifierService:
         self._key_cache: dict[bytes, CoseKey] = {}
         # per-instance look-ups, rebuilt (new dicts) whenever new endorsements are loaded
         self._keys_for: dict[tuple[bytes | None, bytes | None], list[CoseKey]] = {}
-        self._refs_for: dict[tuple[bytes | None, bytes | None], list[corim.ReferenceValue]] = {}
+        self._refs_for: dict[tuple[bytes | None, bytes | None], PreparedReferences] = {}
         self._dirty = True
         self._loaded_at = -1
         self._created = 0
@@ -256,9 +257,7 @@ class VerifierService:
         ck = (ev.implementation_id, ev.instance_id)
         cached = index.get(ck)
         if cached is None:
-            cached = [
-                r for r in self._refs if r.environment.matches(implementation_id=ck[0], instance_ueid=ck[1])
-            ]
+            cached = PreparedReferences(self._refs, implementation_id=ck[0], instance_id=ck[1])
             if len(index) < INDEX_LIMIT:
                 index[ck] = cached
         return cached

@@ -33,7 +33,7 @@ from iotsec.core.cose._common import (
     resolve_alg,
     structure,
 )
-from iotsec.core.cose.algorithms import AlgInfo, AlgKind, Algorithm, alg_info
+from iotsec.core.cose.algorithms import AlgInfo, AlgKind, Algorithm, alg_info, coerce_alg
 from iotsec.core.cose.headers import (
     HeaderLabel,
     HeaderMap,
@@ -175,8 +175,6 @@ class Sign1Message:
 
 
 def _sig_coerce(a: object) -> Algorithm | int | str | None:
-    from iotsec.core.cose.algorithms import coerce_alg
-
     if a is None or isinstance(a, bool) or not isinstance(a, (int, str)):
         return None
     return coerce_alg(a)

@@ -458,6 +458,7 @@ _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 # the JSON members of a trustworthiness vector, by its (Category, int) items: vectors repeat
 _VECTOR_TEXT: dict[tuple[tuple[Category, int], ...], str] = {}
 _jstr = json.encoder.encode_basestring_ascii  # what the encoder above writes for text
+_AROUND_IAT: dict[tuple[str, str, str], tuple[str, str]] = {}
 
 
 def encode_json(ear: Ear, *, generation: str | None = None) -> str:
@@ -530,21 +531,22 @@ def _encode_json_fast(ear: Ear, gen: str) -> str | None:
             s += [",", _jstr(ext_key), ":", _COMPACT_JSON.encode(x)]
         s.append("}")
         subs.append(_jstr(name) + ":" + "".join(s))
-    out = [
-        '{"eat_profile":',
-        _jstr(PROFILE_OF[gen]),
-        ',"iat":',
-        str(ear.iat),
-        ',"',
-        names["verifier"],
-        '":{"developer":',
-        _jstr(ear.developer),
-        ',"build":',
-        _jstr(ear.build),
-        '},"submods":{',
-        ",".join(subs),
-        "}",
-    ]
+    ck = (gen, ear.developer, ear.build)
+    around = _AROUND_IAT.get(ck)  # the text before and after "iat": a verifier's constants
+    if around is None:
+        around = (
+            '{"eat_profile":' + _jstr(PROFILE_OF[gen]) + ',"iat":',
+            ',"'
+            + names["verifier"]
+            + '":{"developer":'
+            + _jstr(ear.developer)
+            + ',"build":'
+            + _jstr(ear.build)
+            + '},"submods":{',
+        )
+        if len(_AROUND_IAT) < 64:
+            _AROUND_IAT[ck] = around
+    out = [around[0], str(ear.iat), around[1], ",".join(subs), "}"]
     if ear.status is not None:
         out += [',"', names["status"], '":"', _TIER_NAMES[ear.status], '"']
     if ear.exp is not None:

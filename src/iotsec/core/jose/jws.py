@@ -91,11 +91,19 @@ def _encoded_header(alg: str, header: dict[str, Any] | None) -> str:
     return enc
 
 
+# keys that passed _check_key for signing with an algorithm; keys are immutable objects
+_SIGNING_CHECKED: dict[tuple[int, str], Key] = {}
+
+
 def sign_compact(payload: bytes, key: Key, alg: str, *, header: dict[str, Any] | None = None) -> str:
     """Sign ``payload`` and return ``header.payload.signature`` (RFC 7515 §5.1)."""
     if alg not in ALGORITHMS:
         raise UnsupportedError(f"unsupported JWS algorithm {alg!r}", reason="jws.alg")
-    _check_key(alg, key, signing=True)
+    ck = (id(key), alg)
+    if _SIGNING_CHECKED.get(ck) is not key:  # the same key object, already checked for this alg
+        _check_key(alg, key, signing=True)
+        if len(_SIGNING_CHECKED) < 64:
+            _SIGNING_CHECKED[ck] = key  # held, so its id cannot be reused while it is in here
     signing_input = (_encoded_header(alg, header) + "." + b64u_encode(payload)).encode()
     fam, h, size = ALGORITHMS[alg]
     if fam == "HMAC":
