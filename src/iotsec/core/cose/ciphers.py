@@ -208,17 +208,39 @@ class StreamDecryptor:
         if len(chunk) >= tag_len:
             # release the held bytes and all but the last tag_len bytes of this chunk, without
             # concatenating the (large) chunk first
-            view = memoryview(chunk)
-            head = self._ctx.update(self._held) if self._held else b""
-            body = self._ctx.update(view[:-tag_len])
-            self._held = bytes(view[-tag_len:])
-            return head + body if head else bytes(body)
+            parts = self.update_parts(chunk)
+            return parts[0] if len(parts) == 1 else b"".join(parts)
         data = self._held + bytes(chunk)
         if len(data) <= tag_len:
             self._held = data
             return b""
         self._held = data[-tag_len:]
         return bytes(self._ctx.update(data[:-tag_len]))
+
+    def update_into(self, chunk: bytes | memoryview, out: bytearray | memoryview) -> int:
+        """AES-CTR only: decrypt ``chunk`` into ``out`` (room for ``len(chunk) + 15`` bytes, as
+        ``cryptography`` asks) and return the number of bytes written."""
+        if self._done:
+            raise ValidationError("decryptor already finalized", reason="cose.stream.finalized")
+        if self.spec.tag_len:
+            raise UnsupportedError("update_into is for AES-CTR", reason="cose.stream.unsupported")
+        return int(self._ctx.update_into(chunk, out))
+
+    def update_parts(self, chunk: bytes | memoryview) -> list[bytes]:
+        """Like :meth:`update`, but the plaintext comes as a list of pieces (the bytes held back
+        from the previous call, then this chunk's), so that no piece is copied to join them."""
+        if self._done:
+            raise ValidationError("decryptor already finalized", reason="cose.stream.finalized")
+        tag_len = self.spec.tag_len
+        if not tag_len or self._left is not None or len(chunk) < tag_len:
+            out = self.update(chunk)
+            return [out] if out else []
+        view = memoryview(chunk)
+        parts = [self._ctx.update(self._held)] if self._held else []
+        if len(view) > tag_len:
+            parts.append(self._ctx.update(view[:-tag_len]))
+        self._held = bytes(view[-tag_len:])
+        return parts
 
     def finalize(self) -> bytes:
         """Finish; for GCM check the tag (:class:`VerifyError` if wrong or missing)."""
