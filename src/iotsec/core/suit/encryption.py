@@ -219,9 +219,7 @@ class Decryptor:
             return
         # memoryview slices (no copy of the ciphertext); a GCM decryptor hands its held-back
         # bytes and the new plaintext as separate pieces (no joining copy)
-        update = self._stream.update_parts
-        for piece in _slices(chunk) if len(chunk) > SLICE else (chunk,):
-            yield from update(piece)
+        yield from self._stream.update_parts(chunk, SLICE)
 
     def finalize(self) -> bytes:
         """Remaining plaintext; raises :class:`VerifyError` if the tag does not verify."""
