@@ -10,7 +10,10 @@ Figures (MB/s, payload sizes 1, 16 and 100 MiB):
   ``AESGCM.decrypt`` alone is printed for information: for small payloads the fixed cost of the
   signature and the key agreement dominates any install.
 * ``gcm streaming decrypt``: the decryption layer alone (``decrypt_chunks`` in 1 MiB chunks, key
-  agreement included) vs the raw chain.
+  agreement included) vs the same streaming work on ``cryptography`` (key chain, then a GCM
+  decryptor over the same chunks in ``SLICE`` pieces, tag checked at the end). Until Nov 2026 this
+  row was compared with the one-shot ``AESGCM.decrypt`` chain, which allocates the whole image:
+  at 100 MiB that flattered the streaming figure (ratio > 3) as the two did different work.
 * ``ctr install``: the same with A128CTR; AES-CTR has no integrity, so the manifest carries the
   image digest and the processor checks it (image-match). Raw chain: as above with AES-CTR and
   SHA-256 of the plaintext, the least work a device must do for such a payload. Target >= 0.8.
@@ -44,7 +47,7 @@ from iotsec.core.cose.kdf import SUIT_PAYLOAD_ENCRYPTION, kdf_context
 from iotsec.core.suit.auth import sign_envelope
 from iotsec.core.suit.builder_ext import build_extended
 from iotsec.core.suit.companion import process_suit
-from iotsec.core.suit.encryption import SUIT_KDF, EncryptionInfo, decrypt_chunks, encrypt_payload
+from iotsec.core.suit.encryption import SLICE, SUIT_KDF, EncryptionInfo, decrypt_chunks, encrypt_payload
 from iotsec.core.suit.processor import DeviceIdentity
 from iotsec.core.suit.store import MemoryStore
 
@@ -137,17 +140,40 @@ def bench_gcm(size: int, seconds: float) -> list[Result]:
             n += len(out)
         return n
 
+    def raw_streamed() -> int:
+        # the same streaming work straight on cryptography: the key chain, then a GCM decryptor
+        # fed the same 1 MiB chunks in SLICE pieces (the tag position is known: no hold-back),
+        # one plaintext object per piece as the streaming layer yields, tag checked at the end
+        dec = Cipher(algorithms.AES(raw.cek()), modes.GCM(raw.iv)).decryptor()
+        dec.authenticate_additional_data(raw.aad)
+        body = memoryview(ct)[: len(ct) - 16]
+        n = 0
+        for i in range(0, len(body), MB):
+            chunk = body[i : i + MB]
+            for j in range(0, len(chunk), SLICE):
+                n += len(dec.update(chunk[j : j + SLICE]))
+        dec.finalize_with_tag(ct[-16:])
+        return n
+
+    assert streamed() == raw_streamed() == size
     ours = rate(lambda: _install(env, ep.ciphertext), seconds=seconds) * size / MB
     chain = (
         rate(lambda: AESGCM(raw.cek()).decrypt(raw.iv, ep.ciphertext, raw.aad), seconds=seconds) * size / MB
     )
     bare = rate(lambda: AESGCM(cek).decrypt(raw.iv, ep.ciphertext, raw.aad), seconds=seconds) * size / MB
     stream = rate(streamed, seconds=seconds) * size / MB
+    raw_stream = rate(raw_streamed, seconds=seconds) * size / MB
     m = size // MB
     return [
         Result(f"gcm install {m} MiB vs raw chain", ours, chain, "MB/s", 0.8),
         Result(f"gcm install {m} MiB vs bare AESGCM (info)", ours, bare, "MB/s"),
-        Result(f"gcm streaming decrypt {m} MiB (1 MiB chunks) vs raw chain", stream, chain, "MB/s", 0.8),
+        Result(
+            f"gcm streaming decrypt {m} MiB (1 MiB chunks) vs raw streaming chain",
+            stream,
+            raw_stream,
+            "MB/s",
+            0.8,
+        ),
     ]
 
 

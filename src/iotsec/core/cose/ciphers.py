@@ -208,17 +208,54 @@ class StreamDecryptor:
         if len(chunk) >= tag_len:
             # release the held bytes and all but the last tag_len bytes of this chunk, without
             # concatenating the (large) chunk first
-            view = memoryview(chunk)
-            head = self._ctx.update(self._held) if self._held else b""
-            body = self._ctx.update(view[:-tag_len])
-            self._held = bytes(view[-tag_len:])
-            return head + body if head else bytes(body)
+            parts = self.update_parts(chunk)
+            return parts[0] if len(parts) == 1 else b"".join(parts)
         data = self._held + bytes(chunk)
         if len(data) <= tag_len:
             self._held = data
             return b""
         self._held = data[-tag_len:]
         return bytes(self._ctx.update(data[:-tag_len]))
+
+    def update_into(self, chunk: bytes | memoryview, out: bytearray | memoryview) -> int:
+        """AES-CTR only: decrypt ``chunk`` into ``out`` (room for ``len(chunk) + 15`` bytes, as
+        ``cryptography`` asks) and return the number of bytes written."""
+        if self._done:
+            raise ValidationError("decryptor already finalized", reason="cose.stream.finalized")
+        if self.spec.tag_len:
+            raise UnsupportedError("update_into is for AES-CTR", reason="cose.stream.unsupported")
+        return int(self._ctx.update_into(chunk, out))
+
+    def update_parts(self, chunk: bytes | memoryview, slice_len: int | None = None) -> list[bytes]:
+        """Like :meth:`update`, but the plaintext comes as a list of pieces (the bytes held back
+        from the previous call, then this chunk's, in ``slice_len`` pieces when given), so that
+        nothing is copied to join them and a large chunk is fed to the cipher in slices."""
+        if self._done:
+            raise ValidationError("decryptor already finalized", reason="cose.stream.finalized")
+        tag_len = self.spec.tag_len
+        view = memoryview(chunk)
+        parts: list[bytes] = []
+        if tag_len and self._left is None:
+            if len(view) < tag_len:
+                out = self.update(view)
+                return [out] if out else []
+            # release the held bytes and all but the last tag_len bytes of this chunk
+            if self._held:
+                parts.append(self._ctx.update(self._held))
+            self._held = bytes(view[-tag_len:])
+            view = view[:-tag_len]
+        elif tag_len:  # the tag position is known: nothing to hold back before it
+            n = min(self._left or 0, len(view))
+            if n < len(view):
+                out = self.update(view)  # the tail: held (and checked) by update
+                return [out] if out else []
+            self._left = (self._left or 0) - n
+        step = slice_len or len(view) or 1
+        for i in range(0, len(view), step):
+            out = self._ctx.update(view[i : i + step])
+            if out:
+                parts.append(out)
+        return parts
 
     def finalize(self) -> bytes:
         """Finish; for GCM check the tag (:class:`VerifyError` if wrong or missing)."""

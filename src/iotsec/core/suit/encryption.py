@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -171,8 +172,7 @@ class EncryptionInfo:
         data = self._ciphertext(ciphertext)
         if cose_ciphers.cipher_spec(alg).mode is cose_ciphers.Mode.CTR:
             # RFC 9459 CTR: streamed in slices (see SLICE), same bytes as the one-shot call
-            dec = self.decryptor(cek)
-            return b"".join([*(dec.update(p) for p in _slices(data)), dec.finalize()])
+            return _ctr_decrypt(cose_ciphers.decryptor(alg, cek, iv, aad), data)
         return cose_ciphers.decrypt(alg, cek, iv, data, aad)
 
     def _cipher_params(self) -> tuple[int, bytes, bytes]:
@@ -217,10 +217,9 @@ class Decryptor:
         if self._stream is None:
             self._buf += chunk
             return
-        for piece in _slices(chunk) if len(chunk) > SLICE else (chunk,):
-            out = self._stream.update(piece)
-            if out:
-                yield out
+        # memoryview slices (no copy of the ciphertext); a GCM decryptor hands its held-back
+        # bytes and the new plaintext as separate pieces (no joining copy)
+        yield from self._stream.update_parts(chunk, SLICE)
 
     def finalize(self) -> bytes:
         """Remaining plaintext; raises :class:`VerifyError` if the tag does not verify."""
@@ -233,10 +232,29 @@ class Decryptor:
         return cose_ciphers.decrypt(alg, cek, iv, data, aad)
 
 
-def _slices(data: bytes) -> Iterator[bytes]:
+def _slices(data: bytes | memoryview) -> Iterator[memoryview]:
     view = memoryview(data)
     for i in range(0, len(view), SLICE):
-        yield bytes(view[i : i + SLICE])
+        yield view[i : i + SLICE]
+
+
+def _ctr_decrypt(dec: cose_ciphers.StreamDecryptor, data: bytes) -> bytes:
+    """AES-CTR over ``data`` in slices decrypted into one reused scratch buffer and appended to
+    the image: the image is the only new allocation of its size (no per-slice objects, no
+    joining copy); BytesIO hands its buffer over as the ``bytes`` result without copying."""
+    scratch = bytearray(SLICE + 15)  # update_into wants len(input) + block size - 1 of room
+    view = memoryview(scratch)
+    image = io.BytesIO()
+    if data:  # size the image once (no regrowth); the writes below overwrite it in place
+        image.seek(len(data) - 1)
+        image.write(b"\0")
+        image.seek(0)
+    for piece in _slices(data):
+        n = dec.update_into(piece, scratch)
+        image.write(view[:n])
+    image.write(dec.finalize())  # AES-CTR: nothing held back, b""
+    view.release()
+    return image.getvalue()
 
 
 def decrypt_chunks(info: EncryptionInfo, keys: Sequence[CoseKey], chunks: Iterable[bytes]) -> Iterator[bytes]:
