@@ -95,6 +95,11 @@ def decode_array(data: bytes, tag: int, name: str, length: int) -> tuple[list[An
     return item, tagged
 
 
+def encode_message(items: list[Any], tag: int, tagged: bool) -> bytes:
+    """A COSE message array, wrapped in its CBOR tag when ``tagged``."""
+    return cbor.dumps(cbor.tag(tag, items) if tagged else items)
+
+
 def encode_map(m: HeaderMap) -> bytes:
     """Deterministic CBOR of a header map (fast for the usual small maps)."""
     enc = encode_simple_map(m)
@@ -189,6 +194,7 @@ def check_aad(external_aad: object) -> bytes:
 
 
 __all__ = [
+    "encode_message",
     "COSE_TAGS",
     "TAG_ENCRYPT",
     "TAG_ENCRYPT0",

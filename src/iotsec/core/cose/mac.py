@@ -14,7 +14,6 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotsec.core import cbor
 from iotsec.core.cose import _sig
 from iotsec.core.cose._common import (
     TAG_MAC,
@@ -22,6 +21,7 @@ from iotsec.core.cose._common import (
     check_aad,
     decode_array,
     encode_four,
+    encode_message,
     fast_four,
     header,
     layer_headers,
@@ -99,10 +99,6 @@ def _default_mac_alg(key: CoseKey) -> Algorithm:
     return Algorithm.HMAC_256_256
 
 
-def _encode(items: list[Any], tag: int, tagged: bool) -> bytes:
-    return cbor.dumps(cbor.tag(tag, items) if tagged else items)
-
-
 # -- COSE_Mac0 -----------------------------------------------------------------------------------
 
 
@@ -170,7 +166,7 @@ class Mac0Message:
 
     def encode(self, *, tagged: bool | None = None) -> bytes:
         """Re-encode (protected bytes kept as received)."""
-        return _encode(
+        return encode_message(
             [self.protected_bytes, self.unprotected, self.payload, self.tag],
             TAG_MAC0,
             self.tagged if tagged is None else tagged,
@@ -298,7 +294,7 @@ class MacMessage:
 
     def encode(self, *, tagged: bool | None = None) -> bytes:
         """Re-encode (protected bytes kept as received)."""
-        return _encode(
+        return encode_message(
             [
                 self.protected_bytes,
                 self.unprotected,
@@ -353,7 +349,7 @@ def mac(
             built.append(build_recipient(s, int(info.alg), cek)[0])
     prot_bytes, unprot = _headers_for_mac(info, None, protected, unprotected)
     tag = _sig.mac_raw(info, cek, structure("MAC", prot_bytes, check_aad(external_aad), payload))
-    return _encode(
+    return encode_message(
         [prot_bytes, unprot, None if detached else payload, tag, [r.to_item() for r in built]],
         TAG_MAC,
         tagged,

@@ -17,7 +17,6 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotsec.core import cbor
 from iotsec.core.cose import _sig
 from iotsec.core.cose._common import (
     TAG_SIGN,
@@ -25,6 +24,7 @@ from iotsec.core.cose._common import (
     check_aad,
     decode_array,
     encode_four,
+    encode_message,
     fast_four,
     header,
     layer_headers,
@@ -87,10 +87,6 @@ def _choose_alg(alg: Algorithm | int | None, protected: Mapping[Any, Any] | None
 
 def _sig_info(alg: object) -> AlgInfo:
     return alg_info(alg, kind=AlgKind.SIGNATURE)
-
-
-def _encode(items: list[Any], tag: int, tagged: bool) -> bytes:
-    return cbor.dumps(cbor.tag(tag, items) if tagged else items)
 
 
 # -- COSE_Sign1 ----------------------------------------------------------------------------------
@@ -167,7 +163,7 @@ class Sign1Message:
 
     def encode(self, *, tagged: bool | None = None) -> bytes:
         """Re-encode (the protected bytes are kept as received)."""
-        return _encode(
+        return encode_message(
             [self.protected_bytes, self.unprotected, self.payload, self.signature],
             TAG_SIGN1,
             self.tagged if tagged is None else tagged,
@@ -390,7 +386,7 @@ class SignMessage:
     def encode(self, *, tagged: bool | None = None) -> bytes:
         """Re-encode (protected bytes kept as received)."""
         sigs = [[s.protected_bytes, s.unprotected, s.signature] for s in self.signatures]
-        return _encode(
+        return encode_message(
             [self.protected_bytes, self.unprotected, self.payload, sigs],
             TAG_SIGN,
             self.tagged if tagged is None else tagged,
@@ -429,7 +425,9 @@ def sign(
         _, prot_bytes, unprot = _headers_for_signing(info, signer.key, signer.protected, signer.unprotected)
         tbs = structure("Signature", body_prot_bytes, prot_bytes, aad, payload)
         sigs.append([prot_bytes, unprot, _sig.sign(info, signer.key, tbs, deterministic=deterministic)])
-    return _encode([body_prot_bytes, body_unprot, None if detached else payload, sigs], TAG_SIGN, tagged)
+    return encode_message(
+        [body_prot_bytes, body_unprot, None if detached else payload, sigs], TAG_SIGN, tagged
+    )
 
 
 __all__ = ["Sign1Message", "SignMessage", "Signature", "Signer", "sign", "sign1"]

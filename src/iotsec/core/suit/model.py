@@ -146,6 +146,7 @@ def make_command(code: int, arg: Any) -> Command:
     d["arg"] = arg
     return cmd
 
+
 __all__ = [
     "Authentication",
     "Command",
