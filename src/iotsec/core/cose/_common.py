@@ -95,6 +95,24 @@ def decode_array(data: bytes, tag: int, name: str, length: int) -> tuple[list[An
     return item, tagged
 
 
+def detached_or_attached(payload: bytes | None, detached_payload: bytes | None) -> bytes:
+    """RFC 9052 §2: a nil payload is detached and must be supplied by the application; an attached
+    one must not be supplied twice."""
+    if payload is None:
+        if detached_payload is None:
+            raise ValidationError(
+                "payload is detached: pass detached_payload", reason="cose.payload.detached"
+            )
+        if not isinstance(detached_payload, (bytes, bytearray, memoryview)):
+            raise ValidationError("detached_payload must be bytes", reason="cose.payload")
+        return bytes(detached_payload)
+    if detached_payload is not None:
+        raise ValidationError(
+            "the message carries its payload; detached_payload must be None", reason="cose.payload.both"
+        )
+    return payload
+
+
 def encode_message(items: list[Any], tag: int, tagged: bool) -> bytes:
     """A COSE message array, wrapped in its CBOR tag when ``tagged``."""
     return cbor.dumps(cbor.tag(tag, items) if tagged else items)
@@ -194,6 +212,7 @@ def check_aad(external_aad: object) -> bytes:
 
 
 __all__ = [
+    "detached_or_attached",
     "encode_message",
     "COSE_TAGS",
     "TAG_ENCRYPT",

@@ -20,6 +20,7 @@ from iotsec.core.cose._common import (
     TAG_MAC0,
     check_aad,
     decode_array,
+    detached_or_attached,
     encode_four,
     encode_message,
     fast_four,
@@ -53,20 +54,6 @@ from iotsec.errors import ValidationError
 
 def _mac_info(alg: object) -> AlgInfo:
     return alg_info(alg, kind=AlgKind.MAC)
-
-
-def _payload(payload: bytes | None, detached_payload: bytes | None) -> bytes:
-    if payload is None:
-        if not isinstance(detached_payload, (bytes, bytearray, memoryview)):
-            raise ValidationError(
-                "payload is detached: pass detached_payload as bytes", reason="cose.payload.detached"
-            )
-        return bytes(detached_payload)
-    if detached_payload is not None:
-        raise ValidationError(
-            "the message carries its payload; detached_payload must be None", reason="cose.payload.both"
-        )
-    return payload
 
 
 def _alg_value(a: object) -> Algorithm | int | str | None:
@@ -144,7 +131,7 @@ class Mac0Message:
             "MAC0",
             protected_for_structure(self.protected, self.protected_bytes),
             check_aad(external_aad),
-            _payload(self.payload, detached_payload),
+            detached_or_attached(self.payload, detached_payload),
         )
 
     def verify(
@@ -240,7 +227,7 @@ class MacMessage:
             "MAC",
             protected_for_structure(self.protected, self.protected_bytes),
             check_aad(external_aad),
-            _payload(self.payload, detached_payload),
+            detached_or_attached(self.payload, detached_payload),
         )
 
     def mac_key(

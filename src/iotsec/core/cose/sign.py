@@ -23,6 +23,7 @@ from iotsec.core.cose._common import (
     TAG_SIGN1,
     check_aad,
     decode_array,
+    detached_or_attached,
     encode_four,
     encode_message,
     fast_four,
@@ -43,23 +44,6 @@ from iotsec.core.cose.headers import (
 )
 from iotsec.core.cose.key import CoseKey
 from iotsec.errors import IotSecError, ValidationError, VerifyError
-
-
-def _payload(payload: bytes | None, detached_payload: bytes | None) -> bytes:
-    """RFC 9052 §2: a nil payload is detached and must be supplied by the application."""
-    if payload is None:
-        if detached_payload is None:
-            raise ValidationError(
-                "payload is detached: pass detached_payload", reason="cose.payload.detached"
-            )
-        if not isinstance(detached_payload, (bytes, bytearray, memoryview)):
-            raise ValidationError("detached_payload must be bytes", reason="cose.payload")
-        return bytes(detached_payload)
-    if detached_payload is not None:
-        raise ValidationError(
-            "the message carries its payload; detached_payload must be None", reason="cose.payload.both"
-        )
-    return payload
 
 
 def _headers_for_signing(
@@ -137,7 +121,7 @@ class Sign1Message:
             "Signature1",
             protected_for_structure(self.protected, self.protected_bytes),
             check_aad(external_aad),
-            _payload(self.payload, detached_payload),
+            detached_or_attached(self.payload, detached_payload),
         )
 
     def verify(
@@ -285,7 +269,7 @@ class SignMessage:
             protected_for_structure(self.protected, self.protected_bytes),
             protected_for_structure(signature.protected, signature.protected_bytes),
             check_aad(external_aad),
-            _payload(self.payload, detached_payload),
+            detached_or_attached(self.payload, detached_payload),
         )
 
     def verify_signature(
