@@ -101,6 +101,39 @@ class ContentLayer:
         return self.protected_bytes if self.protected else b""
 
 
+class LayerView:
+    """The content layer's fields as read-only properties, shared by the message classes."""
+
+    layer: ContentLayer
+
+    @property
+    def protected(self) -> dict[Any, Any]:
+        return self.layer.protected
+
+    @property
+    def protected_bytes(self) -> bytes:
+        return self.layer.protected_bytes
+
+    @property
+    def unprotected(self) -> dict[Any, Any]:
+        return self.layer.unprotected
+
+    @property
+    def ciphertext(self) -> bytes | None:
+        """The ciphertext (with the tag for AEAD), None when detached."""
+        ct = self.layer.ciphertext
+        return bytes(ct) if ct is not None else None
+
+    @property
+    def tagged(self) -> bool:
+        return self.layer.tagged
+
+    @property
+    def alg(self) -> Any:
+        """``alg`` as found (protected first); not yet policed -- ``decrypt`` does that."""
+        return self.layer.header(HeaderLabel.ALG)
+
+
 def fast_protected(data: object, *, path: tuple[str | int, ...] = ()) -> dict[Any, Any]:
     """:func:`decode_protected`, with a shortcut for the usual small maps of int -> int/bstr."""
     if isinstance(data, bytes):
@@ -249,6 +282,7 @@ def pick_ciphertext(layer: ContentLayer, detached: bytes | None) -> bytes | memo
 
 
 __all__ = [
+    "LayerView",
     "ENCRYPT",
     "ENCRYPT0",
     "ENC_RECIPIENT",

@@ -22,6 +22,7 @@ from iotsec.core.cose.enc_common import (
     ENCRYPT,
     TAG_ENCRYPT,
     ContentLayer,
+    LayerView,
     aad_for,
     as_alg,
     content_spec,
@@ -130,7 +131,7 @@ def encrypt_detached(
 
 
 @dataclass
-class EncryptMessage:
+class EncryptMessage(LayerView):
     """A decoded COSE_Encrypt with its recipients. Nothing is decrypted until :meth:`decrypt`."""
 
     layer: ContentLayer
@@ -147,31 +148,6 @@ class EncryptMessage:
             )
         recipients = [Recipient.from_item(r, path=(3, i)) for i, r in enumerate(items)]
         return cls(layer, recipients)
-
-    @property
-    def protected(self) -> dict[Any, Any]:
-        return self.layer.protected
-
-    @property
-    def protected_bytes(self) -> bytes:
-        return self.layer.protected_bytes
-
-    @property
-    def unprotected(self) -> dict[Any, Any]:
-        return self.layer.unprotected
-
-    @property
-    def ciphertext(self) -> bytes | None:
-        ct = self.layer.ciphertext
-        return bytes(ct) if ct is not None else None
-
-    @property
-    def tagged(self) -> bool:
-        return self.layer.tagged
-
-    @property
-    def alg(self) -> Any:
-        return self.layer.header(H.ALG)
 
     def content_spec(
         self, *, allow_unprotected_alg: bool = False, allow_unauthenticated: bool = False

@@ -21,6 +21,7 @@ from iotsec.core.cose.enc_common import (
     ENCRYPT0,
     TAG_ENCRYPT0,
     ContentLayer,
+    LayerView,
     aad_for,
     as_alg,
     content_key,
@@ -138,7 +139,7 @@ def encrypt0_detached(
 
 
 @dataclass
-class Encrypt0Message:
+class Encrypt0Message(LayerView):
     """A decoded COSE_Encrypt0. Nothing is decrypted until :meth:`decrypt`."""
 
     layer: ContentLayer
@@ -147,33 +148,6 @@ class Encrypt0Message:
     def decode(cls, data: bytes | object) -> Encrypt0Message:
         """Decode tagged (16) or untagged COSE_Encrypt0; ``DecodeError``/``ValidationError`` on bad input."""
         return cls(decode_layer(data, tag=TAG_ENCRYPT0, name="COSE_Encrypt0", size=3))
-
-    @property
-    def protected(self) -> dict[Any, Any]:
-        return self.layer.protected
-
-    @property
-    def protected_bytes(self) -> bytes:
-        return self.layer.protected_bytes
-
-    @property
-    def unprotected(self) -> dict[Any, Any]:
-        return self.layer.unprotected
-
-    @property
-    def ciphertext(self) -> bytes | None:
-        """The ciphertext (with the tag for AEAD), None when detached."""
-        ct = self.layer.ciphertext
-        return bytes(ct) if ct is not None else None
-
-    @property
-    def tagged(self) -> bool:
-        return self.layer.tagged
-
-    @property
-    def alg(self) -> Any:
-        """``alg`` as found (protected first); not yet policed -- :meth:`decrypt` does that."""
-        return self.layer.header(H.ALG)
 
     @property
     def kid(self) -> bytes | None:
