@@ -6,16 +6,16 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck contracts unit bench sysdeps clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml src/iotsec/core/_cbor_c.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# System tools that the tests drive for real (nft, ip, openssl, curl). Installed when root and missing.
+# System tools that the tests drive for real (nft, ip, openssl, curl, valgrind for the C extension). Installed when root and missing.
 sysdeps:
 	@missing=""; \
-	for t in nft:nftables ip:iproute2 openssl:openssl curl:curl busybox:busybox lldpd:lldpd; do \
+	for t in nft:nftables ip:iproute2 openssl:openssl curl:curl busybox:busybox lldpd:lldpd valgrind:valgrind; do \
 	  command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t##*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

@@ -26,6 +26,7 @@ import cbor2
 import cbor_diag
 from cbor2 import CBORTag
 
+from iotsec.core import _fastcbor
 from iotsec.errors import DecodeError, ValidationError
 
 DEFAULT_MAX_DEPTH = 64
@@ -208,6 +209,14 @@ def _loads(
         raise DecodeError(
             f"CBOR input of {len(data)} bytes exceeds the limit of {max_size}", reason="cbor.size"
         )
+    # Fast path in C (_cbor_c.c): one pass that accepts only well-formed items in preferred
+    # serialization with definite lengths, no duplicate or colliding keys and nesting within
+    # max_depth, and returns exactly what cbor2 returns; anything else takes the paths below.
+    fast = _fastcbor.decode
+    if fast is not None:
+        value = fast(data, False, max_depth)
+        if value is not _fastcbor.FALLBACK:
+            return value, True
     # Fast path, all in cbor2's C code: decode, re-encode (cbor2 keeps the map order it read and
     # writes preferred serialization), compare. Equal bytes prove one well-formed item with definite
     # lengths, shortest arguments, no trailing bytes and no duplicate or colliding keys (a merged key

@@ -17,6 +17,8 @@ from typing import Any
 import cbor2
 from cbor2 import CBORTag
 
+from iotsec.core import _fastcbor
+
 _MIN_ARG = {24: 24, 25: 0x100, 26: 0x10000, 27: 0x100000000}
 
 
@@ -122,7 +124,7 @@ class _Fallback(Exception):
 
 # Tags cbor2 turns into Python objects (dates, bignums, UUIDs, sets, shared values...); the fast
 # decoder leaves those to cbor2. Every other tag becomes a plain CBORTag, as cbor2 makes it.
-_SEMANTIC_TAGS = frozenset({*range(6), *range(21, 38), 100, 256, 258, 260, 261, 262, 263, 1004, 43000, 55799})
+_SEMANTIC_TAGS = _fastcbor.SEMANTIC_TAGS
 _MIN = {25: 0x100, 26: 0x10000, 27: 0x100000000}
 
 
@@ -309,18 +311,25 @@ def _key(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
 def loads(data: bytes, *, max_depth: int = 48) -> Any:
     """Decode ``data``, which must be one deterministically encoded item.
 
-    A pure-Python decoder checks and decodes in one pass the items SUIT and COSE are made of (for
-    small items it is faster than cbor2's C decoder, whose fixed cost per call dominates); anything
-    it does not handle itself, valid or not, goes to the exact walk (:func:`check`) and then to
-    cbor2, so the result and every error are the same either way. Raises :class:`NotDeterministic`
-    (``malformed`` set for broken CBOR, including cbor2's semantic errors such as invalid UTF-8).
+    A one-pass decoder checks and decodes the items SUIT and COSE are made of: the C extension
+    (``_cbor_c.c``) when it is built, else :func:`_value` in Python (for small items faster than
+    cbor2's C decoder, whose fixed cost per call dominates). Anything it does not handle itself,
+    valid or not, goes to the exact walk (:func:`check`) and then to cbor2, so the result and every
+    error are the same either way. Raises :class:`NotDeterministic` (``malformed`` set for broken
+    CBOR, including cbor2's semantic errors such as invalid UTF-8).
     """
-    try:
-        value, end = _value(data, 0, max_depth)
-        if end == len(data):
+    fast = _fastcbor.decode
+    if fast is not None:
+        value = fast(data, True, max_depth) if type(data) is bytes else _fastcbor.FALLBACK
+        if value is not _fastcbor.FALLBACK:
             return value
-    except (_Fallback, IndexError):
-        pass
+    else:
+        try:
+            value, end = _value(data, 0, max_depth)
+            if end == len(data):
+                return value
+        except (_Fallback, IndexError):
+            pass
     check(data, max_depth=max_depth)
     try:
         return cbor2.loads(data)

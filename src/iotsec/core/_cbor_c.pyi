@@ -1,0 +1,6 @@
+from typing import Any
+
+FALLBACK: object
+
+def decode(data: bytes, deterministic: bool, max_depth: int, /) -> Any: ...
+def configure(tag_class: type, semantic_tags: frozenset[int], /) -> None: ...
