@@ -34,7 +34,16 @@ from iotsec.core.suit.interfaces import (
     Record,
     Report,
 )
-from iotsec.core.suit.model import Command, CommandSequence, ComponentId, Digest, Envelope, IndexArg, Manifest
+from iotsec.core.suit.model import (
+    Command,
+    CommandSequence,
+    ComponentId,
+    Digest,
+    Envelope,
+    IndexArg,
+    Manifest,
+    assemble,
+)
 from iotsec.core.suit.registry import (
     DEPENDENCY_COMMANDS,
     ManifestKey,
@@ -295,20 +304,30 @@ class _Interpreter:
             self.strict_order = strict  # each run-sequence is isolated (§6.7)
 
     def _record(self, cmd: Command, i: int | None, ok: bool, detail: str = "") -> None:
-        policy = cmd.arg if isinstance(cmd.arg, int) and not isinstance(cmd.arg, bool) else 0
-        consumed = _CONSUMES.get(cmd.code, ())
-        props = {k: self.params[i][k] for k in consumed if k in self.params[i]} if i is not None else {}
+        arg = cmd.arg
+        policy = arg if type(arg) is int or (isinstance(arg, int) and not isinstance(arg, bool)) else 0
+        consumed = _CONSUMES.get(cmd.code)
+        if consumed and i is not None:
+            table = self.params[i]
+            props = {k: table[k] for k in consumed if k in table}
+        else:
+            props = {}
+        # one record per command executed: built as model.assemble builds objects (every field
+        # given, no dataclass __init__ with one object.__setattr__ per field)
         self.report.records.append(
-            Record(
-                self.seq_name,
-                label_name(Cmd, cmd.code),
-                i,
-                ok,
-                policy,
-                detail,
-                self.section,
-                props,
-                self.position,
+            assemble(
+                Record,
+                {
+                    "sequence": self.seq_name,
+                    "command": label_name(Cmd, cmd.code),
+                    "component": i,
+                    "ok": ok,
+                    "policy": policy,
+                    "detail": detail,
+                    "section": self.section,
+                    "properties": props,
+                    "position": self.position,
+                },
             )
         )
 

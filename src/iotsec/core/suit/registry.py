@@ -213,11 +213,17 @@ class ReportingPolicy(IntEnum):
 def label_name(enum: type[IntEnum], value: object) -> str:
     """Spec-style name of a label (``image-match``), or the number for an unknown one."""
     if isinstance(value, int) and not isinstance(value, bool):
-        try:
-            return enum(value).name.lower().replace("_", "-")
-        except ValueError:
-            return "custom" if value <= CUSTOM_LIMIT else str(value)
+        names = _NAMES.get(enum)
+        if names is None:  # one table per enum, built on first use (the processor names every record)
+            names = _NAMES[enum] = {int(m): m.name.lower().replace("_", "-") for m in enum}
+        name = names.get(int(value))
+        if name is not None:
+            return name
+        return "custom" if value <= CUSTOM_LIMIT else str(value)
     return repr(value)
+
+
+_NAMES: dict[type[IntEnum], dict[int, str]] = {}
 
 
 def _enum_or_int(enum: type[IntEnum], value: int) -> int:
