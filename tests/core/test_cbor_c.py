@@ -13,6 +13,9 @@ import subprocess
 import sys
 import textwrap
 import tracemalloc
+from collections import namedtuple
+from datetime import UTC, datetime
+from enum import IntEnum, StrEnum
 from typing import Any
 
 import cbor2
@@ -22,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iotsec.core import _fastcbor, cbor, deterministic
-from iotsec.errors import DecodeError
+from iotsec.errors import DecodeError, ValidationError
 
 decode = _fastcbor.decode
 FALLBACK = _fastcbor.FALLBACK
@@ -317,7 +320,9 @@ def test_no_invalid_memory_access_under_valgrind() -> None:
                     b[rnd.randrange(len(b))] = rnd.randrange(256)
                 blob = bytes(b[: rnd.randrange(len(b) + 1)])
             for det in (True, False):
-                _fastcbor.decode(blob, det, rnd.randrange(0, 6))
+                v = _fastcbor.decode(blob, det, rnd.randrange(0, 6))
+                if v is not _fastcbor.FALLBACK:
+                    assert _fastcbor.encode(v) is not None
         print("done")
         """
     )
@@ -337,3 +342,117 @@ def test_no_invalid_memory_access_under_valgrind() -> None:
     reports = re.split(r"==\d+== \n", proc.stderr)
     ours = [r for r in reports if "_cbor_c" in r]
     assert not ours, ours[0][-3000:]
+
+
+# ------------------------------------------------------------------------------------ encoder
+
+
+class Color(IntEnum):
+    RED = 1
+    BIG = 70000
+
+
+class Name(StrEnum):
+    A = "a"
+
+
+Pair = namedtuple("Pair", "x y")
+
+encodable = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.binary(max_size=40)
+    | st.text(max_size=20)
+    | st.floats()
+    | st.sampled_from([Color.RED, Color.BIG, Name.A]),
+    lambda c: (
+        st.lists(c, max_size=5)
+        | st.lists(c, max_size=4).map(tuple)
+        | st.builds(Pair, c, c)
+        | st.dictionaries(
+            st.integers(-(2**66), 2**66) | st.text(max_size=4) | st.binary(max_size=3) | st.booleans(),
+            c,
+            max_size=6,
+        )
+        | st.builds(CBORTag, st.sampled_from([0, 1, 6, 18, 98, 258, 2**32, 2**64 - 1]), c)
+    ),
+    max_leaves=30,
+)
+
+
+def _python_dumps(value: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[str, bytes | None]:
+    with monkeypatch.context() as m:
+        m.setattr(_fastcbor, "encode", None)
+        try:
+            return "ok", cbor.dumps(value)
+        except Exception as err:
+            return type(err).__name__, None
+
+
+def _dumps(value: Any) -> tuple[str, bytes | None]:
+    try:
+        return "ok", cbor.dumps(value)
+    except Exception as err:
+        return type(err).__name__, None
+
+
+@given(encodable)
+@settings(max_examples=800)
+def test_encoder_equals_the_python_encoder(value: Any) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        assert _dumps(value) == _python_dumps(value, mp)
+
+
+@given(encodable)
+@settings(max_examples=300)
+def test_encoder_output_is_deterministic(value: Any) -> None:
+    assert _fastcbor.encode is not None
+    out = _fastcbor.encode(value)
+    if out is FALLBACK:
+        return
+    deterministic.check(out, max_depth=10_000)  # the exact §4.2.1 walk accepts it
+
+
+@pytest.mark.parametrize(
+    "value",
+    [1.5, 2**64, -(2**64) - 1, "\ud800", [1, {2: 3.0}], {1: datetime.now(UTC)}, bytearray(b"x"), object()],
+)
+def test_encoder_falls_back_for_the_rest(value: Any) -> None:
+    assert _fastcbor.encode is not None
+    assert _fastcbor.encode(value) is FALLBACK
+
+
+def test_encoder_cycles_and_depth() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    assert _fastcbor.encode is not None
+    assert _fastcbor.encode(loop) is FALLBACK  # past its depth limit: cbor2 then reports the cycle
+    with pytest.raises(ValidationError):
+        cbor.dumps(loop)
+    deep: Any = 1
+    for _ in range(5000):
+        deep = [deep]
+    assert _fastcbor.encode(deep) is FALLBACK
+
+
+def test_encoder_map_order_is_bytewise() -> None:
+    # RFC 8949 §4.2.1: 10 < 100 < -1 < "z" < "aa" by encoding (0a, 1864, 20, 617a, 626161)
+    out = cbor.dumps({"aa": 0, -1: 0, "z": 0, 100: 0, 10: 0})
+    assert out.hex() == "a5" + "0a00" + "186400" + "2000" + "617a00" + "62616100"
+
+
+def test_encoder_leaks_nothing() -> None:
+    values = [{1: [b"x" * 100, "y", {2: (3, 4)}]}, [1.5], {1: {2: object()}}, CBORTag(6, {1: 2})]
+    assert _fastcbor.encode is not None
+    tracemalloc.start()
+    try:
+        for v in values * 2000:
+            _fastcbor.encode(v)
+        before = tracemalloc.get_traced_memory()[0]
+        for v in values * 20000:
+            _fastcbor.encode(v)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 64 * 1024, f"{grown} bytes kept after 80,000 encodes"

@@ -18,6 +18,8 @@
  * and true, count as duplicates), and the caller's nesting limit. With ``deterministic`` the map
  * keys must also be in strictly increasing bytewise order of their encodings (§4.2.1).
  *
+ * encode(obj) (below) is the matching deterministic encoder.
+ *
  * Nesting limits, to be the same as the Python paths: with ``deterministic`` an item enclosed
  * in L containers (arrays, maps, tags) needs L <= max_depth; otherwise a container enclosed in L
  * containers needs L < max_depth.
@@ -286,6 +288,281 @@ static PyObject *decode(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return v;
 }
 
+
+/* ---------------------------------------------------------------------------------------------
+ * encode(obj): the deterministic encoding of RFC 8949 §4.2.1 (preferred arguments, definite
+ * lengths, map keys sorted by the bytewise order of their encodings) for ints within 64 bits,
+ * bools, None, bytes, str, lists, tuples, dicts and CBORTag; FALLBACK for any other value (floats,
+ * big integers, dates...), which the Python encoder then handles. The output is byte for byte what
+ * iotsec.core.cbor.dumps produces in Python (tests/core/test_cbor_c.py).
+ */
+
+#define MAX_ENCODE_DEPTH 1000
+
+typedef struct {
+    uint8_t *buf;
+    size_t len;
+    size_t cap;
+} Buffer;
+
+static int buf_reserve(Buffer *b, size_t extra) {
+    if (b->cap - b->len >= extra) {
+        return 0;
+    }
+    size_t cap = b->cap ? b->cap : 128;
+    while (cap - b->len < extra) {
+        if (cap > ((size_t)PY_SSIZE_T_MAX) / 2) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        cap *= 2;
+    }
+    uint8_t *p = PyMem_Realloc(b->buf, cap);
+    if (p == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->buf = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int put_head(Buffer *b, int major, uint64_t arg) {
+    if (buf_reserve(b, 9) < 0) {
+        return -1;
+    }
+    uint8_t *p = b->buf + b->len;
+    uint8_t mt = (uint8_t)(major << 5);
+    if (arg < 24) {
+        p[0] = mt | (uint8_t)arg;
+        b->len += 1;
+    } else if (arg <= 0xff) {
+        p[0] = mt | 24;
+        p[1] = (uint8_t)arg;
+        b->len += 2;
+    } else if (arg <= 0xffff) {
+        p[0] = mt | 25;
+        p[1] = (uint8_t)(arg >> 8);
+        p[2] = (uint8_t)arg;
+        b->len += 3;
+    } else if (arg <= 0xffffffffULL) {
+        p[0] = mt | 26;
+        for (int i = 0; i < 4; i++) {
+            p[1 + i] = (uint8_t)(arg >> (24 - 8 * i));
+        }
+        b->len += 5;
+    } else {
+        p[0] = mt | 27;
+        for (int i = 0; i < 8; i++) {
+            p[1 + i] = (uint8_t)(arg >> (56 - 8 * i));
+        }
+        b->len += 9;
+    }
+    return 0;
+}
+
+static int put_bytes(Buffer *b, int major, const char *data, Py_ssize_t n) {
+    if (put_head(b, major, (uint64_t)n) < 0 || buf_reserve(b, (size_t)n) < 0) {
+        return -1;
+    }
+    memcpy(b->buf + b->len, data, (size_t)n);
+    b->len += (size_t)n;
+    return 0;
+}
+
+/* 0 on success, -1 with an exception set, 1 for "fallback" (no exception set). */
+static int enc(Buffer *b, PyObject *obj, int depth);
+
+typedef struct {
+    size_t start; /* offset of the key's encoding in the scratch buffer */
+    size_t klen;
+    PyObject *value;
+} Entry;
+
+/* the key encodings that entry_cmp compares; set right before each qsort (the GIL is held for
+ * the whole encode, and no Python code runs between setting it and sorting) */
+static const uint8_t *sort_base;
+
+static int entry_cmp(const void *pa, const void *pb) {
+    const Entry *a = pa, *b = pb;
+    size_t n = a->klen < b->klen ? a->klen : b->klen;
+    int c = memcmp(sort_base + a->start, sort_base + b->start, n);
+    if (c != 0) {
+        return c;
+    }
+    return a->klen < b->klen ? -1 : a->klen > b->klen ? 1 : 0;
+}
+
+static int enc_map(Buffer *b, PyObject *obj, int depth) {
+    Py_ssize_t n = PyDict_GET_SIZE(obj);
+    if (put_head(b, 5, (uint64_t)n) < 0) {
+        return -1;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    Entry *entries = PyMem_Malloc(sizeof(Entry) * (size_t)n);
+    Buffer keys = {NULL, 0, 0};
+    int rc = 0;
+    if (entries == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    PyObject *k, *v;
+    Py_ssize_t pos = 0, i = 0;
+    while (PyDict_Next(obj, &pos, &k, &v)) {
+        if (i >= n) { /* the dict changed size while encoding */
+            rc = 1;
+            goto done;
+        }
+        size_t start = keys.len;
+        rc = enc(&keys, k, depth + 1);
+        if (rc != 0) {
+            goto done;
+        }
+        entries[i].start = start;
+        entries[i].klen = keys.len - start;
+        entries[i].value = v;
+        i++;
+    }
+    if (i != n) {
+        rc = 1;
+        goto done;
+    }
+    sort_base = keys.buf;
+    qsort(entries, (size_t)n, sizeof(Entry), entry_cmp);
+    for (i = 0; i < n; i++) {
+        if (i > 0 && entry_cmp(&entries[i - 1], &entries[i]) == 0) {
+            rc = 1; /* two keys with one encoding: left to the Python encoder */
+            goto done;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        if (buf_reserve(b, entries[i].klen) < 0) {
+            rc = -1;
+            goto done;
+        }
+        memcpy(b->buf + b->len, keys.buf + entries[i].start, entries[i].klen);
+        b->len += entries[i].klen;
+        rc = enc(b, entries[i].value, depth + 1);
+        if (rc != 0) {
+            goto done;
+        }
+    }
+done:
+    PyMem_Free(entries);
+    PyMem_Free(keys.buf);
+    return rc;
+}
+
+static int enc(Buffer *b, PyObject *obj, int depth) {
+    if (depth > MAX_ENCODE_DEPTH) {
+        return 1;
+    }
+    if (obj == Py_None || obj == Py_True || obj == Py_False) {
+        if (buf_reserve(b, 1) < 0) {
+            return -1;
+        }
+        b->buf[b->len++] = obj == Py_None ? 0xf6 : obj == Py_True ? 0xf5 : 0xf4;
+        return 0;
+    }
+    if (PyLong_Check(obj)) {
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+        if (overflow == 0) {
+            if (v == -1 && PyErr_Occurred()) {
+                return -1;
+            }
+            return v >= 0 ? put_head(b, 0, (uint64_t)v) : put_head(b, 1, (uint64_t)(-1 - v));
+        }
+        if (overflow > 0) {
+            unsigned long long u = PyLong_AsUnsignedLongLong(obj);
+            if (u == (unsigned long long)-1 && PyErr_Occurred()) {
+                PyErr_Clear();
+                return 1; /* a bignum: the Python encoder */
+            }
+            return put_head(b, 0, (uint64_t)u);
+        }
+        return 1; /* below -2**63 */
+    }
+    if (PyBytes_Check(obj)) {
+        return put_bytes(b, 2, PyBytes_AS_STRING(obj), PyBytes_GET_SIZE(obj));
+    }
+    if (PyUnicode_Check(obj)) {
+        Py_ssize_t n;
+        const char *s = PyUnicode_AsUTF8AndSize(obj, &n);
+        if (s == NULL) {
+            if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+                PyErr_Clear(); /* lone surrogates: the Python encoder reports them */
+                return 1;
+            }
+            return -1;
+        }
+        return put_bytes(b, 3, s, n);
+    }
+    if (PyList_Check(obj) || PyTuple_Check(obj)) {
+        PyObject *seq = obj;
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+        if (put_head(b, 4, (uint64_t)n) < 0) {
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            /* a list may change size while an item is encoded (never here: no Python code runs) */
+            if (i >= PySequence_Fast_GET_SIZE(seq)) {
+                return 1;
+            }
+            int rc = enc(b, PySequence_Fast_GET_ITEM(seq, i), depth + 1);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+        return 0;
+    }
+    if (PyDict_Check(obj)) {
+        return enc_map(b, obj, depth);
+    }
+    if (TAG_CLASS != NULL && Py_IS_TYPE(obj, (PyTypeObject *)TAG_CLASS)) {
+        PyObject *tag = PyObject_GetAttrString(obj, "tag");
+        if (tag == NULL) {
+            return -1;
+        }
+        unsigned long long t = PyLong_Check(tag) ? PyLong_AsUnsignedLongLong(tag) : (unsigned long long)-1;
+        Py_DECREF(tag);
+        if (t == (unsigned long long)-1) {
+            PyErr_Clear();
+            return 1;
+        }
+        PyObject *value = PyObject_GetAttrString(obj, "value");
+        if (value == NULL) {
+            return -1;
+        }
+        int rc = put_head(b, 6, (uint64_t)t);
+        if (rc == 0) {
+            rc = enc(b, value, depth + 1);
+        }
+        Py_DECREF(value);
+        return rc;
+    }
+    return 1;
+}
+
+static PyObject *encode(PyObject *self, PyObject *obj) {
+    (void)self;
+    Buffer b = {NULL, 0, 0};
+    int rc = enc(&b, obj, 0);
+    PyObject *out;
+    if (rc < 0) {
+        out = NULL;
+    } else if (rc > 0) {
+        Py_INCREF(FALLBACK);
+        out = FALLBACK;
+    } else {
+        out = PyBytes_FromStringAndSize((const char *)b.buf, (Py_ssize_t)b.len);
+    }
+    PyMem_Free(b.buf);
+    return out;
+}
+
 static PyObject *configure(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
     if (nargs != 2 || !PyFrozenSet_Check(args[1])) {
@@ -302,6 +579,8 @@ static PyObject *configure(PyObject *self, PyObject *const *args, Py_ssize_t nar
 static PyMethodDef methods[] = {
     {"decode", (PyCFunction)(void (*)(void))decode, METH_FASTCALL,
      "decode(data, deterministic, max_depth): the decoded item, or FALLBACK."},
+    {"encode", (PyCFunction)encode, METH_O,
+     "encode(obj): the deterministic encoding (RFC 8949 §4.2.1), or FALLBACK."},
     {"configure", (PyCFunction)(void (*)(void))configure, METH_FASTCALL,
      "configure(tag_class, semantic_tags): the CBORTag class and the tags left to cbor2."},
     {NULL, NULL, 0, NULL},

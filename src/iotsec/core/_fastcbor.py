@@ -1,5 +1,8 @@
 """The C fast path shared by :mod:`iotsec.core.cbor` and :mod:`iotsec.core.deterministic`.
 
+``encode(obj)`` returns the deterministic encoding (RFC 8949 §4.2.1) of plain values (ints within
+64 bits, bools, None, bytes, str, lists, tuples, dicts, CBORTag), or :data:`FALLBACK` for anything
+else; :func:`iotsec.core.cbor.dumps` then encodes in Python.
 ``decode(data, deterministic, max_depth)`` returns the decoded item, or :data:`FALLBACK` when
 the input is not the plain, preferred-serialization case the C decoder handles (see
 ``_cbor_c.c``); the callers then take their exact path, which decides and names any problem. The
@@ -22,6 +25,7 @@ SEMANTIC_TAGS = frozenset({*range(6), *range(21, 38), 100, 256, 258, 260, 261, 2
 
 FALLBACK: object = object()
 decode: Callable[[bytes, bool, int], Any] | None = None
+encode: Callable[[object], Any] | None = None  # deterministic encoding, or FALLBACK
 
 try:
     from iotsec.core import _cbor_c
@@ -31,5 +35,6 @@ else:
     _cbor_c.configure(CBORTag, SEMANTIC_TAGS)
     FALLBACK = _cbor_c.FALLBACK
     decode = _cbor_c.decode
+    encode = _cbor_c.encode
 
-__all__ = ["FALLBACK", "SEMANTIC_TAGS", "decode"]
+__all__ = ["FALLBACK", "SEMANTIC_TAGS", "decode", "encode"]

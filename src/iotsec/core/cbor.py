@@ -317,6 +317,11 @@ def _canonical(obj: Any) -> Any:
 
 def dumps(obj: Any) -> bytes:
     """Encode deterministically (RFC 8949 §4.2.1: bytewise lexicographic map-key order)."""
+    fast = _fastcbor.encode
+    if fast is not None:  # the C encoder for plain values; floats, bignums, dates... below
+        out = fast(obj)
+        if out is not _fastcbor.FALLBACK:
+            return out  # type: ignore[no-any-return]
     try:
         return cbor2.dumps(_canonical(obj))
     except Exception as exc:
