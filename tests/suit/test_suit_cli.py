@@ -133,7 +133,7 @@ def test_create_sign_show_verify_process(tmp_path: Path, keys: tuple[Path, Path]
 
     msg = Sign1Message.decode(rep.read_bytes())
     msg.verify(CoseKey.load(pub.read_bytes()))
-    assert cbor.loads(msg.payload)[4][7] == 11  # operation-failed
+    assert cbor.loads(msg.payload)[4][7] == 10  # condition-failed (report.reason_for: manifest §6.1, §8.4.2)
     # a newer manifest whose payload was replaced on the server: image-match fails, nothing changes
     env4 = make_update(tmp_path, priv, 4, os.urandom(5000))
     (tmp_path / "payloads" / "app.bin").write_bytes(b"evil" * 100)

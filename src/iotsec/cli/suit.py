@@ -325,26 +325,32 @@ def process(  # noqa: PLR0917
 ) -> None:
     """Verify ENVELOPE, then run it against a filesystem component store (atomic install)."""
     from iotsec.agent.suit_store import DirectoryFetcher, FileStore
-    from iotsec.core.suit import suit_report
     from iotsec.core.suit.auth import authenticate
     from iotsec.core.suit.codec import component_name
     from iotsec.core.suit.processor import Procedure
     from iotsec.core.suit.processor import process as run
+    from iotsec.core.suit.report import (
+        failure_report,
+        iotsec_capabilities,
+        report_from_processing,
+        sign_report,
+        wants_capabilities,
+    )
 
-    def write_report(content: dict[int, Any]) -> None:
+    def write_report(content: Any) -> None:
         if report_file:
-            data = (
-                suit_report.sign_report(content, _load_key(report_key))
-                if report_key
-                else suit_report.encode_report(content)
-            )
+            data = sign_report(content, _load_key(report_key)) if report_key else content.encode()
             Path(report_file).write_bytes(data)
+
+    def caps(err: IotSecError | None) -> Any:
+        return iotsec_capabilities() if wants_capabilities(err) else None
 
     anchors = _anchors(keys, macs)
     env = None
+    raw = Path(envelope).read_bytes()
     try:
         # §6.2: verify before parsing the manifest, and before the store directory is even opened
-        env, _ = authenticate(cbor.read_any(Path(envelope).read_bytes()), anchors)
+        env, _ = authenticate(cbor.read_any(raw), anchors)
         store = FileStore(store_dir)
         identity = _identity(Path(store_dir), vendor_ids, class_ids, device_ids)
         report = run(
@@ -359,11 +365,24 @@ def process(  # noqa: PLR0917
             procedure=Procedure(procedure),
         )
     except IotSecError as err:
-        write_report(suit_report.failure_report(err, env))
+        if report_file:
+            write_report(failure_report(err, env or _reference_envelope(raw), capabilities=caps(err)))
         raise
-    write_report(suit_report.to_suit_report(report, env))
+    write_report(report_from_processing(report, env, capabilities=caps(report.error)))
     _print_report(ctx, report, store_dir, component_name)
     report.check()
+
+
+def _reference_envelope(raw: bytes) -> Any:
+    """The envelope of a refused manifest, only to name it in the SUIT report (its URI and the
+    digest in its authentication wrapper, draft-ietf-suit-report §4), as ``suit apply`` names it;
+    None when it does not decode. Nothing of it is processed."""
+    from iotsec.core.suit import codec
+
+    try:
+        return codec.decode(cbor.read_any(raw))
+    except IotSecError:
+        return None
 
 
 def _print_report(ctx: click.Context, report: Any, store_dir: str, component_name: Any) -> None:

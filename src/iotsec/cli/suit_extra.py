@@ -223,20 +223,6 @@ def _parse_versions(items: tuple[str, ...]) -> dict[tuple[bytes, ...], list[int]
     return out
 
 
-def _wants_capabilities(result: Any) -> bool:
-    """draft-ietf-suit-report §4.2: a capability report when the manifest used something unsupported."""
-    from iotsec.core.suit.report import Reason, reason_for
-
-    unsupported = {
-        Reason.COMMAND_UNSUPPORTED,
-        Reason.PARAMETER_UNSUPPORTED,
-        Reason.COMPONENT_UNSUPPORTED,
-        Reason.ALG_UNSUPPORTED,
-        Reason.COSE_UNSUPPORTED,
-    }
-    return result.error is not None and reason_for(result.error) in unsupported
-
-
 @click.command("apply")
 @click.argument("envelope", type=click.Path(exists=True, dir_okay=False))
 @click.option("--key", "keys", multiple=True, help="Trusted public key (full authority); repeatable.")
@@ -309,11 +295,37 @@ def apply_cmd(  # noqa: PLR0917
     from iotsec.cli.suit import _anchors, _identity, _read_envelope
     from iotsec.clock import SystemClock
     from iotsec.core.suit.companion import process_suit
-    from iotsec.core.suit.report import iotsec_capabilities, report_from_result, sign_report
+    from iotsec.core.suit.report import (
+        SuitReport,
+        failure_report,
+        iotsec_capabilities,
+        report_from_result,
+        sign_report,
+        wants_capabilities,
+    )
     from iotsec.core.suit.trust import Authority, named_scope
     from iotsec.core.suit.update_mgmt import StaticInputs
 
-    env = _read_envelope(envelope)
+    def write_report(report: SuitReport) -> None:
+        if report_out:
+            data = (
+                sign_report(
+                    report,
+                    _key(report_key),
+                    encrypt_key=_kek(report_encrypt_key) if report_encrypt_key else None,
+                )
+                if report_key
+                else report.encode()
+            )
+            Path(report_out).write_bytes(data)
+
+    report_nonce = bytes.fromhex(nonce) if nonce and report_out else None
+    try:
+        env = _read_envelope(envelope)
+    except IotSecError as err:  # an envelope that does not decode is reported too, as by `suit process`
+        caps = iotsec_capabilities() if wants_capabilities(err) else None
+        write_report(failure_report(err, None, nonce=report_nonce, capabilities=caps))
+        raise
     # anchors named after their key files (the report and messages name the signer)
     plain = _anchors(keys, macs) if keys or macs else []
     names = [Path(p).stem.removesuffix(".pub") for p in (*keys, *macs)]
@@ -353,19 +365,8 @@ def apply_cmd(  # noqa: PLR0917
         decryption_keys=dkeys,
     )
     if report_out:
-        report = report_from_result(
-            result,
-            nonce=bytes.fromhex(nonce) if nonce else None,
-            capabilities=iotsec_capabilities() if _wants_capabilities(result) else None,
-        )
-        data = (
-            sign_report(
-                report, _key(report_key), encrypt_key=_kek(report_encrypt_key) if report_encrypt_key else None
-            )
-            if report_key
-            else report.encode()
-        )
-        Path(report_out).write_bytes(data)
+        caps = iotsec_capabilities() if wants_capabilities(result.error) else None
+        write_report(report_from_result(result, nonce=report_nonce, capabilities=caps))
     if _json(ctx):
         click.echo(
             json.dumps(

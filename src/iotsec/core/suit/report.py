@@ -1,16 +1,25 @@
-"""SUIT_Report and SUIT_Capability_Report (draft-ietf-suit-report).
+"""SUIT_Report and SUIT_Capability_Report (draft-ietf-suit-report): iotsec's one reporting engine.
 
 * :class:`SuitReport` / :class:`SuitRecord` / :class:`Failure` -- the model, strict
   :meth:`SuitReport.decode` and deterministic :meth:`SuitReport.encode` (§4, Appendix CDDL).
-* :func:`report_from_result` -- a report from :func:`iotsec.core.suit.companion.process_suit`:
-  the reference (manifest URI and the digest of the authentication wrapper, §4), one SUIT_Record
-  per command whose reporting policy asks for it (§8.4.7 of the manifest draft: bit 0 on success,
-  bit 1 on failure), and the result: ``true``, or code, record and reason (§4.2). The failure
-  record carries the human reason under the custom parameter :data:`REASON_TEXT` (SUIT_Parameters
-  allows ``nint => tstr``).
+* One engine builds every report, whichever processor ran:
+
+  - :func:`report_from_result` -- from :func:`iotsec.core.suit.companion.process_suit`
+    (``iotsec suit apply``);
+  - :func:`report_from_processing` -- from the core :func:`iotsec.core.suit.processor.process`
+    (``iotsec suit process``);
+  - :func:`failure_report` -- for a manifest refused before any command ran (decoding,
+    authentication, anti-rollback...), by either processor.
+
+  The reference is the manifest URI and the digest of the authentication wrapper (§4); one
+  SUIT_Record per command whose reporting policy asks for it (§8.4.7 of the manifest draft: bit 0
+  on success, bit 1 on failure) plus the records of soft failures; the result is ``true``, or
+  code, record and reason (§4.2). The failure record carries the human reason under the custom
+  parameter :data:`REASON_TEXT` (SUIT_Parameters allows ``nint => tstr``); the reason comes from
+  one table, :func:`reason_for`.
 * :func:`sign_report` / :func:`mac_report` / :func:`verify_report` -- the COSE_Sign1 / COSE_Mac0
   container of §8 ("SUIT_Report MUST be the sole payload"), through :mod:`iotsec.core.cose`.
-* :class:`CapabilityReport` and :func:`iotsec_capabilities` -- §6.
+* :class:`CapabilityReport`, :func:`iotsec_capabilities` and :func:`wants_capabilities` -- §6.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from iotsec.core.cbor import CBORTag
 from iotsec.core.cose import (
     Algorithm,
     CoseKey,
+    Curve,
     Encrypt0Message,
     Mac0Message,
     Sign1Message,
@@ -34,7 +44,9 @@ from iotsec.core.cose import (
     mac0,
     sign1,
 )
-from iotsec.core.suit.model import ComponentId, Digest
+from iotsec.core.suit.encoding import digest_to_cbor, encode_digest
+from iotsec.core.suit.model import ComponentId, Digest, Envelope
+from iotsec.core.suit.registry import Parameter
 from iotsec.errors import DecodeError, IotSecError, ValidationError, VerifyError
 
 REFERENCE, NONCE, RECORDS, RESULT, RESULT_CODE, RESULT_RECORD, RESULT_REASON, CAPABILITIES = (
@@ -48,6 +60,7 @@ REFERENCE, NONCE, RECORDS, RESULT, RESULT_CODE, RESULT_RECORD, RESULT_REASON, CA
     8,
 )  # §9 SUIT_Report Elements
 SYSTEM_COMPONENT_ID = 0  # system-property-claims key
+SHARED_SECTION = 3  # the shared sequence is reported as suit-common (3), as the processors record it
 REASON_TEXT = -257  # custom SUIT parameter (nint => tstr): iotsec's reason code and message
 SEND_RECORD_ON_SUCCESS, SEND_RECORD_ON_FAILURE, SEND_SYSINFO_SUCCESS, SEND_SYSINFO_FAILURE = 1, 2, 4, 8
 
@@ -85,39 +98,72 @@ class CapKey(IntEnum):
     DEPENDENCY = 10
 
 
+# iotsec reason code (exactly, or as a dotted prefix) -> §4.2 reason; the first match wins.
+_REASONS: tuple[tuple[str, Reason], ...] = (
+    ("suit.component.unauthorised", Reason.COMPONENT_UNAUTHORISED),
+    ("suit.auth.unsupported", Reason.COSE_UNSUPPORTED),
+    # before "suit.digest" and "suit.auth": an unsupported algorithm is not a failed verification
+    ("suit.digest.alg", Reason.ALG_UNSUPPORTED),
+    ("suit.encryption.alg", Reason.ALG_UNSUPPORTED),
+    ("cose.alg", Reason.ALG_UNSUPPORTED),
+    ("suit.auth", Reason.UNAUTHORISED),
+    ("suit.unsigned", Reason.UNAUTHORISED),  # a bare manifest: no authentication at all
+    ("suit.delegation", Reason.UNAUTHORISED),
+    ("suit.digest", Reason.UNAUTHORISED),
+    ("suit.severed.undeclared", Reason.UNAUTHORISED),  # a member no manifest digest authenticates
+    ("suit.command.unsupported", Reason.COMMAND_UNSUPPORTED),
+    ("suit.dependency.unsupported", Reason.COMMAND_UNSUPPORTED),
+    ("suit.severed", Reason.SEVERING_UNSUPPORTED),
+    ("suit.parameter.unsupported", Reason.PARAMETER_UNSUPPORTED),
+    ("suit.condition", Reason.CONDITION_FAILED),
+    ("suit.try-each", Reason.CONDITION_FAILED),
+    # Anti-rollback. draft-ietf-suit-manifest §6.1 makes it a check of the manifest before any
+    # command sequence runs ("extract the manifest sequence number and perform a rollback check")
+    # and §8.4.2 says the recipient "MUST reject any manifest that has a sequence number lower than
+    # its current sequence number". draft-ietf-suit-report §4.2 (suit-report-result) keeps
+    # operation-failed for "A command failed (e.g., download/copy/swap/write)": no command ran
+    # here. The refusal is a failed test comparing a manifest value with the device's value (§3:
+    # "Most conditions compare a parameter to an actual value"), i.e. condition-failed ("A
+    # condition failed with soft-failure off"; there is no soft failure for this check).
+    ("suit.rollback", Reason.CONDITION_FAILED),
+    ("suit.index", Reason.COMPONENT_UNSUPPORTED),
+    ("suit.components", Reason.COMPONENT_UNSUPPORTED),
+    # the decoder's CDDL violations: the manifest did not parse as SUIT
+    ("cbor", Reason.CBOR_PARSE),
+    ("suit.cbor", Reason.CBOR_PARSE),
+    ("suit.type", Reason.CBOR_PARSE),
+    ("suit.missing", Reason.CBOR_PARSE),
+    ("suit.uuid", Reason.CBOR_PARSE),
+    ("suit.reporting-policy", Reason.CBOR_PARSE),
+    ("suit.nesting", Reason.CBOR_PARSE),
+)
+
+
 def reason_for(err: IotSecError) -> Reason:
-    """Map an iotsec error to the interoperable §4.2 reason."""
+    """Map an iotsec error to the interoperable §4.2 reason (one table for every report)."""
     r = err.reason
-    table = [
-        ("suit.component.unauthorised", Reason.COMPONENT_UNAUTHORISED),
-        ("suit.auth.unsupported", Reason.COSE_UNSUPPORTED),
-        ("suit.auth", Reason.UNAUTHORISED),
-        ("suit.delegation", Reason.UNAUTHORISED),
-        ("suit.digest", Reason.UNAUTHORISED),
-        ("suit.command.unsupported", Reason.COMMAND_UNSUPPORTED),
-        ("suit.dependency.unsupported", Reason.COMMAND_UNSUPPORTED),
-        ("suit.severed", Reason.SEVERING_UNSUPPORTED),
-        ("suit.parameter.unsupported", Reason.PARAMETER_UNSUPPORTED),
-        ("suit.condition", Reason.CONDITION_FAILED),
-        ("suit.try-each", Reason.CONDITION_FAILED),
-        ("suit.rollback", Reason.CONDITION_FAILED),
-        ("suit.index", Reason.COMPONENT_UNSUPPORTED),
-        ("suit.components", Reason.COMPONENT_UNSUPPORTED),
-        ("suit.encryption.alg", Reason.ALG_UNSUPPORTED),
-        ("suit.digest.alg", Reason.ALG_UNSUPPORTED),
-        ("cose.alg", Reason.ALG_UNSUPPORTED),
-        ("cbor", Reason.CBOR_PARSE),
-        ("suit.cbor", Reason.CBOR_PARSE),
-        ("suit.type", Reason.CBOR_PARSE),
-    ]
-    for prefix, reason in table:
+    for prefix, reason in _REASONS:
         if r == prefix or r.startswith(prefix + "."):
             return reason
     if isinstance(err, DecodeError):
         return Reason.CBOR_PARSE
-    if isinstance(err, VerifyError) and r.startswith("suit.auth"):
-        return Reason.UNAUTHORISED
     return Reason.OPERATION_FAILED
+
+
+def wants_capabilities(err: IotSecError | None) -> bool:
+    """§4.2: a capability report is worth its bytes when the manifest used something unsupported."""
+    return err is not None and reason_for(err) in _UNSUPPORTED
+
+
+_UNSUPPORTED = frozenset(
+    {
+        Reason.COMMAND_UNSUPPORTED,
+        Reason.PARAMETER_UNSUPPORTED,
+        Reason.COMPONENT_UNSUPPORTED,
+        Reason.ALG_UNSUPPORTED,
+        Reason.COSE_UNSUPPORTED,
+    }
+)
 
 
 def result_code(reason: str) -> int:
@@ -195,7 +241,7 @@ class SuitReport:
 
     def to_cbor(self) -> dict[int, Any]:
         m: dict[int, Any] = {
-            REFERENCE: [self.reference_uri, [self.manifest_digest.alg, self.manifest_digest.value]],
+            REFERENCE: [self.reference_uri, digest_to_cbor(self.manifest_digest)],
             RECORDS: [r.to_cbor() if isinstance(r, SuitRecord) else dict(r) for r in self.records],
             RESULT: True
             if self.result is None
@@ -350,6 +396,55 @@ def _tuples_to_lists(obj: Any) -> Any:
 # --------------------------------------------------------------- from a processing result
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """What a processor hands the reporting engine for one executed command (manifest §8.4.7)."""
+
+    manifest_id: tuple[int, ...]
+    section: int
+    offset: int
+    component: int
+    ok: bool
+    policy: int
+    shown: dict[int, Any]  # the SUIT_Record's properties
+    measured: dict[int, Any]  # for system-property-claims (§4.1), when the sysinfo bits ask
+    component_id: ComponentId | None = None
+
+    def record(self, extra: dict[int, Any] | None = None) -> SuitRecord:
+        props = {**self.shown, **(extra or {})}
+        return SuitRecord(self.manifest_id, self.section, self.offset, self.component, props)
+
+
+def _build(
+    entries: Sequence[_Entry],
+    failed: _Entry | None,
+    error: IotSecError | None,
+    *,
+    reference: tuple[str | None, Digest | None],
+    nonce: bytes | None,
+    capabilities: CapabilityReport | None,
+    all_records: bool,
+) -> SuitReport:
+    """The one reporting engine: records, system-property-claims and the result."""
+    records: list[SuitRecord | dict[int, Any]] = []
+    for e in entries:
+        wanted = SEND_RECORD_ON_SUCCESS if e.ok else SEND_RECORD_ON_FAILURE
+        # a failure other than the final one was soft (try-each): always recorded (§3)
+        if all_records or e.policy & wanted or (not e.ok and e is not failed):
+            records.append(e.record())
+        sysinfo = SEND_SYSINFO_SUCCESS if e.ok else SEND_SYSINFO_FAILURE
+        if e.policy & sysinfo and e.measured and e.component_id is not None:
+            # §4.1 system-property-claims: what the processor measured on the component
+            records.append({SYSTEM_COMPONENT_ID: list(e.component_id), **e.measured})
+    failure = None
+    if error is not None:
+        text = {REASON_TEXT: f"{error.reason}: {error.message}"}
+        rec = failed.record(text) if failed is not None else SuitRecord((), 0, 0, 0, text)
+        failure = Failure(result_code(error.reason), rec, int(reason_for(error)))
+    uri, digest = reference
+    return SuitReport(uri or "", digest or Digest(-16, b""), tuple(records), failure, nonce, capabilities)
+
+
 def report_from_result(
     result: Any,
     *,
@@ -359,36 +454,117 @@ def report_from_result(
 ) -> SuitReport:
     """Build a SUIT_Report from a :class:`~iotsec.core.suit.companion.SuitResult`.
 
-    ``all_records`` emits a record for every executed command regardless of reporting policy.
+    The companion processor measures (image-match: the digest and size it found): a failed
+    record shows what it measured, a successful one goes to system-property-claims when its
+    policy asks. ``all_records`` emits a record for every executed command regardless of policy.
     """
     from iotsec.core.suit.companion import ExtRecord
 
-    records: list[SuitRecord | dict[int, Any]] = []
+    entries: list[_Entry] = []
+    failed: _Entry | None = None
     for r in result.ext_records:
         assert isinstance(r, ExtRecord)
-        wanted = SEND_RECORD_ON_SUCCESS if r.ok else SEND_RECORD_ON_FAILURE
-        if all_records or r.policy & wanted or (not r.ok and r is not result.failed_record):
-            measured = dict(r.properties) if not r.ok else {}
-            records.append(SuitRecord(r.manifest_id, r.section, r.offset, r.component, measured))
-        sysinfo = SEND_SYSINFO_SUCCESS if r.ok else SEND_SYSINFO_FAILURE
-        if r.policy & sysinfo and r.properties and r.component_id is not None:
-            # §4.1 system-property-claims: what the processor measured on the component
-            records.append({SYSTEM_COMPONENT_ID: list(r.component_id), **r.properties})
-    failure = None
-    if not result.ok:
-        err = result.error
-        assert err is not None
-        fr = result.failed_record
-        props: dict[int, Any] = dict(fr.properties) if fr is not None else {}
-        props[REASON_TEXT] = f"{err.reason}: {err.message}"
-        rec = (
-            SuitRecord(fr.manifest_id, fr.section, fr.offset, fr.component, props)
-            if fr is not None
-            else SuitRecord((), 0, 0, 0, props)
+        measured = dict(r.properties)
+        shown = measured if not r.ok else {}
+        e = _Entry(
+            r.manifest_id, r.section, r.offset, r.component, r.ok, r.policy, shown, measured, r.component_id
         )
-        failure = Failure(result_code(err.reason), rec, int(reason_for(err)))
-    digest = result.manifest_digest or Digest(-16, b"")
-    return SuitReport(result.reference_uri or "", digest, tuple(records), failure, nonce, capabilities)
+        entries.append(e)
+        if r is result.failed_record:
+            failed = e
+    return _build(
+        entries,
+        failed,
+        None if result.ok else result.error,
+        reference=(result.reference_uri, result.manifest_digest),
+        nonce=nonce,
+        capabilities=capabilities,
+        all_records=all_records,
+    )
+
+
+def _consumed(key: int, value: Any) -> Any:
+    if key == Parameter.IMAGE_DIGEST and isinstance(value, Digest):
+        return encode_digest(value)  # as in the manifest: bstr .cbor SUIT_Digest
+    return value
+
+
+def report_from_processing(
+    report: Any,
+    env: Envelope,
+    *,
+    nonce: bytes | None = None,
+    capabilities: CapabilityReport | None = None,
+    all_records: bool = False,
+) -> SuitReport:
+    """Build a SUIT_Report from the core processor's :class:`~iotsec.core.suit.interfaces.Report`.
+
+    The core processor hands "the values of parameters consumed by the command" (manifest
+    §8.4.7), so every record shows them (image-match: the expected digest and size); it measures
+    nothing, so there are no system-property-claims.
+    """
+    from iotsec.core.suit.interfaces import Record
+
+    where = _section_offsets(env)
+    entries: list[_Entry] = []
+    failed: _Entry | None = None
+    for r in report.records:
+        assert isinstance(r, Record)
+        shown = {k: _consumed(k, v) for k, v in r.properties.items()}
+        cmd = r.position[0][r.position[1]] if r.position is not None else None
+        section, offset = where.get(id(cmd), (int(r.section), r.offset))
+        e = _Entry((), section, offset, r.component or 0, r.ok, r.policy, shown, {})
+        entries.append(e)
+        if not r.ok:
+            failed = e  # the last failure is the one that stopped processing
+    return _build(
+        entries,
+        failed,
+        None if report.ok else report.error,
+        reference=_reference(env),
+        nonce=nonce,
+        capabilities=capabilities,
+        all_records=all_records,
+    )
+
+
+def _section_offsets(env: Envelope) -> dict[int, tuple[int, int]]:
+    """(section, offset) of each command of ``env`` by identity, the offset counted from the start
+    of its top-level section also inside try-each/run-sequence (as the companion processor's
+    records are): §3 names only top-level sections, "so that the developer can index into
+    severable Command Sequences in a predictable way"."""
+    from iotsec.core.suit.offsets import command_offsets
+    from iotsec.core.suit.processor import resolve_sequences
+
+    where: dict[int, tuple[int, int]] = {}
+    if env.manifest.common.shared_sequence is not None:
+        command_offsets(env.manifest.common.shared_sequence, SHARED_SECTION, where)
+    for key, seq in resolve_sequences(env).items():
+        command_offsets(seq, key, where)
+    return where
+
+
+def failure_report(
+    error: IotSecError,
+    env: Envelope | None,
+    *,
+    nonce: bytes | None = None,
+    capabilities: CapabilityReport | None = None,
+) -> SuitReport:
+    """A SUIT_Report for a manifest refused before any command ran (decoding, authentication,
+    anti-rollback...): no records; the result record points at no command. ``env`` (when the
+    envelope decoded) gives the reference. The same bytes as :func:`report_from_result` for the
+    same refusal."""
+    return _build(
+        (), None, error, reference=_reference(env), nonce=nonce, capabilities=capabilities, all_records=False
+    )
+
+
+def _reference(env: Envelope | None) -> tuple[str | None, Digest | None]:
+    """§4 suit-reference: the manifest's reference URI and the digest in its authentication wrapper."""
+    if env is None:
+        return None, None
+    return env.manifest.reference_uri, env.authentication.digest if env.authentication is not None else None
 
 
 # --------------------------------------------------------------- the COSE container (§8)
@@ -412,9 +588,10 @@ def sign_report(
     encrypt_key: CoseKey | None = None,
 ) -> bytes:
     """COSE_Sign1_Tagged with the SUIT_Report (or, with ``encrypt_key``, its COSE_Encrypt0) as the
-    sole attached payload (§8). ``alg`` defaults to the key's ``alg``, else ESP256."""
-    if alg is None:
-        alg = key.alg if isinstance(key.alg, int) else Algorithm.ESP256
+    sole attached payload (§8). ``alg`` defaults to the key's ``alg``, else ESP256 for a P-256
+    key, else the usual algorithm of the key's curve (EdDSA for Ed25519...)."""
+    if alg is None and not isinstance(key.alg, int) and key.crv == Curve.P_256:
+        alg = Algorithm.ESP256
     unprotected = {4: kid} if kid is not None else None
     return sign1(_payload(report, encrypt_key), key, alg=alg, unprotected=unprotected, tagged=True)
 
@@ -586,13 +763,16 @@ __all__ = [
     "Reason",
     "SuitRecord",
     "SuitReport",
+    "failure_report",
     "iotsec_capabilities",
     "mac_report",
     "reason_for",
     "render",
+    "report_from_processing",
     "report_from_result",
     "result_code",
     "sign_report",
     "unwrap_report",
     "verify_report",
+    "wants_capabilities",
 ]
