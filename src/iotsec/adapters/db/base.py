@@ -43,8 +43,3 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
-
-
-def create_schema(engine: Engine) -> None:
-    """Create every table declared on :class:`Base` (idempotent)."""
-    Base.metadata.create_all(engine)

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import DateTime, Engine, Integer, LargeBinary, String, Text, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from iotsec.adapters.db.base import Base, create_schema, make_engine
+from iotsec.adapters.db.base import Base, make_engine
+from iotsec.adapters.db.migrate import upgrade_schema
 from iotsec.services.enrollment import CertRecord, DeviceRecord, EventRecord, PendingRecord
 
 
@@ -96,9 +97,10 @@ class SqlEnrollmentStore:
 
     @classmethod
     def open(cls, url: str | None = None, **kwargs: Any) -> SqlEnrollmentStore:
-        """Connect to ``url`` (default SQLite under ``IOTSEC_HOME``) and create the tables."""
+        """Connect to ``url`` (default SQLite under ``IOTSEC_HOME``) and bring its schema to the newest
+        revision (``iotsec.adapters.db.migrate``; refuses a database it cannot safely upgrade)."""
         engine = make_engine(url, **kwargs)
-        create_schema(engine)
+        upgrade_schema(engine)
         return cls(engine)
 
     # devices

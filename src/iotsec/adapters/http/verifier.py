@@ -147,7 +147,7 @@ def build_service(
     ear_validity: int | None = None,
 ) -> VerifierService:
     """Compose the verifier: SQL stores on ``db_url`` (SQLite by default), EAR signer, policy."""
-    from iotsec.adapters.db import create_schema, make_engine
+    from iotsec.adapters.db import make_engine, upgrade_schema
     from iotsec.adapters.db.rats import SqlEndorsementStore, SqlSessionStore
 
     engine = make_engine(db_url)
@@ -157,7 +157,7 @@ def build_service(
         from sqlalchemy import event
 
         event.listen(engine, "connect", lambda conn, _rec: conn.execute("PRAGMA synchronous=NORMAL"))
-    create_schema(engine)
+    upgrade_schema(engine)  # to the newest schema revision, or a ConfigError (db.schema.*)
     return VerifierService(
         SqlSessionStore(engine),
         SqlEndorsementStore(engine),
