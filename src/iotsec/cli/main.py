@@ -31,6 +31,7 @@ GROUPS: dict[str, str] = {
     "corim": "iotsec.cli.corim:group",
     "verifier": "iotsec.cli.verifier:group",
     "suit": "iotsec.cli.suit:group",
+    "db": "iotsec.cli.db:group",
     "demo": "iotsec.cli.demo:demo",
 }
 
