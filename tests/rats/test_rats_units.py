@@ -380,6 +380,16 @@ def test_rats_corim_cose_key_triple() -> None:
     assert ei.value.reason == "corim.key"
 
 
+def test_rats_comid_triples_must_be_arrays() -> None:
+    """A reference or attest-key triples member that is not an array is refused (it raised a bare
+    TypeError when it was not iterable, e.g. a tagged item)."""
+    for label in (0, 3):
+        for v in (cbor.tag(6, [1]), 5, {}, "x"):
+            with pytest.raises(ValidationError) as ei:
+                corim.decode_comid(cbor.dumps({1: {0: "c"}, 4: {label: v}}))
+            assert ei.value.reason == "comid.invalid"
+
+
 def test_rats_constrained_profile_rules() -> None:
     """RFC 9711 §6.3: ES256/384/512 only; definite lengths and preferred serialization."""
     claims: dict[int | str, object] = {10: b"n" * 16, 256: UEID}

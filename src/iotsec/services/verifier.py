@@ -66,6 +66,7 @@ def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
     return base.lower(), out
 
 
+_PROFILE = int(Claim.PROFILE)
 _PARSED_TYPES = [(parse_media_type(mt), fam) for mt, fam in MEDIA_TYPES.items()]
 
 
@@ -279,7 +280,7 @@ class VerifierService:
             annotated = veraison_annotated(ptok)
         else:
             profile = PROFILE_JWT if family == "eat-jwt" else PROFILE_CONSTRAINED
-            if tok.claims.get(Claim.PROFILE) not in (profile, None):
+            if tok.claims.get(_PROFILE) not in (profile, None):
                 raise UnsupportedError("unsupported EAT profile", reason="eat.profile.unknown")
             if family == "eat":
                 tokens.check_constrained_profile(tok)
@@ -304,15 +305,15 @@ class VerifierService:
 
     def _sign(self, result: AppraisalResult, label: str, data: bytes, nonce: bytes | None) -> Outcome:
         now = self.clock.timestamp()
-        e = ear.Ear(
-            iat=now,
-            exp=now + self.ear_validity if self.ear_validity else None,
-            developer=self.developer,
-            build=self.build,
-            submods={label: result.appraisal},
-            status=result.appraisal.status,
-            nonce=nonce,
-            raw_evidence=data if self.include_raw_evidence else None,
+        e = ear.Ear(  # positional: iat, developer, build, submods, status, exp, raw_evidence, nonce
+            now,
+            self.developer,
+            self.build,
+            {label: result.appraisal},
+            result.appraisal.status,
+            now + self.ear_validity if self.ear_validity else None,
+            data if self.include_raw_evidence else None,
+            nonce,
         )
         return Outcome(e, self.signer.sign(e), result.findings)
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import hmac as _hmac
+from typing import cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -99,17 +100,25 @@ def _der_signature(signature: bytes, n: int) -> bytes:
     return (b"\x30" + bytes((size,)) if size < 0x80 else b"\x30\x81" + bytes((size,))) + body
 
 
+# concrete classes found to be EllipticCurvePublicKey (an ABC: isinstance is slow on it)
+_EC_PUBLIC_TYPES: set[type] = set()
+
+
 def verify(info: AlgInfo, key: CoseKey, tbs: bytes, signature: bytes) -> None:
     """Verify ``signature`` over ``tbs``; raise :class:`VerifyError` (opaque) if it does not."""
     key.check_alg(info.alg, KeyOp.VERIFY)
     pub = key.public_key
+    t = type(pub)
+    if t not in _EC_PUBLIC_TYPES and isinstance(pub, ec.EllipticCurvePublicKey):
+        _EC_PUBLIC_TYPES.add(t)
     try:
-        if isinstance(pub, ec.EllipticCurvePublicKey):
+        if t in _EC_PUBLIC_TYPES:
             assert key.crv is not None and info.hash_name is not None
             n = CURVE_SIZE[key.crv]
             if len(signature) != 2 * n:  # RFC 9053 §2.1: fixed-width r || s
                 raise VerifyError("signature verification failed", reason="cose.signature.length")
-            pub.verify(_der_signature(signature, n), tbs, _ECDSA[info.hash_name])
+            der = _der_signature(signature, n)
+            cast(ec.EllipticCurvePublicKey, pub).verify(der, tbs, _ECDSA[info.hash_name])
         elif isinstance(pub, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
             pub.verify(signature, tbs)
         else:

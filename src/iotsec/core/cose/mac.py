@@ -51,6 +51,8 @@ from iotsec.core.cose.recipient import (
 )
 from iotsec.errors import ValidationError
 
+_KID = int(HeaderLabel.KID)  # a plain int: an enum member costs a class attribute look-up
+
 
 def _mac_info(alg: object) -> AlgInfo:
     return alg_info(alg, kind=AlgKind.MAC)
@@ -122,7 +124,7 @@ class Mac0Message:
     @property
     def kid(self) -> bytes | None:
         """The ``kid`` header parameter from either bucket."""
-        kid = header(self.protected, self.unprotected, HeaderLabel.KID)
+        kid = header(self.protected, self.unprotected, _KID)
         return kid if isinstance(kid, bytes) else None
 
     def to_be_maced(self, external_aad: bytes = b"", detached_payload: bytes | None = None) -> bytes:

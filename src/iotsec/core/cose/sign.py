@@ -34,7 +34,7 @@ from iotsec.core.cose._common import (
     resolve_alg,
     structure,
 )
-from iotsec.core.cose.algorithms import AlgInfo, AlgKind, Algorithm, alg_info, coerce_alg
+from iotsec.core.cose.algorithms import ALGORITHMS, AlgInfo, AlgKind, Algorithm, alg_info, coerce_alg
 from iotsec.core.cose.headers import (
     HeaderLabel,
     HeaderMap,
@@ -44,6 +44,8 @@ from iotsec.core.cose.headers import (
 )
 from iotsec.core.cose.key import CoseKey
 from iotsec.errors import IotSecError, ValidationError, VerifyError
+
+_KID = int(HeaderLabel.KID)  # a plain int: an enum member costs a class attribute look-up
 
 
 def _headers_for_signing(
@@ -71,6 +73,10 @@ def _choose_alg(alg: Algorithm | int | None, protected: Mapping[Any, Any] | None
 
 def _sig_info(alg: object) -> AlgInfo:
     return alg_info(alg, kind=AlgKind.SIGNATURE)
+
+
+# what _sig_info returns for the registered signature algorithms, by integer label
+_SIG_INFO: dict[int, AlgInfo] = {int(a): i for a, i in ALGORITHMS.items() if i.kind is AlgKind.SIGNATURE}
 
 
 # -- COSE_Sign1 ----------------------------------------------------------------------------------
@@ -112,7 +118,7 @@ class Sign1Message:
     @property
     def kid(self) -> bytes | None:
         """The ``kid`` header parameter from either bucket."""
-        kid = header(self.protected, self.unprotected, HeaderLabel.KID)
+        kid = header(self.protected, self.unprotected, _KID)
         return kid if isinstance(kid, bytes) else None
 
     def to_be_signed(self, external_aad: bytes = b"", detached_payload: bytes | None = None) -> bytes:
@@ -143,7 +149,14 @@ class Sign1Message:
             alg = resolve_alg(
                 protected, self.unprotected, allow_unprotected_alg=allow_unprotected_alg, critical=critical
             )
-        _sig.verify(_sig_info(alg), key, self.to_be_signed(external_aad, detached_payload), self.signature)
+        payload = self.payload
+        if type(external_aad) is bytes and detached_payload is None and payload is not None:
+            # what to_be_signed builds for an attached payload (RFC 9052 §4.4), without its checks
+            tbs = structure("Signature1", self.protected_bytes if protected else b"", external_aad, payload)
+        else:
+            tbs = self.to_be_signed(external_aad, detached_payload)
+        info = _SIG_INFO.get(alg) if type(alg) is int else None
+        _sig.verify(info or _sig_info(alg), key, tbs, self.signature)
 
     def encode(self, *, tagged: bool | None = None) -> bytes:
         """Re-encode (the protected bytes are kept as received)."""
@@ -211,7 +224,7 @@ class Signature:
     @property
     def kid(self) -> bytes | None:
         """The signer's ``kid``."""
-        kid = header(self.protected, self.unprotected, HeaderLabel.KID)
+        kid = header(self.protected, self.unprotected, _KID)
         return kid if isinstance(kid, bytes) else None
 
 

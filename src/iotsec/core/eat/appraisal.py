@@ -134,25 +134,70 @@ def evidence_from_eat(claims: dict[Any, Any]) -> Evidence:
     """Normalise a validated RFC 9711 claims-set: files of evidence CoSWIDs in ``measurements`` are the
     components (RFC 9711 §4.2.16), ``dbgstat`` gives the debug state (§4.2.9)."""
     comps: list[Component] = []
-    for i, (ct, body) in enumerate(claims.get(Claim.MEASUREMENTS, [])):
+    get = claims.get
+    for i, (ct, body) in enumerate(get(_MEASUREMENTS, [])):
         if ct != coswid.SWID_CBOR_CONTENT_FORMAT or not isinstance(body, bytes):
             continue
         try:
             files, version = coswid.file_digests(body)
         except ValidationError as e:
-            raise e.at(int(Claim.MEASUREMENTS), i, 1) from None
-        comps.extend(Component(name, alg, digest, version) for name, alg, digest in files)
-    dbg = claims.get(Claim.DBGSTAT)
-    profile = claims.get(Claim.PROFILE)
-    return Evidence(
-        profile=profile if isinstance(profile, str) else "",
-        nonce=claims.get(Claim.NONCE),
-        instance_id=claims.get(Claim.UEID),
-        implementation_id=claims.get(Claim.HWMODEL),
-        components=tuple(comps),
-        debug=None if dbg is None else dbg == DebugStatus.ENABLED,
-        claims=claims,
+            raise e.at(_MEASUREMENTS, i, 1) from None
+        for name, alg, digest in files:
+            comps.append(_component(name, alg, digest, version))
+    dbg = get(_DBGSTAT)
+    profile = get(_PROFILE)
+    return _evidence(
+        profile if isinstance(profile, str) else "",
+        get(_NONCE),
+        get(_UEID),
+        get(_HWMODEL),
+        tuple(comps),
+        None if dbg is None else dbg == _DEBUG_ENABLED,
+        claims,
     )
+
+
+# claim labels and values looked up once (an enum member costs a class attribute look-up)
+_MEASUREMENTS, _DBGSTAT, _PROFILE = int(Claim.MEASUREMENTS), int(Claim.DBGSTAT), int(Claim.PROFILE)
+_NONCE, _UEID, _HWMODEL = int(Claim.NONCE), int(Claim.UEID), int(Claim.HWMODEL)
+_DEBUG_ENABLED = DebugStatus.ENABLED
+_new = object.__new__
+
+
+def _component(name: str, alg: int, digest: bytes, version: str | None) -> Component:
+    """``Component(name, alg, digest, version)`` without the frozen-dataclass ``__init__`` (which
+    sets each field through ``object.__setattr__``): the same fields in the same object layout."""
+    c = _new(Component)
+    d = c.__dict__
+    d["name"] = name
+    d["alg"] = alg
+    d["digest"] = digest
+    d["version"] = version
+    d["signer_id"] = None
+    return c
+
+
+def _evidence(  # noqa: PLR0917 (positional: this replaces a constructor call)
+    profile: str,
+    nonce: Any,
+    instance_id: Any,
+    implementation_id: Any,
+    components: tuple[Component, ...],
+    debug: bool | None,
+    claims: dict[Any, Any],
+) -> Evidence:
+    """``Evidence(...)`` (no lifecycle) without the frozen-dataclass ``__init__``, as :func:`_component`."""
+    e = _new(Evidence)
+    d = e.__dict__
+    d["profile"] = profile
+    d["nonce"] = nonce
+    d["instance_id"] = instance_id
+    d["implementation_id"] = implementation_id
+    d["components"] = components
+    d["debug"] = debug
+    d["lifecycle"] = None
+    d["claims"] = claims
+    return e
 
 
 def check_nonce(evidence: Evidence, expected: bytes) -> None:
@@ -193,6 +238,9 @@ class PreparedReferences(tuple[ReferenceValue, ...]):
     known: tuple[Measurement, ...]
     by_name: dict[str, tuple[Measurement, ...]]
     plain: frozenset[str]  # names whose references are all non-PSA: the name alone selects them
+    # for each plain name, the (alg, digest) pairs of all its references (one set look-up per component)
+    plain_digests: dict[str, frozenset[tuple[int, bytes]]]
+    with_digests: tuple[Measurement, ...]  # the measurements with digests, reported when not measured
     _matched: dict[tuple[int, str], Finding]
 
     def __new__(
@@ -215,6 +263,12 @@ class PreparedReferences(tuple[ReferenceValue, ...]):
             by_name.setdefault(m.name, []).append(m)
         self.by_name = {k: tuple(v) for k, v in by_name.items()}
         self.plain = frozenset(k for k, v in by_name.items() if not any(m.psa for m in v))
+        self.plain_digests = {}
+        for k in self.plain:
+            # an unhashable digest entry: such a name takes the general path
+            with contextlib.suppress(TypeError):
+                self.plain_digests[k] = frozenset(d for m in by_name[k] for d in m.digests)
+        self.with_digests = tuple(m for m in self.known if m.digests)
         self._matched = {}
         return self
 
@@ -245,7 +299,7 @@ def appraise(ev: Evidence, refs: Sequence[ReferenceValue], policy: Policy) -> Ap
 
     ``refs`` may be a :class:`PreparedReferences` (the same result, less work per call)."""
     findings: list[Finding] = []
-    vec: dict[ear.Category, int] = {ear.Category.INSTANCE_IDENTITY: ear.TRUSTWORTHY_INSTANCE}
+    vec: dict[ear.Category, int] = {_INSTANCE_IDENTITY: ear.TRUSTWORTHY_INSTANCE}
     if (
         type(refs) is not PreparedReferences
         or refs.implementation_id != ev.implementation_id
@@ -254,68 +308,74 @@ def appraise(ev: Evidence, refs: Sequence[ReferenceValue], policy: Policy) -> Ap
         refs = PreparedReferences(refs, implementation_id=ev.implementation_id, instance_id=ev.instance_id)
     known = refs.known
     # hardware: the implementation (class) has endorsed reference values
-    vec[ear.Category.HARDWARE] = ear.GENUINE_HARDWARE if refs else ear.UNRECOGNIZED_HARDWARE
+    vec[_HARDWARE] = ear.GENUINE_HARDWARE if refs else ear.UNRECOGNIZED_HARDWARE
     if not known:
         sev = Severity.ERROR if policy.require_reference_values else Severity.WARNING
         findings.append(Finding("eat.refval.missing", sev, "no reference values for this attester", REQ_BOOT))
-        vec[ear.Category.EXECUTABLES] = (
+        vec[_EXECUTABLES] = (
             ear.CONTRAINDICATED_RUNTIME if policy.require_reference_values else ear.UNRECOGNIZED_RUNTIME
         )
     else:
         execs = ear.APPROVED_RUNTIME
-        seen: set[int] = set()
-        by_name, plain = refs.by_name, refs.plain
+        seen: set[int] = set()  # the measurements of PSA-keyed names that were candidates
+        seen_plain: set[str] = set()  # the plain names measured: all their measurements were candidates
+        by_name, plain_digests = refs.by_name, refs.plain_digests
         for i, c in enumerate(ev.components):
-            named = by_name.get(c.name)
-            if not named:
-                cands: Sequence[Measurement] = ()
-            elif c.name in plain:  # what _ref_matches answers for non-PSA references of this name
-                cands = named
-            else:
-                cands = [m for m in named if _ref_matches(m, c)]
-            if not cands:
-                msg = f"component {c.name!r} has no reference value"
-                if policy.unknown_component == "contraindicate":
-                    findings.append(
-                        Finding("eat.component.unrecognized", Severity.ERROR, msg, REQ_BOOT, f"/{i}")
-                    )
-                    execs = max(execs, ear.CONTRAINDICATED_RUNTIME)
-                elif policy.unknown_component == "warn":
-                    findings.append(
-                        Finding("eat.component.unrecognized", Severity.WARNING, msg, REQ_BOOT, f"/{i}")
-                    )
-                    execs = max(execs, ear.UNRECOGNIZED_RUNTIME)
-                continue
+            name = c.name
+            digests = plain_digests.get(name)
             measured = (c.alg, c.digest)
-            matched = False
-            for m in cands:
-                seen.add(id(m))
-                matched = matched or measured in m.digests
+            if digests is not None:  # non-PSA references only: the name alone selects them all
+                seen_plain.add(name)
+                try:
+                    matched = measured in digests
+                except TypeError:  # an unhashable alg: compare as the references' tuples do
+                    matched = any(measured in m.digests for m in by_name[name])
+            else:
+                named = by_name.get(name)
+                cands = [m for m in named if _ref_matches(m, c)] if named else []
+                if not cands:
+                    msg = f"component {name!r} has no reference value"
+                    if policy.unknown_component == "contraindicate":
+                        findings.append(
+                            Finding("eat.component.unrecognized", Severity.ERROR, msg, REQ_BOOT, f"/{i}")
+                        )
+                        execs = max(execs, ear.CONTRAINDICATED_RUNTIME)
+                    elif policy.unknown_component == "warn":
+                        findings.append(
+                            Finding("eat.component.unrecognized", Severity.WARNING, msg, REQ_BOOT, f"/{i}")
+                        )
+                        execs = max(execs, ear.UNRECOGNIZED_RUNTIME)
+                    continue
+                matched = False
+                for m in cands:
+                    seen.add(id(m))
+                    matched = matched or measured in m.digests
             if matched:
-                findings.append(refs.match_finding(i, c.name))
+                findings.append(refs.match_finding(i, name))
             else:
                 findings.append(
                     Finding(
                         "eat.component.mismatch",
                         Severity.ERROR,
-                        f"component {c.name!r} differs from its reference value",
+                        f"component {name!r} differs from its reference value",
                         REQ_BOOT,
                         f"/{i}",
                     )
                 )
                 execs = ear.CONTRAINDICATED_RUNTIME
-        for m in known:
-            if id(m) not in seen and m.digests:
-                findings.append(
-                    Finding(
-                        "eat.component.absent",
-                        Severity.WARNING,
-                        f"reference component {m.name!r} was not measured",
-                        REQ_BOOT,
-                    )
+        for m in refs.with_digests:
+            if m.name in seen_plain if m.name in plain_digests else id(m) in seen:
+                continue
+            findings.append(
+                Finding(
+                    "eat.component.absent",
+                    Severity.WARNING,
+                    f"reference component {m.name!r} was not measured",
+                    REQ_BOOT,
                 )
-                execs = max(execs, ear.UNRECOGNIZED_RUNTIME)
-        vec[ear.Category.EXECUTABLES] = execs
+            )
+            execs = max(execs, ear.UNRECOGNIZED_RUNTIME)
+        vec[_EXECUTABLES] = execs
     # configuration: lifecycle (RFC 9783 §4.3.1) and debug state (RFC 9711 §4.2.9)
     config = ear.APPROVED_CONFIG
     if ev.lifecycle is not None and Lifecycle.of(ev.lifecycle) not in (
@@ -339,13 +399,15 @@ def appraise(ev: Evidence, refs: Sequence[ReferenceValue], policy: Policy) -> Ap
         elif policy.debug == "warn":
             findings.append(Finding("eat.debug.enabled", Severity.WARNING, "debug is enabled", REQ_DEBUG))
             config = max(config, ear.UNSAFE_CONFIG)
-    vec[ear.Category.CONFIGURATION] = config
+    vec[_CONFIGURATION] = config
     worst = ear.worst_tier(vec.values())
     nonce = ev.nonce if isinstance(ev.nonce, bytes) else None
-    appraisal = ear.Appraisal(
-        status=worst, vector=vec, policy_ids=[policy.id], profile=ev.profile or None, nonce=nonce
-    )
+    appraisal = ear.Appraisal(worst, vec, [policy.id], ev.profile or None, nonce)
     return AppraisalResult(appraisal, findings)
+
+
+_INSTANCE_IDENTITY, _HARDWARE = ear.Category.INSTANCE_IDENTITY, ear.Category.HARDWARE
+_EXECUTABLES, _CONFIGURATION = ear.Category.EXECUTABLES, ear.Category.CONFIGURATION
 
 
 __all__ = [

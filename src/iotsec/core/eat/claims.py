@@ -249,10 +249,16 @@ def validate_claims(claims: Any, *, path: P = (), _depth: int = 0) -> dict[int |
     if not isinstance(claims, dict):
         raise ValidationError("a claims-set must be a map", reason="eat.claims.type", path=path)
     out: dict[int | str, Any] = {}
-    checks = _CHECKS
+    checks, unchanged = _CHECKS, _UNCHANGED
     for k, v in claims.items():
         kind = type(k)
         if kind is int:  # the usual label: one dict look-up finds the claim's check
+            fast = unchanged.get(k)
+            if fast is not None:
+                t, lo, hi = fast
+                if type(v) is t and lo <= (v if t is int else len(v)) <= hi:
+                    out[k] = v  # what the check returns for such a value
+                    continue
             check = checks.get(k)
             if check is None:
                 out[k] = v  # RFC 9711 §4: unknown claims are kept, never refused
@@ -276,6 +282,27 @@ def validate_claims(claims: Any, *, path: P = (), _depth: int = 0) -> dict[int |
 
 
 _SUBMODS = int(Claim.SUBMODS)
+_ANY = (-(2**63), 2**63)  # no bound (on a length; on an int value, bounds beyond these take the check)
+# label -> (exact type, low, high): a value of that type whose length (text, bytes) or value (int)
+# value) lies within the bounds passes the label's check unchanged; others go through the check
+_UNCHANGED: dict[int, tuple[Any, int, int]] = {
+    Claim.ISS: (str, *_ANY),
+    Claim.SUB: (str, *_ANY),
+    Claim.EXP: (int, *_ANY),
+    Claim.NBF: (int, *_ANY),
+    Claim.IAT: (int, *_ANY),
+    Claim.CTI: (bytes, *_ANY),
+    Claim.NONCE: (bytes, 8, 64),
+    Claim.UEID: (bytes, 7, 33),
+    Claim.OEMID: (int, *_ANY),
+    Claim.HWMODEL: (bytes, 1, 32),
+    Claim.UPTIME: (int, 0, _ANY[1]),
+    Claim.PROFILE: (str, 1, _ANY[1]),
+    Claim.BOOTCOUNT: (int, 0, _ANY[1]),
+    Claim.BOOTSEED: (bytes, *_ANY),
+    Claim.SWNAME: (str, *_ANY),
+}
+_UNCHANGED = {int(k): v for k, v in _UNCHANGED.items()}
 # label -> check, for plain int labels (the registry's checks, looked up once)
 _CHECKS: dict[int, Any] = {k: spec.check for k, spec in REGISTRY.items()}
 

@@ -307,11 +307,16 @@ def decode_comid(data: bytes) -> Comid:
     triples = m[M_TRIPLES]
     if not isinstance(triples, dict):
         raise _bad("triples must be a map", "comid.invalid", M_TRIPLES)
-    for rec in triples.get(T_REFERENCE, []):
+    refs, keys = triples.get(T_REFERENCE, []), triples.get(T_ATTEST_KEY, [])
+    if not isinstance(refs, list):  # §5.1.4: the triples are arrays of records
+        raise _bad("a reference triple is [environment, [+ measurement]]", "comid.invalid")
+    if not isinstance(keys, list):
+        raise _bad("an attest-key triple is [environment, [+ key]]", "comid.invalid")
+    for rec in refs:
         if not isinstance(rec, list) or len(rec) != 2 or not isinstance(rec[1], list):
             raise _bad("a reference triple is [environment, [+ measurement]]", "comid.invalid")
         c.reference_values.append(ReferenceValue(_env(rec[0]), tuple(_meas(x) for x in rec[1])))
-    for rec in triples.get(T_ATTEST_KEY, []):
+    for rec in keys:
         if not isinstance(rec, list) or len(rec) not in (2, 3) or not isinstance(rec[1], list) or not rec[1]:
             raise _bad("an attest-key triple is [environment, [+ key]]", "comid.invalid")
         c.attest_keys.append(AttestKey(_env(rec[0]), tuple(_key(k) for k in rec[1])))

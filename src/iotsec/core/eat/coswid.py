@@ -7,7 +7,7 @@ entity and ``evidence`` with ``file`` entries carrying ``fs-name``, ``size`` and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 from iotsec.core import cbor
 from iotsec.core.eat._util import is_int
@@ -93,13 +93,24 @@ def decode(data: bytes) -> EvidenceCoswid:
 def file_digests(data: bytes) -> tuple[list[tuple[str, int, bytes]], str | None]:
     """The ``file`` entries of an evidence CoSWID as (fs-name, hash alg, digest), and its software
     version: what an appraisal compares. The same checks (and errors) as :func:`decode`."""
-    m, files = _parse(data)
+    m, files = _parse(data, sizes=False)
     ver = m.get(SOFTWARE_VERSION)
-    return [(n, a, d) for n, a, d, _ in files], ver if isinstance(ver, str) else None
+    return files, ver if isinstance(ver, str) else None
 
 
-def _parse(data: bytes) -> tuple[dict[Any, Any], list[tuple[str, int, bytes, int | None]]]:
-    """The CoSWID map (checked: tag-id, software-name) and its checked file entries."""
+_NO_EVIDENCE: dict[Any, Any] = {}  # defaults: read, never changed
+_NO_FILES: list[Any] = []
+
+
+@overload
+def _parse(
+    data: bytes, *, sizes: Literal[True] = True
+) -> tuple[dict[Any, Any], list[tuple[str, int, bytes, int | None]]]: ...
+@overload
+def _parse(data: bytes, *, sizes: Literal[False]) -> tuple[dict[Any, Any], list[tuple[str, int, bytes]]]: ...
+def _parse(data: bytes, *, sizes: bool = True) -> tuple[dict[Any, Any], list[Any]]:
+    """The CoSWID map (checked: tag-id, software-name) and its checked file entries: (fs-name, alg,
+    digest, size) or, without ``sizes``, (fs-name, alg, digest) (the size is never refused)."""
     m = cbor.loads(data)
     if isinstance(m, cbor.CBORTag) and m.tag == COSWID_TAG:
         m = m.value
@@ -108,29 +119,45 @@ def _parse(data: bytes) -> tuple[dict[Any, Any], list[tuple[str, int, bytes, int
     tag_id, name = m.get(TAG_ID), m.get(SOFTWARE_NAME)
     if not isinstance(tag_id, (str, bytes)) or not isinstance(name, str):
         raise _bad("tag-id and software-name are required", TAG_ID)
-    ev = m.get(EVIDENCE, {})
+    ev = m.get(EVIDENCE, _NO_EVIDENCE)
     if not isinstance(ev, dict):
         raise _bad("evidence must be a map", EVIDENCE)
-    raw_files = ev.get(FILE, [])
+    raw_files = ev.get(FILE, _NO_FILES)
     if isinstance(raw_files, dict):
         raw_files = [raw_files]
     if not isinstance(raw_files, list):
         raise _bad("file must be a map or an array of maps", EVIDENCE, FILE)
-    files = []
-    sizes = HASH_SIZES
+    files: list[Any] = []
+    hash_sizes = HASH_SIZES
     for i, f in enumerate(raw_files):
+        # the usual entry, exact types: {fs-name: text, hash: [int, bytes], ...}
+        if type(f) is dict:
+            fs_name, h = f.get(FS_NAME), f.get(HASH)
+            if type(fs_name) is str and type(h) is list and len(h) == 2:
+                alg, digest = h
+                if type(alg) is int and type(digest) is bytes:
+                    n = hash_sizes.get(alg)
+                    if n is None or n == len(digest):
+                        if sizes:
+                            size = f.get(SIZE)
+                            files.append((fs_name, alg, digest, size if is_int(size) else None))
+                        else:
+                            files.append((fs_name, alg, digest))
+                        continue
+        # anything else: the general checks, which name the problem
         if not isinstance(f, dict) or not isinstance(fs_name := f.get(FS_NAME), str):
             raise _bad("a file entry needs fs-name", EVIDENCE, FILE, i)
         h = f.get(HASH)
-        if not (type(h) is list and len(h) == 2 and type(h[0]) is int and type(h[1]) is bytes) and (
-            not isinstance(h, list) or len(h) != 2 or not is_int(h[0]) or not isinstance(h[1], bytes)
-        ):
+        if not isinstance(h, list) or len(h) != 2 or not is_int(h[0]) or not isinstance(h[1], bytes):
             raise _bad("a file entry needs hash [alg, value]", EVIDENCE, FILE, i)
         alg, digest = h
-        if alg in sizes and len(digest) != sizes[alg]:
+        if alg in hash_sizes and len(digest) != hash_sizes[alg]:
             raise _bad("the hash value has the wrong length for its algorithm", EVIDENCE, FILE, i)
-        size = f.get(SIZE)
-        files.append((fs_name, alg, digest, size if is_int(size) else None))
+        if sizes:
+            size = f.get(SIZE)
+            files.append((fs_name, alg, digest, size if is_int(size) else None))
+        else:
+            files.append((fs_name, alg, digest))
     return m, files
 
 

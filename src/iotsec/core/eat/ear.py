@@ -455,8 +455,6 @@ def to_json(ear: Ear, *, generation: str | None = None) -> dict[str, Any]:
 
 
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
-# the JSON members of a trustworthiness vector, by its (Category, int) items: vectors repeat
-_VECTOR_TEXT: dict[tuple[tuple[Category, int], ...], str] = {}
 _jstr = json.encoder.encode_basestring_ascii  # what the encoder above writes for text
 _AROUND_IAT: dict[tuple[str, str, str], tuple[str, str]] = {}
 
@@ -470,6 +468,25 @@ def encode_json(ear: Ear, *, generation: str | None = None) -> str:
     return fast if fast is not None else _COMPACT_JSON.encode(to_json(ear, generation=gen))
 
 
+_CATEGORY_ONLY, _INT_ONLY, _STR_ONLY = frozenset({Category}), frozenset({int}), frozenset({str})
+# the text of a submodule up to its nonce, by (generation, name, status, vector items, policy ids,
+# profile) of values of exactly the types checked in _encode_json_fast
+_SUBMOD_HEAD: dict[tuple[Any, ...], str] = {}
+
+
+def _submod_head(name: str, a: Appraisal, gen: str, names: dict[str, str]) -> str:
+    s = [_jstr(name), ':{"', names["status"], '":"', _TIER_NAMES[a.status], '"']
+    if a.vector:
+        vtext = ",".join(f'"{_CATEGORY_NAMES[c]}":{v}' for c, v in sorted(a.vector.items()))
+        s += [',"', names["vector"], '":{', vtext, "}"]
+    if a.policy_ids:
+        text = ",".join(map(_jstr, a.policy_ids if gen == "ietf" else a.policy_ids[:1]))
+        s += [',"', names["policies"], '":', f"[{text}]" if gen == "ietf" else text]
+    if a.profile:
+        s += [',"eat_profile":', _jstr(a.profile)]
+    return "".join(s)
+
+
 def _encode_json_fast(ear: Ear, gen: str) -> str | None:
     names = _NAMES["ietf" if gen == "ietf" else "veraison"]
     if (
@@ -481,33 +498,42 @@ def _encode_json_fast(ear: Ear, gen: str) -> str | None:
     ):
         return None
     subs: list[str] = []
+    # the verifier puts the session nonce in the EAR and in its submodule: encoded once
+    nonce_text = b64u_encode(ear.nonce) if ear.nonce is not None else ""
     for name, a in ear.submods.items():
         if type(name) is not str:
             return None
-        s = ['{"', names["status"], '":"', _TIER_NAMES[a.status], '"']
-        if a.vector:
-            vkey = tuple(a.vector.items())
-            for c, v in vkey:  # exact types only (True is 1 to a dict look-up, not in JSON)
-                if type(c) is not Category or type(v) is not int:
-                    return None
-            vtext = _VECTOR_TEXT.get(vkey)
-            if vtext is None:
-                vtext = ",".join(f'"{_CATEGORY_NAMES[c]}":{v}' for c, v in sorted(vkey))
-                if len(_VECTOR_TEXT) < 4096:
-                    _VECTOR_TEXT[vkey] = vtext
-            s += [',"', names["vector"], '":{', vtext, "}"]
-        if a.policy_ids:
-            ids = a.policy_ids if gen == "ietf" else [a.policy_ids[0]]
-            if any(type(x) is not str for x in ids):
-                return None
-            text = ",".join(map(_jstr, ids))
-            s += [',"', names["policies"], '":', f"[{text}]" if gen == "ietf" else text]
-        if a.profile:
-            if type(a.profile) is not str:
-                return None
-            s += [',"eat_profile":', _jstr(a.profile)]
+        vec, ids, prof = a.vector, a.policy_ids, a.profile
+        # exact types only (True is 1 to a dict look-up, not in JSON); type sets checked in C loops
+        if (
+            (
+                vec
+                and not (
+                    _CATEGORY_ONLY.issuperset(map(type, vec))
+                    and _INT_ONLY.issuperset(map(type, vec.values()))
+                )
+            )
+            or (ids and not _STR_ONLY.issuperset(map(type, ids)))
+            or (prof and type(prof) is not str)
+        ):
+            return None
+        # the member name, status, vector, policies and profile: the same for every EAR of a verifier
+        hkey = (
+            gen,
+            name,
+            a.status,
+            tuple(vec.items()) if vec else (),
+            tuple(ids) if ids else (),
+            prof or None,
+        )
+        head = _SUBMOD_HEAD.get(hkey)
+        if head is None:
+            head = _submod_head(name, a, gen, names)
+            if len(_SUBMOD_HEAD) < 4096:
+                _SUBMOD_HEAD[hkey] = head
+        s = [head]
         if a.nonce is not None:
-            s += [',"eat_nonce":"', b64u_encode(a.nonce), '"']
+            s += [',"eat_nonce":"', nonce_text if a.nonce is ear.nonce else b64u_encode(a.nonce), '"']
         keys: set[str] = set()  # the members written so far, when extensions follow
         if a.extensions:
             keys.add(names["status"])
@@ -530,7 +556,7 @@ def _encode_json_fast(ear: Ear, gen: str) -> str | None:
             keys.add(ext_key)
             s += [",", _jstr(ext_key), ":", _COMPACT_JSON.encode(x)]
         s.append("}")
-        subs.append(_jstr(name) + ":" + "".join(s))
+        subs.append("".join(s))
     ck = (gen, ear.developer, ear.build)
     around = _AROUND_IAT.get(ck)  # the text before and after "iat": a verifier's constants
     if around is None:
@@ -554,7 +580,7 @@ def _encode_json_fast(ear: Ear, gen: str) -> str | None:
     if ear.raw_evidence is not None:
         out += [',"', names["raw"], '":"', b64u_encode(ear.raw_evidence), '"']
     if ear.nonce is not None:
-        out += [',"eat_nonce":"', b64u_encode(ear.nonce), '"']
+        out += [',"eat_nonce":"', nonce_text, '"']
     out.append("}")
     return "".join(out)
 

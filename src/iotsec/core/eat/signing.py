@@ -63,7 +63,7 @@ class EarSigner:
         if self.format == "cwt":
             return b64u_encode(self.sign_bytes(e))
         payload = ear.encode_json(e, generation=self.generation).encode()
-        return jose.sign_compact(payload, self.key.private_key, self.alg, header={"typ": "JWT"})
+        return jose.sign_compact(payload, self.key.private_key, self.alg, header=_JWT_HEADER)
 
     def public_jwk(self) -> dict[str, Any]:
         """The verification key as a JWK with ``alg`` (published at /.well-known/veraison/verification)."""
@@ -73,6 +73,7 @@ class EarSigner:
 
 
 _COSE_ALG = {v: k for k, v in JWS_ALG_OF.items()}
+_JWT_HEADER = {"typ": "JWT"}  # read, never changed, by jose.sign_compact
 
 
 def verify_ear(token: str | bytes, key: CoseKey) -> ear.Ear:

@@ -97,6 +97,19 @@ def _is_jwt(data: bytes) -> bool:
 
 def peek(data: bytes) -> Token:
     """Decode a CWT/UCCS/DEB/JWT EAT without verifying it."""
+    if type(data) is bytes and data[:1] in (b"\xd2", b"\xd1"):
+        # tags 18 / 17 (one-byte heads; a JWT never starts so): decode the COSE message from the
+        # bytes as received, once; the COSE decoder is as strict as the general path below, which
+        # reports any refusal
+        kind = "sign1" if data[0] == 0xD2 else "mac0"
+        try:
+            msg: Sign1Message | Mac0Message | None = (
+                Sign1Message.decode(data) if kind == "sign1" else Mac0Message.decode(data)
+            )
+        except IotSecError:
+            msg = None  # let the general path below name the problem
+        if msg is not None:
+            return _cose_message_token(kind, msg)
     if _is_jwt(data):
         header, payload, _, _ = jose.decode_unverified(data)
         try:
@@ -107,18 +120,6 @@ def peek(data: bytes) -> Token:
         return Token(
             "jwt", claims_from_json(obj), kid.encode() if isinstance(kid, str) else None, header.get("alg")
         )
-    if type(data) is bytes and data[:1] in (b"\xd2", b"\xd1"):
-        # tags 18 / 17 (one-byte heads): decode the COSE message from the bytes as received, once;
-        # the COSE decoder is as strict as the general path below, which reports any refusal
-        kind = "sign1" if data[0] == 0xD2 else "mac0"
-        try:
-            msg: Sign1Message | Mac0Message | None = (
-                Sign1Message.decode(data) if kind == "sign1" else Mac0Message.decode(data)
-            )
-        except IotSecError:
-            msg = None  # let the general path below name the problem
-        if msg is not None:
-            return _cose_message_token(kind, msg)
     item = _unwrap_cwt(cbor.loads(data))
     if isinstance(item, cbor.CBORTag) and item.tag == TAG_UCCS:
         return Token("uccs", validate_claims(item.value))
