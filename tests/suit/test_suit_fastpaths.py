@@ -230,6 +230,34 @@ def test_assembled_objects_are_the_constructed_ones() -> None:
     assert d == Digest(-16, b"\x01") and set(vars(d)) == {"alg", "value", "extra"}
 
 
+def _bare_envelope() -> dict[int, Any]:
+    seq = cbor.dumps([1, 15, 2, 15])
+    common = cbor.dumps({2: [[b"\x00"]], 4: seq})
+    return {3: cbor.dumps({1: 1, 2: 7, 3: common, 7: cbor.dumps([3, 15])})}
+
+
+def test_envelope_objects_are_the_constructed_ones() -> None:
+    """Envelope, OuterEnvelope, Authentication and AuthResult are built without __init__ too."""
+    from iotsec.core.cose import CoseKey
+    from iotsec.core.suit.auth import AuthResult, authenticate, sign_envelope
+
+    key = CoseKey.generate("ES256")
+    pub = key.public()
+    blob = codec.encode(
+        sign_envelope(codec.decode(cbor.dumps(_bare_envelope()), allow_unsigned=True), keys=[(key, -7)])
+    )
+    outer = codec.decode_outer(blob)
+    env, result = authenticate(blob, [pub])
+    assert isinstance(outer, codec.OuterEnvelope) and outer.authentication is not None
+    for obj in (outer, outer.authentication, env, result, env.manifest, env.manifest.common):
+        assert set(vars(obj)) == {f.name for f in dataclasses.fields(obj)}
+        assert obj == dataclasses.replace(obj)  # the same fields as one built by __init__
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            obj.tagged = False  # type: ignore[misc, union-attr]
+    assert result == AuthResult(((1, "COSE_Sign1", -7),), ())
+    assert env == codec.decode(blob)
+
+
 # ------------------------------------------------------------------ §6.2 checks
 
 

@@ -26,6 +26,8 @@ KEY = CoseKey.generate("ES256", kid="k")
 HKEY = CoseKey.generate("HMAC 256/256", kid="h")
 SIGN1 = sign1(b"payload", KEY)
 MAC0 = mac0(b"payload", HKEY)
+DETACHED = sign1(b"payload", KEY, detached=True)  # the SUIT shape: [h'a10126', {4: kid}, nil, sig]
+BARE = bytes.fromhex("d28443a10126a0f65840") + bytes(range(64))  # ... with an empty unprotected map
 
 
 @contextmanager
@@ -73,6 +75,19 @@ EDGE_CASES = [
     bytes.fromhex("d284") + bytes.fromhex("43a10126") + b"\xa1\x1b" + b"\x00" * 4 + b"\xf6\x40",  # short
     bytes.fromhex("d284") + bytes.fromhex("42a101") + b"\xa0\xf6\x40",  # truncated protected map
     bytes.fromhex("d284") + bytes.fromhex("43a10126") + b"\xa0\x5f\x41\x61\xff\x40",  # indefinite payload
+    DETACHED,
+    BARE,
+    BARE[:-1],  # signature one byte short
+    BARE + b"\x00",  # trailing byte after the signature
+    BARE[:10] + b"\x00" * 65,  # signature head announces 64 bytes, 65 follow
+    bytes.fromhex("d28443a10126a0f65818") + bytes(24),  # 24-byte last item, the smallest 0x58 one
+    bytes.fromhex("d28443a10126a0f65817") + bytes(23),  # 0x58 with a length under 24 (non-preferred)
+    bytes.fromhex("d28457a10126a0f640"),  # protected bucket longer than the message
+    bytes.fromhex("d28444a1014100a0f640"),  # alg as a byte string, nothing unprotected
+    bytes.fromhex("d28443a10120a0f640"),  # alg -1, nothing unprotected
+    bytes.fromhex("d28446a2012602a101a0f640"),  # crit present with alg
+    bytes.fromhex("d28440a0f640"),  # empty protected bytes
+    bytes.fromhex("d284"),  # too short for four items
 ]
 
 
@@ -90,7 +105,9 @@ def test_edge_case_verdicts() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.sampled_from([SIGN1, MAC0]), st.integers(0, 200), st.integers(0, 255), st.booleans())
+@given(
+    st.sampled_from([SIGN1, MAC0, DETACHED, BARE]), st.integers(0, 200), st.integers(0, 255), st.booleans()
+)
 def test_mutations_agree(base: bytes, pos: int, val: int, cut: bool) -> None:
     buf = bytearray(base)
     i = pos % len(buf)
@@ -98,7 +115,7 @@ def test_mutations_agree(base: bytes, pos: int, val: int, cut: bool) -> None:
         del buf[i:]
     else:
         buf[i] = val
-    decode = Sign1Message.decode if base is SIGN1 else Mac0Message.decode
+    decode = Mac0Message.decode if base is MAC0 else Sign1Message.decode
     both(decode, bytes(buf))
 
 
@@ -111,3 +128,39 @@ def test_protected_alg_forms_agree(alg: Any, tagged: bool) -> None:
     prot = cbor2.dumps({1: alg})
     item = [prot, {}, b"p", b"s"]
     both(Sign1Message.decode, cbor2.dumps(cbor2.CBORTag(18, item) if tagged else item))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.binary(max_size=300), st.binary(max_size=70000) | st.binary(max_size=30))
+def test_unrolled_sig_structure_is_the_general_one(protected: bytes, aad: bytes, payload: bytes) -> None:
+    from iotsec.core.cose._common import sig1_structure, structure
+
+    assert sig1_structure(protected, aad, payload) == structure("Signature1", protected, aad, payload)
+
+
+def test_verify_with_detached_payload_and_the_cached_key_class() -> None:
+    """The verification shortcuts (signature algorithm look-up, EC key class) keep every outcome."""
+    from iotsec.errors import UnsupportedError, ValidationError, VerifyError
+
+    msg = Sign1Message.decode(DETACHED)
+    for _ in range(2):  # the second time through the remembered key class
+        msg.verify(KEY.public(), detached_payload=b"payload")
+        msg.verify(KEY, detached_payload=bytearray(b"payload"))
+        with pytest.raises(VerifyError):
+            msg.verify(KEY, detached_payload=b"other")
+        with pytest.raises(ValidationError):
+            msg.verify(KEY)  # detached: the payload must be supplied
+        with pytest.raises(VerifyError):
+            msg.verify(KEY, external_aad=bytearray(b"x"), detached_payload=b"payload")
+    with pytest.raises(UnsupportedError):  # a MAC algorithm on a COSE_Sign1
+        Sign1Message({1: 5}, b"\xa1\x01\x05", {}, None, b"", True).verify(KEY, detached_payload=b"p")
+    with pytest.raises(UnsupportedError):
+        Sign1Message({1: 99999}, b"\xa1\x01\x1a\x00\x01\x86\x9f", {}, None, b"", True).verify(
+            KEY, detached_payload=b"p"
+        )
+    with pytest.raises(ValidationError):  # a P-256 key restricted to ES256, asked for ES384
+        Sign1Message({1: -35}, b"\xa1\x01\x38\x22", {}, None, b"", True).verify(
+            CoseKey.generate("ES256"), detached_payload=b"p"
+        )
+    with pytest.raises(ValidationError):  # an HMAC key cannot verify a signature
+        msg.verify(HKEY, detached_payload=b"payload")

@@ -60,9 +60,29 @@ def structure(context: str, *fields: bytes) -> bytes:
     parts = [prefix]
     for f in fields:
         n = len(f)
-        parts.append(bytes((0x40 | n,)) if n < 24 else head(2, n))
+        parts.append(_BSTR_HEADS[n] if n < 0x100 else head(2, n))
         parts.append(f)
     return b"".join(parts)
+
+
+_BSTR_HEADS = tuple(head(2, n) for n in range(0x100))  # heads of the byte strings under 256 bytes
+_SIG1_PREFIX = head(4, 4) + tstr("Signature1")
+
+
+def sig1_structure(protected: bytes, external_aad: bytes, payload: bytes) -> bytes:
+    """``structure("Signature1", protected, external_aad, payload)`` (RFC 9052 §4.4), unrolled."""
+    n, a, p = len(protected), len(external_aad), len(payload)
+    return b"".join(
+        (
+            _SIG1_PREFIX,
+            _BSTR_HEADS[n] if n < 0x100 else head(2, n),
+            protected,
+            _BSTR_HEADS[a] if a < 0x100 else head(2, a),
+            external_aad,
+            _BSTR_HEADS[p] if p < 0x100 else head(2, p),
+            payload,
+        )
+    )
 
 
 def protected_for_structure(protected: HeaderMap, protected_bytes: bytes) -> bytes:
@@ -153,7 +173,9 @@ def fast_four(
     protected = protected_map(prot_bytes) if prot_bytes else {}
     if protected is None:
         return None
-    check_buckets(protected, unprot)
+    if unprot or len(protected) != 1 or type(protected.get(1)) is not int:
+        # ({alg: int}, {}) passes every check: the fast path's keys are ints by construction
+        check_buckets(protected, unprot)
     return tagged, protected, prot_bytes, unprot, payload, last
 
 
@@ -233,6 +255,7 @@ __all__ = [
     "payload_field",
     "protected_for_structure",
     "resolve_alg",
+    "sig1_structure",
     "structure",
     "tstr",
     "unwrap_tag",

@@ -32,9 +32,10 @@ from iotsec.core.cose._common import (
     payload_field,
     protected_for_structure,
     resolve_alg,
+    sig1_structure,
     structure,
 )
-from iotsec.core.cose.algorithms import AlgInfo, AlgKind, Algorithm, alg_info, coerce_alg
+from iotsec.core.cose.algorithms import ALGORITHMS, AlgInfo, AlgKind, Algorithm, alg_info, coerce_alg
 from iotsec.core.cose.headers import (
     HeaderLabel,
     HeaderMap,
@@ -70,7 +71,14 @@ def _choose_alg(alg: Algorithm | int | None, protected: Mapping[Any, Any] | None
 
 
 def _sig_info(alg: object) -> AlgInfo:
-    return alg_info(alg, kind=AlgKind.SIGNATURE)
+    if type(alg) is int:  # what alg_info returns for an implemented signature algorithm
+        info = ALGORITHMS.get(alg)  # type: ignore[call-overload]
+        if info is not None and info.kind is _SIGNATURE:
+            return info  # type: ignore[no-any-return]
+    return alg_info(alg, kind=_SIGNATURE)
+
+
+_SIGNATURE = AlgKind.SIGNATURE
 
 
 # -- COSE_Sign1 ----------------------------------------------------------------------------------
@@ -117,11 +125,13 @@ class Sign1Message:
 
     def to_be_signed(self, external_aad: bytes = b"", detached_payload: bytes | None = None) -> bytes:
         """The Sig_structure (RFC 9052 §4.4, context "Signature1")."""
-        return structure(
-            "Signature1",
-            protected_for_structure(self.protected, self.protected_bytes),
-            check_aad(external_aad),
-            detached_or_attached(self.payload, detached_payload),
+        payload = self.payload
+        return sig1_structure(
+            self.protected_bytes if self.protected else b"",  # protected_for_structure
+            external_aad if type(external_aad) is bytes else check_aad(external_aad),
+            detached_payload
+            if payload is None and type(detached_payload) is bytes
+            else detached_or_attached(payload, detached_payload),
         )
 
     def verify(

@@ -55,13 +55,16 @@ def verify_blocks(
         raise VerifyError("the envelope carries no authentication wrapper", reason="suit.auth.missing")
     if not wrapped_digest(auth.digest, manifest_bytes):
         raise VerifyError("manifest digest does not match", reason="suit.digest.manifest")
-    if not auth.blocks:
+    blocks = auth.blocks
+    if not blocks:
         raise VerifyError("the authentication wrapper holds no signature or MAC", reason="suit.auth.missing")
     payload = encode_digest(auth.digest)  # detached payload: the encoded SUIT_Digest (§8.3)
     verified: list[tuple[int, str, int | str | None]] = []
     failed: list[tuple[int, str, str]] = []
-    for i, block in enumerate(auth.blocks, start=1):
-        tag = block_tag(block)
+    for i, block in enumerate(blocks, start=1):
+        tag = _TAG_BYTES.get(block[0]) if block else None  # block_tag, inline for the usual tags
+        if tag is None:
+            tag = block_tag(block)
         kind = _KINDS.get(tag) or str(tag)
         try:
             msg: Sign1Message | Mac0Message | SignMessage | MacMessage
@@ -96,10 +99,16 @@ def verify_blocks(
             failed.append((i, kind, "verify.failed"))
     if not verified:
         raise VerifyError("no authentication block verifies with a trusted key", reason="suit.auth.failed")
-    return AuthResult(tuple(verified), tuple(failed))
+    result = _new(AuthResult)  # as model.make_command builds objects
+    d = result.__dict__
+    d["verified"] = tuple(verified)
+    d["failed"] = tuple(failed)
+    return result
 
 
 _TAG_HEADS = {b"\xd2": 18, b"\xd1": 17}
+_TAG_BYTES = {0xD2: 18, 0xD1: 17}
+_new = object.__new__
 _KINDS = {18: "COSE_Sign1", 17: "COSE_Mac0", 98: "COSE_Sign", 97: "COSE_Mac"}
 
 

@@ -44,7 +44,6 @@ from iotsec.core.suit.model import (
     Manifest,
     Severable,
     TextMap,
-    assemble,
 )
 from iotsec.core.suit.primitives import (
     _LTAG,
@@ -71,6 +70,7 @@ from iotsec.core.suit.registry import (
 )
 from iotsec.errors import DecodeError, UnsupportedError, VerifyError
 
+_new = object.__new__
 _COSE_TAGS = {18: "COSE_Sign1", 17: "COSE_Mac0", 98: "COSE_Sign", 97: "COSE_Mac"}  # §8.3
 _SEQ_NAMES = {
     ManifestKey.VALIDATE: "validate",
@@ -108,9 +108,13 @@ def decode_common(v: Any, path: Path) -> Common:
             deps = val
         else:
             ext[k] = val
-    return assemble(
-        Common, {"components": components, "shared_sequence": shared, "dependencies": deps, "extensions": ext}
-    )
+    obj = _new(Common)  # as model.make_command builds objects: one store per field
+    d = obj.__dict__
+    d["components"] = components
+    d["shared_sequence"] = shared
+    d["dependencies"] = deps
+    d["extensions"] = ext
+    return obj
 
 
 _COMPONENTS, _SHARED_SEQUENCE, _DEPENDENCIES = (
@@ -217,19 +221,17 @@ def decode_manifest_map(v: Any, path: Path = ("manifest",), *, tagged: bool = Fa
             text = _severable(k, val, (*path, "text"))
         else:
             ext[k] = val
-    return assemble(
-        Manifest,
-        {
-            "sequence_number": seqno,
-            "common": common,
-            "version": version,
-            "reference_uri": ref,
-            "sequences": sequences,
-            "text": text,
-            "extensions": ext,
-            "tagged": tagged,
-        },
-    )
+    obj = _new(Manifest)  # as model.make_command builds objects
+    d = obj.__dict__
+    d["sequence_number"] = seqno
+    d["common"] = common
+    d["version"] = version
+    d["reference_uri"] = ref
+    d["sequences"] = sequences
+    d["text"] = text
+    d["extensions"] = ext
+    d["tagged"] = tagged
+    return obj
 
 
 _REFERENCE_URI, _TEXT = int(ManifestKey.REFERENCE_URI), int(ManifestKey.TEXT)
@@ -237,13 +239,18 @@ _REFERENCE_URI, _TEXT = int(ManifestKey.REFERENCE_URI), int(ManifestKey.TEXT)
 
 def decode_authentication(v: Any, path: Path = ("authentication-wrapper",)) -> Authentication:
     """§8.3 SUIT_Authentication: ``[bstr .cbor SUIT_Digest, * bstr .cbor COSE block]``."""
-    items = _list(unwrap(v, path), path)
+    items = unwrap(v, path)
+    if type(items) is not list:
+        items = _list(items, path)
     if not items:
         raise _fail("the authentication wrapper needs the manifest digest", path, "suit.missing")
-    digest = decode_digest(unwrap(items[0], (*path, "digest")), (*path, "digest"))
+    p = (*path, "digest")
+    digest = decode_digest(unwrap(items[0], p), p)
     blocks = []
-    for i, b in enumerate(items[1:], start=1):
-        raw = _bytes(b, (*path, i))
+    for i in range(1, len(items)):
+        raw = items[i]
+        if type(raw) is not bytes:
+            raw = _bytes(raw, (*path, i))
         try:
             # a deterministically encoded block (the usual case) is well-formed: decoded in one pass;
             # one level less, as the depth counts differ by one container (cbor.loads counts frames)
@@ -256,7 +263,11 @@ def decode_authentication(v: Any, path: Path = ("authentication-wrapper",)) -> A
         if not isinstance(obj, CBORTag) or obj.tag not in _COSE_TAGS:
             raise _fail("authentication blocks are tagged COSE_Sign1/Mac0/Sign/Mac", (*path, i), "suit.type")
         blocks.append(raw)
-    return assemble(Authentication, {"digest": digest, "blocks": tuple(blocks)})
+    obj = _new(Authentication)  # as model.make_command builds objects
+    d = obj.__dict__
+    d["digest"] = digest
+    d["blocks"] = tuple(blocks)
+    return obj
 
 
 def _load_top(data: bytes) -> Any:
@@ -335,18 +346,16 @@ def decode_outer(data: bytes, *, allow_unsigned: bool = False) -> OuterEnvelope 
             delegation = val
         else:
             ext[k] = val
-    return assemble(
-        OuterEnvelope,
-        {
-            "manifest_bytes": manifest_bytes,
-            "authentication": auth,
-            "severed": severed,
-            "integrated": integrated,
-            "delegation": delegation,
-            "extensions": ext,
-            "tagged": tagged,
-        },
-    )
+    obj = _new(OuterEnvelope)  # as model.make_command builds objects
+    d = obj.__dict__
+    d["manifest_bytes"] = manifest_bytes
+    d["authentication"] = auth
+    d["severed"] = severed
+    d["integrated"] = integrated
+    d["delegation"] = delegation
+    d["extensions"] = ext
+    d["tagged"] = tagged
+    return obj
 
 
 def _member_name(k: int) -> str:
@@ -375,20 +384,18 @@ def complete(outer: OuterEnvelope, *, check_severed: bool = False) -> Envelope:
                 )
         inner = unwrap(raw, (name,))
         values[k] = decode_text(inner, (name,)) if k == ManifestKey.TEXT else decode_sequence(inner, (name,))
-    return assemble(
-        Envelope,
-        {
-            "manifest": manifest,
-            "manifest_bytes": outer.manifest_bytes,
-            "authentication": outer.authentication,
-            "severed": outer.severed,
-            "severed_values": values,
-            "integrated": outer.integrated,
-            "delegation": outer.delegation,
-            "extensions": outer.extensions,
-            "tagged": outer.tagged,
-        },
-    )
+    obj = _new(Envelope)  # as model.make_command builds objects
+    d = obj.__dict__
+    d["manifest"] = manifest
+    d["manifest_bytes"] = outer.manifest_bytes
+    d["authentication"] = outer.authentication
+    d["severed"] = outer.severed
+    d["severed_values"] = values
+    d["integrated"] = outer.integrated
+    d["delegation"] = outer.delegation
+    d["extensions"] = outer.extensions
+    d["tagged"] = outer.tagged
+    return obj
 
 
 def decode(data: bytes, *, allow_unsigned: bool = False) -> Envelope:
