@@ -164,3 +164,76 @@ def test_verify_with_detached_payload_and_the_cached_key_class() -> None:
         )
     with pytest.raises(ValidationError):  # an HMAC key cannot verify a signature
         msg.verify(HKEY, detached_payload=b"payload")
+
+
+def from_decoded_outcome(data: bytes) -> Any:
+    """Sign1Message.from_decoded on what deterministic.loads makes of ``data`` (None: not used)."""
+    from iotsec.core import cbor, deterministic
+
+    if data[:1] != b"\xd2" or len(data) > cbor.DEFAULT_MAX_SIZE:
+        return None
+    try:
+        obj = deterministic.loads(data)
+    except deterministic.NotDeterministic:
+        return None
+    assert isinstance(obj, cbor.CBORTag) and obj.tag == 18
+    try:
+        m = Sign1Message.from_decoded(obj.value)
+    except IotSecError as e:
+        return type(e).__name__, e.reason
+    if m is None:
+        return None
+    return m.protected, m.protected_bytes, m.unprotected, m.payload, m.encode(), m.tagged
+
+
+def check_from_decoded(data: bytes) -> None:
+    got = from_decoded_outcome(data)
+    if got is not None:
+        assert got == outcome(Sign1Message.decode, data), data.hex()
+
+
+@pytest.mark.parametrize("data", EDGE_CASES, ids=range(len(EDGE_CASES)))
+def test_from_decoded_is_decode(data: bytes) -> None:
+    check_from_decoded(data)
+
+
+def test_from_decoded_takes_the_usual_shapes() -> None:
+    for data in (SIGN1, DETACHED, BARE):
+        assert from_decoded_outcome(data) is not None
+    assert Sign1Message.from_decoded([b"", {}, None]) is None
+    assert Sign1Message.from_decoded([b"\xa1\x01\x26", {"x": 1}, None, b""]) is None
+    assert Sign1Message.from_decoded([b"\xa1\x01\x26", {4: 2**64}, None, b""]) is None
+    assert Sign1Message.from_decoded([b"\xa1\x01\x26", {4: True}, None, b""]) is None
+    assert Sign1Message.from_decoded([b"\xa1\x01\x26", {i: 0 for i in range(24)}, None, b""]) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([SIGN1, DETACHED, BARE]), st.integers(0, 200), st.integers(0, 255), st.booleans())
+def test_from_decoded_mutations(base: bytes, pos: int, val: int, cut: bool) -> None:
+    buf = bytearray(base)
+    i = pos % len(buf)
+    if cut:
+        del buf[i:]
+    else:
+        buf[i] = val
+    check_from_decoded(bytes(buf))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.integers(-30, 30),
+        st.integers(-(2**65), 2**65) | st.binary(max_size=30) | st.booleans() | st.text(max_size=3),
+        max_size=4,
+    ),
+    st.dictionaries(st.integers(-30, 30), st.integers(-(2**65), 2**65) | st.binary(max_size=3), max_size=3),
+    st.none() | st.binary(max_size=30),
+)
+def test_from_decoded_header_forms(
+    unprot: dict[int, Any], prot: dict[int, Any], payload: bytes | None
+) -> None:
+    import cbor2
+
+    prot_bytes = cbor2.dumps(prot, canonical=True) if prot else b""
+    data = cbor2.dumps(cbor2.CBORTag(18, [prot_bytes, unprot, payload, b"s" * 64]), canonical=True)
+    check_from_decoded(data)

@@ -179,6 +179,40 @@ def fast_four(
     return tagged, protected, prot_bytes, unprot, payload, last
 
 
+def four_from_item(item: object) -> tuple[HeaderMap, bytes, HeaderMap, bytes | None, bytes] | None:
+    """:func:`fast_four` for a message whose CBOR is already decoded.
+
+    ``item`` is the content of the message's tag as :func:`iotsec.core.deterministic.loads`
+    returns it for bytes of at most ``cbor.DEFAULT_MAX_SIZE`` with the one-byte tag head. For the
+    items whose encoding :mod:`._fast` accepts, the result is what :func:`fast_four` returns for
+    those bytes; anything else returns None (then decode the bytes).
+    """
+    if type(item) is not list or len(item) != 4:
+        return None
+    prot_bytes, unprot, payload, last = item
+    if (
+        type(prot_bytes) is not bytes
+        or type(unprot) is not dict
+        or type(last) is not bytes
+        or (payload is not None and type(payload) is not bytes)
+    ):
+        return None
+    if unprot:  # the maps simple_map reads: small-int labels to 64-bit ints or byte strings
+        if len(unprot) >= 24:
+            return None
+        for k, v in unprot.items():
+            if type(k) is not int or not -24 <= k < 24:
+                return None
+            if type(v) is not bytes and (type(v) is not int or not -(2**64) <= v < 2**64):
+                return None
+    protected = protected_map(prot_bytes) if prot_bytes else {}
+    if protected is None:
+        return None
+    if unprot or len(protected) != 1 or type(protected.get(1)) is not int:
+        check_buckets(protected, unprot)
+    return protected, prot_bytes, unprot, payload, last
+
+
 def layer_headers(
     prot_bytes: object, unprotected: object, path: tuple[str | int, ...]
 ) -> tuple[HeaderMap, bytes, HeaderMap]:
@@ -249,6 +283,7 @@ __all__ = [
     "encode_four",
     "encode_map",
     "fast_four",
+    "four_from_item",
     "head",
     "header",
     "layer_headers",

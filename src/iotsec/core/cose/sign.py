@@ -27,6 +27,7 @@ from iotsec.core.cose._common import (
     encode_four,
     encode_message,
     fast_four,
+    four_from_item,
     header,
     layer_headers,
     payload_field,
@@ -110,6 +111,22 @@ class Sign1Message:
                 "signature must be a byte string", reason="cose.structure", path=("signature",)
             )
         return cls(protected, prot_bytes, unprotected, payload, item[3], tagged)
+
+    @classmethod
+    def from_decoded(cls, item: object) -> Sign1Message | None:
+        """The message :meth:`decode` returns for a tagged COSE_Sign1 already decoded.
+
+        ``item`` is the content of tag 18 as :func:`iotsec.core.deterministic.loads` returns it
+        for bytes (at most ``cbor.DEFAULT_MAX_SIZE``) whose first byte is the tag head 0xd2: a
+        caller that has decoded the message to check it (the SUIT authentication wrapper) need
+        not decode it twice. None for an item of an unusual shape: then :meth:`decode` the bytes.
+        Raises what :meth:`decode` raises for those bytes (header bucket checks).
+        """
+        fast = four_from_item(item)
+        if fast is None:
+            return None
+        protected, prot_bytes, unprotected, payload, signature = fast
+        return cls(protected, prot_bytes, unprotected, payload, signature, True)
 
     @property
     def alg(self) -> Algorithm | int | str | None:

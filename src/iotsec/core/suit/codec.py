@@ -239,14 +239,30 @@ _REFERENCE_URI, _TEXT = int(ManifestKey.REFERENCE_URI), int(ManifestKey.TEXT)
 
 def decode_authentication(v: Any, path: Path = ("authentication-wrapper",)) -> Authentication:
     """§8.3 SUIT_Authentication: ``[bstr .cbor SUIT_Digest, * bstr .cbor COSE block]``."""
+    return _decode_authentication(v, path)[0]
+
+
+Decoded = tuple[bytes | None, tuple[Any, ...]]
+"""What decoding the authentication wrapper has already read, for its verification: the encoded
+SUIT_Digest when it is exactly ``encode_digest(digest)`` (else None), and per block its content
+(the COSE array) as ``deterministic.loads`` decoded it when the block starts with a one-byte tag
+head (else None)."""
+
+
+def _decode_authentication(v: Any, path: Path) -> tuple[Authentication, Decoded]:
     items = unwrap(v, path)
     if type(items) is not list:
         items = _list(items, path)
     if not items:
         raise _fail("the authentication wrapper needs the manifest digest", path, "suit.missing")
     p = (*path, "digest")
-    digest = decode_digest(unwrap(items[0], p), p)
+    raw_digest = items[0]
+    digest = decode_digest(unwrap(raw_digest, p), p)
+    alg = digest.alg
+    # deterministic CBOR of [alg, bytes] is unique: these bytes are what encode_digest writes
+    same = type(alg) is int and -24 <= alg < 24 and not digest.extra and type(digest.value) is bytes
     blocks = []
+    contents = []
     for i in range(1, len(items)):
         raw = items[i]
         if type(raw) is not bytes:
@@ -255,19 +271,22 @@ def decode_authentication(v: Any, path: Path = ("authentication-wrapper",)) -> A
             # a deterministically encoded block (the usual case) is well-formed: decoded in one pass;
             # one level less, as the depth counts differ by one container (cbor.loads counts frames)
             obj = deterministic.loads(raw, max_depth=MAX_DEPTH - 1)
+            content = obj.value if type(obj) is CBORTag and raw[0] >= 0xC0 and raw[0] < 0xD8 else None
         except deterministic.NotDeterministic:
             try:
                 obj = cbor.loads(raw, max_depth=MAX_DEPTH)
             except DecodeError as err:
                 raise _fail(f"authentication block is malformed: {err}", (*path, i), "suit.cbor") from err
+            content = None
         if not isinstance(obj, CBORTag) or obj.tag not in _COSE_TAGS:
             raise _fail("authentication blocks are tagged COSE_Sign1/Mac0/Sign/Mac", (*path, i), "suit.type")
         blocks.append(raw)
+        contents.append(content)
     obj = _new(Authentication)  # as model.make_command builds objects
     d = obj.__dict__
     d["digest"] = digest
     d["blocks"] = tuple(blocks)
-    return obj
+    return obj, (raw_digest if same else None, tuple(contents))
 
 
 def _load_top(data: bytes) -> Any:
@@ -305,12 +324,20 @@ class OuterEnvelope:
 
 def decode_outer(data: bytes, *, allow_unsigned: bool = False) -> OuterEnvelope | Envelope:
     """Parse the envelope map and the authentication wrapper only (a bare manifest fully)."""
+    return decode_outer_for_auth(data, allow_unsigned=allow_unsigned)[0]
+
+
+def decode_outer_for_auth(
+    data: bytes, *, allow_unsigned: bool = False
+) -> tuple[OuterEnvelope | Envelope, Decoded | None]:
+    """:func:`decode_outer`, with what it decoded of the authentication wrapper (for
+    :func:`iotsec.core.suit.auth.authenticate`, so that nothing is decoded twice)."""
     obj = _load_top(data)
     if isinstance(obj, CBORTag) and obj.tag == TAG_MANIFEST:
         if not allow_unsigned:
             raise _fail("a bare manifest carries no authentication", (), "suit.unsigned")
         manifest = decode_manifest_map(obj.value, tagged=True)
-        return Envelope(manifest, encode_manifest(manifest), tagged=True)
+        return Envelope(manifest, encode_manifest(manifest), tagged=True), None
     tagged = False
     if isinstance(obj, CBORTag):
         if obj.tag != TAG_ENVELOPE:
@@ -320,9 +347,9 @@ def decode_outer(data: bytes, *, allow_unsigned: bool = False) -> OuterEnvelope 
     if 3 not in m:  # EnvelopeKey.MANIFEST
         raise _fail("suit-manifest is required", ("manifest",), "suit.missing")
     manifest_bytes = _bytes(m[3], ("manifest",))
-    auth = None
+    auth = pre = None
     if 2 in m:  # EnvelopeKey.AUTHENTICATION_WRAPPER
-        auth = decode_authentication(m[2])
+        auth, pre = _decode_authentication(m[2], ("authentication-wrapper",))
     elif not allow_unsigned:
         raise _fail("suit-authentication-wrapper is required", ("authentication-wrapper",), "suit.missing")
     severed: dict[int, bytes] = {}
@@ -355,7 +382,7 @@ def decode_outer(data: bytes, *, allow_unsigned: bool = False) -> OuterEnvelope 
     d["delegation"] = delegation
     d["extensions"] = ext
     d["tagged"] = tagged
-    return obj
+    return obj, pre
 
 
 def _member_name(k: int) -> str:
@@ -418,9 +445,11 @@ def decode_manifest(data: bytes) -> Manifest:
 
 __all__ = [
     "SEQUENCE_MEMBERS",
+    "Decoded",
     "OuterEnvelope",
     "complete",
     "decode_outer",
+    "decode_outer_for_auth",
     "component_name",
     "decode",
     "decode_authentication",

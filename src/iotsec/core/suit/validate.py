@@ -41,6 +41,14 @@ def _check_commands(
         code = cmd.code
         if codes is not None:
             codes.add(code)
+        if code not in _CHECKED:  # conditions and directives: only the shared sequence rule applies
+            if shared and code not in _SHARED_ALLOWED:
+                raise ValidationError(
+                    f"{label_name(Cmd, code)} is not allowed in the shared sequence",
+                    reason="suit.shared.command",
+                    path=(*path, j),
+                )
+            continue
         if code == _SET_COMPONENT_INDEX:
             idx = cmd.arg
             if type(idx) is int:
@@ -92,6 +100,8 @@ _TRY_EACH = int(Cmd.TRY_EACH)
 _VENDOR_IDENTIFIER = int(Cmd.VENDOR_IDENTIFIER)
 _CLASS_IDENTIFIER = int(Cmd.CLASS_IDENTIFIER)
 _SOURCE_COMPONENT = int(Parameter.SOURCE_COMPONENT)
+# the commands _check_commands looks at beyond the shared sequence rule
+_CHECKED = frozenset({_SET_COMPONENT_INDEX, _RUN_SEQUENCE, _TRY_EACH} | _PARAMETER_COMMANDS)
 
 
 def check_manifest(man: Manifest, sequences: Mapping[int, CommandSequence] | None = None) -> list[str]:
