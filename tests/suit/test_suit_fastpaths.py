@@ -230,6 +230,34 @@ def test_assembled_objects_are_the_constructed_ones() -> None:
     assert d == Digest(-16, b"\x01") and set(vars(d)) == {"alg", "value", "extra"}
 
 
+def _bare_envelope() -> dict[int, Any]:
+    seq = cbor.dumps([1, 15, 2, 15])
+    common = cbor.dumps({2: [[b"\x00"]], 4: seq})
+    return {3: cbor.dumps({1: 1, 2: 7, 3: common, 7: cbor.dumps([3, 15])})}
+
+
+def test_envelope_objects_are_the_constructed_ones() -> None:
+    """Envelope, OuterEnvelope, Authentication and AuthResult are built without __init__ too."""
+    from iotsec.core.cose import CoseKey
+    from iotsec.core.suit.auth import AuthResult, authenticate, sign_envelope
+
+    key = CoseKey.generate("ES256")
+    pub = key.public()
+    blob = codec.encode(
+        sign_envelope(codec.decode(cbor.dumps(_bare_envelope()), allow_unsigned=True), keys=[(key, -7)])
+    )
+    outer = codec.decode_outer(blob)
+    env, result = authenticate(blob, [pub])
+    assert isinstance(outer, codec.OuterEnvelope) and outer.authentication is not None
+    for obj in (outer, outer.authentication, env, result, env.manifest, env.manifest.common):
+        assert set(vars(obj)) == {f.name for f in dataclasses.fields(obj)}
+        assert obj == dataclasses.replace(obj)  # the same fields as one built by __init__
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            obj.tagged = False  # type: ignore[misc, union-attr]
+    assert result == AuthResult(((1, "COSE_Sign1", -7),), ())
+    assert env == codec.decode(blob)
+
+
 # ------------------------------------------------------------------ §6.2 checks
 
 
@@ -328,3 +356,67 @@ def test_check_manifest_matches_the_plain_walk(ncomp: int, shared: Any, seqs: di
     except ValidationError as err:
         got = (err.reason, err.path)
     assert got == expected
+
+
+# ------------------------------------------------------------------ authentication reuse
+
+
+@given(
+    st.integers(-30, 30) | st.integers(-(2**64), 2**64),
+    st.binary(max_size=300),
+    st.lists(st.integers(0, 5), max_size=2),
+)
+@settings(max_examples=300, deadline=None)
+def test_decoded_digest_bytes_are_the_encoded_digest(alg: int, value: bytes, extra: list[int]) -> None:
+    """authenticate() signs over the wrapper's own digest bytes only when they are encode_digest's."""
+    raw = cbor.dumps([alg, value, *extra])
+    wrapper = cbor.dumps([raw])
+    try:
+        auth, (digest_bytes, blocks) = codec._decode_authentication(wrapper, ("authentication-wrapper",))
+    except IotSecError:
+        return
+    assert blocks == ()
+    if digest_bytes is not None:
+        assert digest_bytes == codec.encode_digest(auth.digest) == raw
+
+
+def test_authenticate_is_decode_then_verify() -> None:
+    """The verification of authenticate() (decoded blocks reused) and of verify_blocks agree."""
+    from iotsec.core.cose import CoseKey, mac0, sign1
+    from iotsec.core.suit.auth import authenticate, verify_blocks
+
+    key = CoseKey.generate("ES256")
+    other = CoseKey.generate("ES256")
+    env = codec.decode(cbor.dumps(_bare_envelope()), allow_unsigned=True)
+    from iotsec.core.suit.auth import sign_envelope
+
+    signed = sign_envelope(env, keys=[(key, -7)])
+    assert signed.authentication is not None
+    digest_bytes = codec.encode_digest(signed.authentication.digest)
+    good = sign1(digest_bytes, key, alg=-7, detached=True)
+    variants = [
+        [good],
+        [sign1(digest_bytes, other, alg=-7, detached=True), good],
+        [sign1(digest_bytes, key, alg=-7)],  # attached payload
+        [sign1(b"other", key, alg=-7, detached=True)],
+        [good[1:]],  # untagged: refused by the codec
+        [mac0(digest_bytes, CoseKey.generate("HMAC 256/256"), detached=True)],
+        [bytes.fromhex("d28443a10126a1014126f640"), good],  # alg in both buckets
+        [bytes.fromhex("d28444a1014100a0f640")],  # alg as bytes
+        [bytes.fromhex("d2845803a10126a0f640"), good],  # non-preferred head: not deterministic
+    ]
+    for blocks in variants:
+        auth = dataclasses.replace(signed.authentication, blocks=tuple(blocks))
+        blob = codec.encode(dataclasses.replace(signed, authentication=auth))
+        for anchors in ([key.public()], [other.public()], [other.public(), key]):
+            try:
+                outer = codec.decode_outer(blob)
+                assert isinstance(outer, codec.OuterEnvelope)
+                ref: Any = verify_blocks(outer.authentication, outer.manifest_bytes, anchors)
+            except IotSecError as err:
+                ref = (type(err).__name__, err.reason, getattr(err, "path", None))
+            try:
+                got: Any = authenticate(blob, anchors)[1]
+            except IotSecError as err:
+                got = (type(err).__name__, err.reason, getattr(err, "path", None))
+            assert got == ref, (blocks, anchors)

@@ -60,9 +60,29 @@ def structure(context: str, *fields: bytes) -> bytes:
     parts = [prefix]
     for f in fields:
         n = len(f)
-        parts.append(bytes((0x40 | n,)) if n < 24 else head(2, n))
+        parts.append(_BSTR_HEADS[n] if n < 0x100 else head(2, n))
         parts.append(f)
     return b"".join(parts)
+
+
+_BSTR_HEADS = tuple(head(2, n) for n in range(0x100))  # heads of the byte strings under 256 bytes
+_SIG1_PREFIX = head(4, 4) + tstr("Signature1")
+
+
+def sig1_structure(protected: bytes, external_aad: bytes, payload: bytes) -> bytes:
+    """``structure("Signature1", protected, external_aad, payload)`` (RFC 9052 §4.4), unrolled."""
+    n, a, p = len(protected), len(external_aad), len(payload)
+    return b"".join(
+        (
+            _SIG1_PREFIX,
+            _BSTR_HEADS[n] if n < 0x100 else head(2, n),
+            protected,
+            _BSTR_HEADS[a] if a < 0x100 else head(2, a),
+            external_aad,
+            _BSTR_HEADS[p] if p < 0x100 else head(2, p),
+            payload,
+        )
+    )
 
 
 def protected_for_structure(protected: HeaderMap, protected_bytes: bytes) -> bytes:
@@ -153,8 +173,44 @@ def fast_four(
     protected = protected_map(prot_bytes) if prot_bytes else {}
     if protected is None:
         return None
-    check_buckets(protected, unprot)
+    if unprot or len(protected) != 1 or type(protected.get(1)) is not int:
+        # ({alg: int}, {}) passes every check: the fast path's keys are ints by construction
+        check_buckets(protected, unprot)
     return tagged, protected, prot_bytes, unprot, payload, last
+
+
+def four_from_item(item: object) -> tuple[HeaderMap, bytes, HeaderMap, bytes | None, bytes] | None:
+    """:func:`fast_four` for a message whose CBOR is already decoded.
+
+    ``item`` is the content of the message's tag as :func:`iotsec.core.deterministic.loads`
+    returns it for bytes of at most ``cbor.DEFAULT_MAX_SIZE`` with the one-byte tag head. For the
+    items whose encoding :mod:`._fast` accepts, the result is what :func:`fast_four` returns for
+    those bytes; anything else returns None (then decode the bytes).
+    """
+    if type(item) is not list or len(item) != 4:
+        return None
+    prot_bytes, unprot, payload, last = item
+    if (
+        type(prot_bytes) is not bytes
+        or type(unprot) is not dict
+        or type(last) is not bytes
+        or (payload is not None and type(payload) is not bytes)
+    ):
+        return None
+    if unprot:  # the maps simple_map reads: small-int labels to 64-bit ints or byte strings
+        if len(unprot) >= 24:
+            return None
+        for k, v in unprot.items():
+            if type(k) is not int or not -24 <= k < 24:
+                return None
+            if type(v) is not bytes and (type(v) is not int or not -(2**64) <= v < 2**64):
+                return None
+    protected = protected_map(prot_bytes) if prot_bytes else {}
+    if protected is None:
+        return None
+    if unprot or len(protected) != 1 or type(protected.get(1)) is not int:
+        check_buckets(protected, unprot)
+    return protected, prot_bytes, unprot, payload, last
 
 
 def layer_headers(
@@ -227,12 +283,14 @@ __all__ = [
     "encode_four",
     "encode_map",
     "fast_four",
+    "four_from_item",
     "head",
     "header",
     "layer_headers",
     "payload_field",
     "protected_for_structure",
     "resolve_alg",
+    "sig1_structure",
     "structure",
     "tstr",
     "unwrap_tag",

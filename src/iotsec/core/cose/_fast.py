@@ -146,16 +146,27 @@ def four_items(data: bytes, tag_byte: int) -> tuple[bool, bytes, dict[Any, Any],
     tagged = False
     if end and data[0] == tag_byte:
         tagged, pos = True, 1
-    if pos >= end or data[pos] != 0x84:
+    if end < pos + 5 or data[pos] != 0x84:  # 0x84 and at least four one-byte items
         return None
-    r = _bstr(data, pos + 1, end)
-    if r is None:
-        return None
-    prot, pos = r
-    m = simple_map(data, pos, end)
-    if m is None:
-        return None
-    unprot, pos = m
+    ib = data[pos + 1]
+    if 0x40 <= ib < 0x58:  # a short protected bucket (the usual one), read inline
+        q = pos + 2 + ib - 0x40
+        if q > end:
+            return None
+        prot, pos = data[pos + 2 : q], q
+    else:
+        r = _bstr(data, pos + 1, end)
+        if r is None:
+            return None
+        prot, pos = r
+    unprot: dict[Any, Any]
+    if pos < end and data[pos] == 0xA0:  # an empty unprotected bucket
+        unprot, pos = {}, pos + 1
+    else:
+        m = simple_map(data, pos, end)
+        if m is None:
+            return None
+        unprot, pos = m
     payload: bytes | None
     if pos < end and data[pos] == 0xF6:
         payload, pos = None, pos + 1
@@ -164,6 +175,9 @@ def four_items(data: bytes, tag_byte: int) -> tuple[bool, bytes, dict[Any, Any],
         if r is None:
             return None
         payload, pos = r
+    if pos + 2 < end and data[pos] == 0x58 and pos + 2 + data[pos + 1] == end:
+        # the last item is a 24..255-byte string ending the data (an ECDSA signature, a MAC tag)
+        return tagged, prot, unprot, payload, data[pos + 2 :]
     r = _bstr(data, pos, end)
     if r is None:
         return None

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import hmac as _hmac
-from typing import cast
+from typing import TypeGuard
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -100,25 +100,35 @@ def _der_signature(signature: bytes, n: int) -> bytes:
     return (b"\x30" + bytes((size,)) if size < 0x80 else b"\x30\x81" + bytes((size,))) + body
 
 
-# concrete classes found to be EllipticCurvePublicKey (an ABC: isinstance is slow on it)
+_VERIFY = KeyOp.VERIFY
+# concrete classes seen to be EllipticCurvePublicKey: an ABC isinstance check costs more than the
+# rest of the verification's Python work, and a class, once registered, stays a subclass
 _EC_PUBLIC_TYPES: set[type] = set()
+
+
+def _is_ec_public(pub: object) -> TypeGuard[ec.EllipticCurvePublicKey]:
+    """``isinstance(pub, ec.EllipticCurvePublicKey)``, remembering the classes that are."""
+    if type(pub) in _EC_PUBLIC_TYPES:
+        return True
+    if isinstance(pub, ec.EllipticCurvePublicKey):
+        if issubclass(type(pub), ec.EllipticCurvePublicKey):
+            _EC_PUBLIC_TYPES.add(type(pub))
+        return True
+    return False
 
 
 def verify(info: AlgInfo, key: CoseKey, tbs: bytes, signature: bytes) -> None:
     """Verify ``signature`` over ``tbs``; raise :class:`VerifyError` (opaque) if it does not."""
-    key.check_alg(info.alg, KeyOp.VERIFY)
+    key.check_info(info, _VERIFY)
     pub = key.public_key
-    t = type(pub)
-    if t not in _EC_PUBLIC_TYPES and isinstance(pub, ec.EllipticCurvePublicKey):
-        _EC_PUBLIC_TYPES.add(t)
     try:
-        if t in _EC_PUBLIC_TYPES:
+        if _is_ec_public(pub):
             assert key.crv is not None and info.hash_name is not None
             n = CURVE_SIZE[key.crv]
             if len(signature) != 2 * n:  # RFC 9053 §2.1: fixed-width r || s
                 raise VerifyError("signature verification failed", reason="cose.signature.length")
             der = _der_signature(signature, n)
-            cast(ec.EllipticCurvePublicKey, pub).verify(der, tbs, _ECDSA[info.hash_name])
+            pub.verify(der, tbs, _ECDSA[info.hash_name])
         elif isinstance(pub, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
             pub.verify(signature, tbs)
         else:

@@ -40,6 +40,7 @@ from iotsec.core.cose._keyformats import (
 )
 from iotsec.core.cose.algorithms import (
     CURVE_SIZE,
+    AlgInfo,
     AlgKind,
     Algorithm,
     Curve,
@@ -51,6 +52,8 @@ from iotsec.core.cose.algorithms import (
     coerce_alg,
 )
 from iotsec.errors import UnsupportedError, ValidationError
+
+_MAC, _DIRECT, _SYMMETRIC = AlgKind.MAC, AlgKind.DIRECT, KeyType.SYMMETRIC
 
 _EC_CURVES: dict[Curve, ec.EllipticCurve] = {
     Curve.P_256: ec.SECP256R1(),
@@ -314,7 +317,10 @@ class CoseKey:
         RFC 9052 §7.1: a key's ``alg`` restricts it to that algorithm, ``key_ops`` to those
         operations; RFC 9053 §2-§7: the key type and curve must fit the algorithm.
         """
-        info = alg_info(alg)
+        self.check_info(alg_info(alg), op)
+
+    def check_info(self, info: AlgInfo, op: KeyOp | None = None) -> None:
+        """:meth:`check_alg` for an algorithm already looked up (the verification hot path)."""
         if self.alg is not None and self.alg != info.alg:
             raise ValidationError(
                 f"key is restricted to {alg_label(self.alg)}, not {info.alg.iana_name}",
@@ -332,11 +338,12 @@ class CoseKey:
                 reason="cose.key.alg_mismatch",
             )
         # RFC 9053 §3.1: an HMAC key may be longer than the hash output; other keys are exact
-        hmac_ok = info.kind is AlgKind.MAC and info.hash_name is not None
+        # module constants, not enum attribute look-ups (EnumType.__getattr__ is slow)
+        hmac_ok = info.kind is _MAC and info.hash_name is not None
         if (
-            self.kty == KeyType.SYMMETRIC
+            self.kty == _SYMMETRIC
             and info.key_bytes
-            and info.kind is not AlgKind.DIRECT
+            and info.kind is not _DIRECT
             and len(self.k) != info.key_bytes
             and not (hmac_ok and len(self.k) >= info.key_bytes)
         ):

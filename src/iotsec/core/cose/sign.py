@@ -27,11 +27,13 @@ from iotsec.core.cose._common import (
     encode_four,
     encode_message,
     fast_four,
+    four_from_item,
     header,
     layer_headers,
     payload_field,
     protected_for_structure,
     resolve_alg,
+    sig1_structure,
     structure,
 )
 from iotsec.core.cose.algorithms import ALGORITHMS, AlgInfo, AlgKind, Algorithm, alg_info, coerce_alg
@@ -72,7 +74,14 @@ def _choose_alg(alg: Algorithm | int | None, protected: Mapping[Any, Any] | None
 
 
 def _sig_info(alg: object) -> AlgInfo:
-    return alg_info(alg, kind=AlgKind.SIGNATURE)
+    if type(alg) is int:  # what alg_info returns for an implemented signature algorithm
+        info = ALGORITHMS.get(alg)  # type: ignore[call-overload]
+        if info is not None and info.kind is _SIGNATURE:
+            return info  # type: ignore[no-any-return]
+    return alg_info(alg, kind=_SIGNATURE)
+
+
+_SIGNATURE = AlgKind.SIGNATURE
 
 
 # what _sig_info returns for the registered signature algorithms, by integer label
@@ -109,6 +118,22 @@ class Sign1Message:
             )
         return cls(protected, prot_bytes, unprotected, payload, item[3], tagged)
 
+    @classmethod
+    def from_decoded(cls, item: object) -> Sign1Message | None:
+        """The message :meth:`decode` returns for a tagged COSE_Sign1 already decoded.
+
+        ``item`` is the content of tag 18 as :func:`iotsec.core.deterministic.loads` returns it
+        for bytes (at most ``cbor.DEFAULT_MAX_SIZE``) whose first byte is the tag head 0xd2: a
+        caller that has decoded the message to check it (the SUIT authentication wrapper) need
+        not decode it twice. None for an item of an unusual shape: then :meth:`decode` the bytes.
+        Raises what :meth:`decode` raises for those bytes (header bucket checks).
+        """
+        fast = four_from_item(item)
+        if fast is None:
+            return None
+        protected, prot_bytes, unprotected, payload, signature = fast
+        return cls(protected, prot_bytes, unprotected, payload, signature, True)
+
     @property
     def alg(self) -> Algorithm | int | str | None:
         """The protected ``alg`` (None if absent from the protected bucket)."""
@@ -123,11 +148,13 @@ class Sign1Message:
 
     def to_be_signed(self, external_aad: bytes = b"", detached_payload: bytes | None = None) -> bytes:
         """The Sig_structure (RFC 9052 §4.4, context "Signature1")."""
-        return structure(
-            "Signature1",
-            protected_for_structure(self.protected, self.protected_bytes),
-            check_aad(external_aad),
-            detached_or_attached(self.payload, detached_payload),
+        payload = self.payload
+        return sig1_structure(
+            self.protected_bytes if self.protected else b"",  # protected_for_structure
+            external_aad if type(external_aad) is bytes else check_aad(external_aad),
+            detached_payload
+            if payload is None and type(detached_payload) is bytes
+            else detached_or_attached(payload, detached_payload),
         )
 
     def verify(

@@ -51,24 +51,44 @@ def verify_blocks(
     Succeeds when at least one block verifies with a trust anchor (§8.3: several blocks may use
     different algorithms or authorities); raises VerifyError otherwise.
     """
+    return _verify_blocks(auth, manifest_bytes, trust_anchors, None)
+
+
+def _verify_blocks(
+    auth: Authentication | None,
+    manifest_bytes: bytes,
+    trust_anchors: Sequence[CoseKey],
+    pre: codec.Decoded | None,
+) -> AuthResult:
+    """:func:`verify_blocks`; ``pre``: what the codec decoded of this very wrapper, if known."""
     if auth is None:
         raise VerifyError("the envelope carries no authentication wrapper", reason="suit.auth.missing")
     if not wrapped_digest(auth.digest, manifest_bytes):
         raise VerifyError("manifest digest does not match", reason="suit.digest.manifest")
-    if not auth.blocks:
+    blocks = auth.blocks
+    if not blocks:
         raise VerifyError("the authentication wrapper holds no signature or MAC", reason="suit.auth.missing")
-    payload = encode_digest(auth.digest)  # detached payload: the encoded SUIT_Digest (§8.3)
+    # detached payload: the encoded SUIT_Digest (§8.3)
+    payload = pre[0] if pre is not None else None
+    if payload is None:
+        payload = encode_digest(auth.digest)
     verified: list[tuple[int, str, int | str | None]] = []
     failed: list[tuple[int, str, str]] = []
-    for i, block in enumerate(auth.blocks, start=1):
-        tag = block_tag(block)
+    for i, block in enumerate(blocks, start=1):
+        tag = _TAG_BYTES.get(block[0]) if block else None  # block_tag, inline for the usual tags
+        if tag is None:
+            tag = block_tag(block)
         kind = _KINDS.get(tag) or str(tag)
         try:
-            msg: Sign1Message | Mac0Message | SignMessage | MacMessage
+            msg: Sign1Message | Mac0Message | SignMessage | MacMessage | None = None
             decoder = _DECODERS.get(tag)
             if decoder is None:
                 raise UnsupportedError(f"{kind} blocks are not supported", reason="suit.auth.unsupported")
-            msg = decoder(block)
+            if tag == 18 and pre is not None and block[0] == 0xD2 and len(block) <= cbor.DEFAULT_MAX_SIZE:
+                msg = Sign1Message.from_decoded(pre[1][i - 1])  # what decoder(block) returns
+            if msg is None:
+                msg = decoder(block)
+                assert msg is not None
             if msg.payload is not None:
                 raise ValidationError(
                     "the COSE payload must be detached (§8.3)",
@@ -96,10 +116,16 @@ def verify_blocks(
             failed.append((i, kind, "verify.failed"))
     if not verified:
         raise VerifyError("no authentication block verifies with a trusted key", reason="suit.auth.failed")
-    return AuthResult(tuple(verified), tuple(failed))
+    result = _new(AuthResult)  # as model.make_command builds objects
+    d = result.__dict__
+    d["verified"] = tuple(verified)
+    d["failed"] = tuple(failed)
+    return result
 
 
 _TAG_HEADS = {b"\xd2": 18, b"\xd1": 17}
+_TAG_BYTES = {0xD2: 18, 0xD1: 17}
+_new = object.__new__
 _KINDS = {18: "COSE_Sign1", 17: "COSE_Mac0", 98: "COSE_Sign", 97: "COSE_Mac"}
 
 
@@ -117,9 +143,9 @@ def authenticate(data: bytes, trust_anchors: Sequence[CoseKey]) -> tuple[Envelop
     signatures are checked over the raw manifest bytes; then the manifest is decoded, and each
     severed member only after its digest matches.
     """
-    outer = codec.decode_outer(data)
+    outer, pre = codec.decode_outer_for_auth(data)
     assert isinstance(outer, codec.OuterEnvelope)  # bare manifests are refused without allow_unsigned
-    result = verify_blocks(outer.authentication, outer.manifest_bytes, trust_anchors)
+    result = _verify_blocks(outer.authentication, outer.manifest_bytes, trust_anchors, pre)
     return codec.complete(outer, check_severed=True), result
 
 

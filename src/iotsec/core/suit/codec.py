@@ -44,7 +44,6 @@ from iotsec.core.suit.model import (
     Manifest,
     Severable,
     TextMap,
-    assemble,
 )
 from iotsec.core.suit.primitives import (
     _LTAG,
@@ -71,6 +70,7 @@ from iotsec.core.suit.registry import (
 )
 from iotsec.errors import DecodeError, UnsupportedError, VerifyError
 
+_new = object.__new__
 _COSE_TAGS = {18: "COSE_Sign1", 17: "COSE_Mac0", 98: "COSE_Sign", 97: "COSE_Mac"}  # §8.3
 _SEQ_NAMES = {
     ManifestKey.VALIDATE: "validate",
@@ -108,9 +108,13 @@ def decode_common(v: Any, path: Path) -> Common:
             deps = val
         else:
             ext[k] = val
-    return assemble(
-        Common, {"components": components, "shared_sequence": shared, "dependencies": deps, "extensions": ext}
-    )
+    obj = _new(Common)  # as model.make_command builds objects: one store per field
+    d = obj.__dict__
+    d["components"] = components
+    d["shared_sequence"] = shared
+    d["dependencies"] = deps
+    d["extensions"] = ext
+    return obj
 
 
 _COMPONENTS, _SHARED_SEQUENCE, _DEPENDENCIES = (
@@ -217,19 +221,17 @@ def decode_manifest_map(v: Any, path: Path = ("manifest",), *, tagged: bool = Fa
             text = _severable(k, val, (*path, "text"))
         else:
             ext[k] = val
-    return assemble(
-        Manifest,
-        {
-            "sequence_number": seqno,
-            "common": common,
-            "version": version,
-            "reference_uri": ref,
-            "sequences": sequences,
-            "text": text,
-            "extensions": ext,
-            "tagged": tagged,
-        },
-    )
+    obj = _new(Manifest)  # as model.make_command builds objects
+    d = obj.__dict__
+    d["sequence_number"] = seqno
+    d["common"] = common
+    d["version"] = version
+    d["reference_uri"] = ref
+    d["sequences"] = sequences
+    d["text"] = text
+    d["extensions"] = ext
+    d["tagged"] = tagged
+    return obj
 
 
 _REFERENCE_URI, _TEXT = int(ManifestKey.REFERENCE_URI), int(ManifestKey.TEXT)
@@ -237,26 +239,54 @@ _REFERENCE_URI, _TEXT = int(ManifestKey.REFERENCE_URI), int(ManifestKey.TEXT)
 
 def decode_authentication(v: Any, path: Path = ("authentication-wrapper",)) -> Authentication:
     """§8.3 SUIT_Authentication: ``[bstr .cbor SUIT_Digest, * bstr .cbor COSE block]``."""
-    items = _list(unwrap(v, path), path)
+    return _decode_authentication(v, path)[0]
+
+
+Decoded = tuple[bytes | None, tuple[Any, ...]]
+"""What decoding the authentication wrapper has already read, for its verification: the encoded
+SUIT_Digest when it is exactly ``encode_digest(digest)`` (else None), and per block its content
+(the COSE array) as ``deterministic.loads`` decoded it when the block starts with a one-byte tag
+head (else None)."""
+
+
+def _decode_authentication(v: Any, path: Path) -> tuple[Authentication, Decoded]:
+    items = unwrap(v, path)
+    if type(items) is not list:
+        items = _list(items, path)
     if not items:
         raise _fail("the authentication wrapper needs the manifest digest", path, "suit.missing")
-    digest = decode_digest(unwrap(items[0], (*path, "digest")), (*path, "digest"))
+    p = (*path, "digest")
+    raw_digest = items[0]
+    digest = decode_digest(unwrap(raw_digest, p), p)
+    alg = digest.alg
+    # deterministic CBOR of [alg, bytes] is unique: these bytes are what encode_digest writes
+    same = type(alg) is int and -24 <= alg < 24 and not digest.extra and type(digest.value) is bytes
     blocks = []
-    for i, b in enumerate(items[1:], start=1):
-        raw = _bytes(b, (*path, i))
+    contents = []
+    for i in range(1, len(items)):
+        raw = items[i]
+        if type(raw) is not bytes:
+            raw = _bytes(raw, (*path, i))
         try:
             # a deterministically encoded block (the usual case) is well-formed: decoded in one pass;
             # one level less, as the depth counts differ by one container (cbor.loads counts frames)
             obj = deterministic.loads(raw, max_depth=MAX_DEPTH - 1)
+            content = obj.value if type(obj) is CBORTag and raw[0] >= 0xC0 and raw[0] < 0xD8 else None
         except deterministic.NotDeterministic:
             try:
                 obj = cbor.loads(raw, max_depth=MAX_DEPTH)
             except DecodeError as err:
                 raise _fail(f"authentication block is malformed: {err}", (*path, i), "suit.cbor") from err
+            content = None
         if not isinstance(obj, CBORTag) or obj.tag not in _COSE_TAGS:
             raise _fail("authentication blocks are tagged COSE_Sign1/Mac0/Sign/Mac", (*path, i), "suit.type")
         blocks.append(raw)
-    return assemble(Authentication, {"digest": digest, "blocks": tuple(blocks)})
+        contents.append(content)
+    obj = _new(Authentication)  # as model.make_command builds objects
+    d = obj.__dict__
+    d["digest"] = digest
+    d["blocks"] = tuple(blocks)
+    return obj, (raw_digest if same else None, tuple(contents))
 
 
 def _load_top(data: bytes) -> Any:
@@ -294,12 +324,20 @@ class OuterEnvelope:
 
 def decode_outer(data: bytes, *, allow_unsigned: bool = False) -> OuterEnvelope | Envelope:
     """Parse the envelope map and the authentication wrapper only (a bare manifest fully)."""
+    return decode_outer_for_auth(data, allow_unsigned=allow_unsigned)[0]
+
+
+def decode_outer_for_auth(
+    data: bytes, *, allow_unsigned: bool = False
+) -> tuple[OuterEnvelope | Envelope, Decoded | None]:
+    """:func:`decode_outer`, with what it decoded of the authentication wrapper (for
+    :func:`iotsec.core.suit.auth.authenticate`, so that nothing is decoded twice)."""
     obj = _load_top(data)
     if isinstance(obj, CBORTag) and obj.tag == TAG_MANIFEST:
         if not allow_unsigned:
             raise _fail("a bare manifest carries no authentication", (), "suit.unsigned")
         manifest = decode_manifest_map(obj.value, tagged=True)
-        return Envelope(manifest, encode_manifest(manifest), tagged=True)
+        return Envelope(manifest, encode_manifest(manifest), tagged=True), None
     tagged = False
     if isinstance(obj, CBORTag):
         if obj.tag != TAG_ENVELOPE:
@@ -309,9 +347,9 @@ def decode_outer(data: bytes, *, allow_unsigned: bool = False) -> OuterEnvelope 
     if 3 not in m:  # EnvelopeKey.MANIFEST
         raise _fail("suit-manifest is required", ("manifest",), "suit.missing")
     manifest_bytes = _bytes(m[3], ("manifest",))
-    auth = None
+    auth = pre = None
     if 2 in m:  # EnvelopeKey.AUTHENTICATION_WRAPPER
-        auth = decode_authentication(m[2])
+        auth, pre = _decode_authentication(m[2], ("authentication-wrapper",))
     elif not allow_unsigned:
         raise _fail("suit-authentication-wrapper is required", ("authentication-wrapper",), "suit.missing")
     severed: dict[int, bytes] = {}
@@ -335,18 +373,16 @@ def decode_outer(data: bytes, *, allow_unsigned: bool = False) -> OuterEnvelope 
             delegation = val
         else:
             ext[k] = val
-    return assemble(
-        OuterEnvelope,
-        {
-            "manifest_bytes": manifest_bytes,
-            "authentication": auth,
-            "severed": severed,
-            "integrated": integrated,
-            "delegation": delegation,
-            "extensions": ext,
-            "tagged": tagged,
-        },
-    )
+    obj = _new(OuterEnvelope)  # as model.make_command builds objects
+    d = obj.__dict__
+    d["manifest_bytes"] = manifest_bytes
+    d["authentication"] = auth
+    d["severed"] = severed
+    d["integrated"] = integrated
+    d["delegation"] = delegation
+    d["extensions"] = ext
+    d["tagged"] = tagged
+    return obj, pre
 
 
 def _member_name(k: int) -> str:
@@ -375,20 +411,18 @@ def complete(outer: OuterEnvelope, *, check_severed: bool = False) -> Envelope:
                 )
         inner = unwrap(raw, (name,))
         values[k] = decode_text(inner, (name,)) if k == ManifestKey.TEXT else decode_sequence(inner, (name,))
-    return assemble(
-        Envelope,
-        {
-            "manifest": manifest,
-            "manifest_bytes": outer.manifest_bytes,
-            "authentication": outer.authentication,
-            "severed": outer.severed,
-            "severed_values": values,
-            "integrated": outer.integrated,
-            "delegation": outer.delegation,
-            "extensions": outer.extensions,
-            "tagged": outer.tagged,
-        },
-    )
+    obj = _new(Envelope)  # as model.make_command builds objects
+    d = obj.__dict__
+    d["manifest"] = manifest
+    d["manifest_bytes"] = outer.manifest_bytes
+    d["authentication"] = outer.authentication
+    d["severed"] = outer.severed
+    d["severed_values"] = values
+    d["integrated"] = outer.integrated
+    d["delegation"] = outer.delegation
+    d["extensions"] = outer.extensions
+    d["tagged"] = outer.tagged
+    return obj
 
 
 def decode(data: bytes, *, allow_unsigned: bool = False) -> Envelope:
@@ -411,9 +445,11 @@ def decode_manifest(data: bytes) -> Manifest:
 
 __all__ = [
     "SEQUENCE_MEMBERS",
+    "Decoded",
     "OuterEnvelope",
     "complete",
     "decode_outer",
+    "decode_outer_for_auth",
     "component_name",
     "decode",
     "decode_authentication",

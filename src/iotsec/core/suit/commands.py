@@ -10,7 +10,6 @@ from iotsec.core.suit.model import (
     CommandSequence,
     Digest,
     IndexArg,
-    assemble,
     make_command,
 )
 from iotsec.core.suit.primitives import (
@@ -40,8 +39,11 @@ from iotsec.errors import PathItem
 def decode_digest(v: Any, path: Path) -> Digest:
     """§10 SUIT_Digest."""
     if type(v) is list and len(v) == 2 and type(v[0]) is int and type(v[1]) is bytes:
-        # the usual [alg, bytes]: what the checks below accept
-        return assemble(Digest, {"alg": v[0], "value": v[1], "extra": ()})
+        # the usual [alg, bytes]: what the checks below accept (built as model.make_command builds objects)
+        dig = _new(Digest)
+        d = dig.__dict__
+        d["alg"], d["value"], d["extra"] = v[0], v[1], ()
+        return dig
     items = _list(v, path)
     if len(items) < 2:
         raise _fail("SUIT_Digest needs an algorithm id and digest bytes", path)
@@ -235,27 +237,41 @@ def decode_sequence(v: Any, path: Path, *, _depth: int = 0) -> CommandSequence:
     if _depth > MAX_SEQUENCE_NESTING:
         raise _fail(f"command sequences nested deeper than {MAX_SEQUENCE_NESTING}", path, "suit.nesting")
     items = v if type(v) is list else _list(v, path)
-    if not items or len(items) % 2:
+    n = len(items)
+    if not n or n % 2:
         raise _fail("a command sequence is a non-empty array of code/argument pairs", path)
     out = []
-    pairs = iter(items)
-    for j, (code, arg) in enumerate(zip(pairs, pairs, strict=True)):
+    for i in range(0, n, 2):
+        code = items[i]
+        arg = items[i + 1]
         if type(code) is int:
-            # the usual shapes, decoded here exactly as _decode_command decodes them
+            # the usual shapes, decoded here exactly as _decode_command decodes them; the Command
+            # built as make_command builds it
             kind = _CMD_KINDS.get(code)
             if kind is _REP:
                 if type(arg) is int and 0 <= arg <= 0xF:
-                    out.append(make_command(code, arg))
+                    cmd = _new(Command)
+                    d = cmd.__dict__
+                    d["code"] = code
+                    d["arg"] = arg
+                    out.append(cmd)
                     continue
             elif kind is _INDEX:
                 if (type(arg) is int and arg >= 0) or arg is True:
-                    out.append(make_command(code, arg))
+                    cmd = _new(Command)
+                    d = cmd.__dict__
+                    d["code"] = code
+                    d["arg"] = arg
+                    out.append(cmd)
                     continue
             elif kind is _PARAMS:
-                out.append(make_command(code, decode_parameters(arg, (*path, j, _CMD_NAMES[code]))))
+                out.append(make_command(code, decode_parameters(arg, (*path, i // 2, _CMD_NAMES[code]))))
                 continue
-        out.append(_decode_command(code, arg, (*path, j), _depth))
+        out.append(_decode_command(code, arg, (*path, i // 2), _depth))
     return tuple(out)
+
+
+_new = object.__new__
 
 
 _REP, _INDEX, _PARAMS = object(), object(), object()

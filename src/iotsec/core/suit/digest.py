@@ -52,10 +52,12 @@ def make_digest(data: bytes, alg: int = DigestAlg.SHA256) -> Digest:
 
 def wrapped_digest(d: Digest, content: bytes) -> bool:
     """True if ``d`` covers the bstr-wrapped ``content`` (header included, §8.3, §8.4.12)."""
-    return digest_matches(d, bstr_head(len(content)) + content)
+    n = len(content)
+    return digest_matches(d, (_BSTR_HEADS[n] if n < 0x100 else bstr_head(n)) + content)
 
 
 _SHA256 = int(DigestAlg.SHA256)
+_BSTR_HEADS = (*(bytes((0x40 | n,)) for n in range(24)), *(bytes((0x58, n)) for n in range(24, 0x100)))
 
 
 def bstr_head(n: int) -> bytes:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from iotsec.core.suit.registry import ManifestKey
 
-_T = TypeVar("_T")
 _new = object.__new__
 
 ComponentId = tuple[bytes, ...]
@@ -127,19 +126,13 @@ class Envelope:
 ManifestMemberKey = ManifestKey
 
 
-def assemble(cls: type[_T], fields: dict[str, Any]) -> _T:
-    """``cls(**fields)`` for the decoder's hot path, where ``fields`` names every field.
+def make_command(code: int, arg: Any) -> Command:
+    """``Command(code, arg)`` for the decoder's hot path (many per manifest).
 
     The same frozen object, built without the dataclass ``__init__`` (which pays one
-    ``object.__setattr__`` per field); none of these classes has a ``__post_init__``.
+    ``object.__setattr__`` per field) by storing each field in the instance dict; the codec
+    builds its other objects the same way. None of these classes has a ``__post_init__``.
     """
-    obj = _new(cls)
-    obj.__dict__.update(fields)
-    return obj
-
-
-def make_command(code: int, arg: Any) -> Command:
-    """``Command(code, arg)``, built as :func:`assemble` builds objects (many per manifest)."""
     cmd = _new(Command)
     d = cmd.__dict__
     d["code"] = code

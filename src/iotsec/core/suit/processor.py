@@ -42,7 +42,6 @@ from iotsec.core.suit.model import (
     Envelope,
     IndexArg,
     Manifest,
-    assemble,
 )
 from iotsec.core.suit.registry import (
     DEPENDENCY_COMMANDS,
@@ -312,24 +311,20 @@ class _Interpreter:
             props = {k: table[k] for k in consumed if k in table}
         else:
             props = {}
-        # one record per command executed: built as model.assemble builds objects (every field
-        # given, no dataclass __init__ with one object.__setattr__ per field)
-        self.report.records.append(
-            assemble(
-                Record,
-                {
-                    "sequence": self.seq_name,
-                    "command": label_name(Cmd, cmd.code),
-                    "component": i,
-                    "ok": ok,
-                    "policy": policy,
-                    "detail": detail,
-                    "section": self.section,
-                    "properties": props,
-                    "position": self.position,
-                },
-            )
-        )
+        # one record per command executed: built as model.make_command builds objects (each
+        # field stored in the instance dict, no dataclass __init__ with one __setattr__ per field)
+        rec = object.__new__(Record)
+        d = rec.__dict__
+        d["sequence"] = self.seq_name
+        d["command"] = label_name(Cmd, cmd.code)
+        d["component"] = i
+        d["ok"] = ok
+        d["policy"] = policy
+        d["detail"] = detail
+        d["section"] = self.section
+        d["properties"] = props
+        d["position"] = self.position
+        self.report.records.append(rec)
 
     # ---- helpers for conditions and directives
     def source(self, i: int) -> ComponentId:

@@ -41,6 +41,14 @@ def _check_commands(
         code = cmd.code
         if codes is not None:
             codes.add(code)
+        if code not in _CHECKED:  # conditions and directives: only the shared sequence rule applies
+            if shared and code not in _SHARED_ALLOWED:
+                raise ValidationError(
+                    f"{label_name(Cmd, code)} is not allowed in the shared sequence",
+                    reason="suit.shared.command",
+                    path=(*path, j),
+                )
+            continue
         if code == _SET_COMPONENT_INDEX:
             idx = cmd.arg
             if type(idx) is int:
@@ -55,19 +63,21 @@ def _check_commands(
                             f"component index {i} is out of range", reason="suit.index", path=(*path, j)
                         )
         elif code in _PARAMETER_COMMANDS:
-            src = cmd.arg.get(Parameter.SOURCE_COMPONENT)
+            src = cmd.arg.get(_SOURCE_COMPONENT)
             if src is not None and src >= n:
                 raise ValidationError(
                     f"source component {src} is out of range",
                     reason="suit.index",
                     path=(*path, j, "source-component"),
                 )
-            if shared and any(k < 0 for k in cmd.arg):  # §8.4.8.16: not in the shared sequence
-                raise ValidationError(
-                    "custom parameters are not allowed in the shared sequence",
-                    reason="suit.shared.custom",
-                    path=(*path, j),
-                )
+            if shared:
+                for k in cmd.arg:
+                    if k < 0:  # §8.4.8.16: no custom parameters in the shared sequence
+                        raise ValidationError(
+                            "custom parameters are not allowed in the shared sequence",
+                            reason="suit.shared.custom",
+                            path=(*path, j),
+                        )
         if shared and code not in _SHARED_ALLOWED:  # §6.2 / Appendix A SUIT_Shared_Sequence
             raise ValidationError(
                 f"{label_name(Cmd, code)} is not allowed in the shared sequence",
@@ -89,6 +99,9 @@ _RUN_SEQUENCE = int(Cmd.RUN_SEQUENCE)
 _TRY_EACH = int(Cmd.TRY_EACH)
 _VENDOR_IDENTIFIER = int(Cmd.VENDOR_IDENTIFIER)
 _CLASS_IDENTIFIER = int(Cmd.CLASS_IDENTIFIER)
+_SOURCE_COMPONENT = int(Parameter.SOURCE_COMPONENT)
+# the commands _check_commands looks at beyond the shared sequence rule
+_CHECKED = frozenset({_SET_COMPONENT_INDEX, _RUN_SEQUENCE, _TRY_EACH} | _PARAMETER_COMMANDS)
 
 
 def check_manifest(man: Manifest, sequences: Mapping[int, CommandSequence] | None = None) -> list[str]:
@@ -98,14 +111,16 @@ def check_manifest(man: Manifest, sequences: Mapping[int, CommandSequence] | Non
     the manifest's inline ones.
     """
     warnings: list[str] = []
-    if not man.components:
+    common = man.common
+    components = common.components
+    if not components:
         raise ValidationError(
             "suit-components is required to process a manifest",
             reason="suit.missing",
             path=("manifest", "common", "components"),
         )
-    shared = man.common.shared_sequence
-    n = len(man.components)
+    shared = common.shared_sequence
+    n = len(components)
     if shared is not None:
         path: tuple[PathItem, ...] = ("manifest", "common", "shared-sequence")
         if n > 1 and shared and shared[0].code != _SET_COMPONENT_INDEX:
@@ -123,10 +138,11 @@ def check_manifest(man: Manifest, sequences: Mapping[int, CommandSequence] | Non
         if n > 1 and seq and seq[0].code != _SET_COMPONENT_INDEX:
             _check_sequence(man, seq, path, False)  # raises suit.index.first (§6.2)
         _check_commands(seq, path, n, False, None)
-    if isinstance(man.text, Mapping):  # §8.4.4: text component ids must be in common
-        for lang, entries in man.text.items():
+    text = man.text
+    if text is not None and isinstance(text, Mapping):  # §8.4.4: text component ids must be in common
+        for lang, entries in text.items():
             for k in entries:
-                if isinstance(k, tuple) and k not in man.components:
+                if isinstance(k, tuple) and k not in components:
                     raise ValidationError(
                         "text names a component that common does not list",
                         reason="suit.text.component",
