@@ -30,13 +30,11 @@ from iotsec.core.suit.report import (
     Reason,
     SuitRecord,
     SuitReport,
-    failure_report,
     reason_for,
-    report_from_processing,
-    report_from_result,
     sign_report,
     verify_report,
 )
+from iotsec.core.suit.report_build import failure_report, report_from_processing, report_from_result
 from iotsec.core.suit.store import MemoryStore
 from iotsec.errors import (
     DecodeError,

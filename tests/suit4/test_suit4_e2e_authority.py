@@ -25,14 +25,8 @@ from iotsec.core.suit.builder_ext import build_extended
 from iotsec.core.suit.companion import process_suit
 from iotsec.core.suit.model import Envelope
 from iotsec.core.suit.processor import DeviceIdentity
-from iotsec.core.suit.report import (
-    REASON_TEXT,
-    Reason,
-    SuitReport,
-    report_from_result,
-    sign_report,
-    verify_report,
-)
+from iotsec.core.suit.report import REASON_TEXT, Reason, SuitReport, sign_report, verify_report
+from iotsec.core.suit.report_build import report_from_result
 from iotsec.core.suit.trust import Authority, issue_delegation, pattern
 from iotsec.errors import PolicyError, VerifyError
 

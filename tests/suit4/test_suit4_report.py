@@ -22,11 +22,11 @@ from iotsec.core.suit.report import (
     SuitReport,
     iotsec_capabilities,
     mac_report,
-    report_from_result,
     sign_report,
     unwrap_report,
     verify_report,
 )
+from iotsec.core.suit.report_build import report_from_result
 from iotsec.core.suit.store import MemoryStore
 from iotsec.errors import IotSecError, ValidationError, VerifyError
 
@@ -190,7 +190,7 @@ def test_suit4_report_encrypted_payload(shared_vectors: Path) -> None:
 
 
 def test_suit4_report_render(shared_vectors: Path) -> None:
-    from iotsec.core.suit.report import render
+    from iotsec.core.suit.report_render import render
 
     other = read_hex(shared_vectors / TD / "example2_integrated.hex")
     _env, r = _process(shared_vectors, "example1_process", other)

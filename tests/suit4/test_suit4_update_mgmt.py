@@ -326,7 +326,8 @@ def test_suit4_override_multiple_bad_index() -> None:
 def test_suit4_component_metadata_not_silently_ignored() -> None:
     """§4.6 component metadata (permissions, file type) applies at fetch/copy/write: a store that
     cannot apply it refuses the write (reason parameter-unsupported) instead of dropping it."""
-    from iotsec.core.suit.report import Reason, report_from_result
+    from iotsec.core.suit.report import Reason
+    from iotsec.core.suit.report_build import report_from_result
 
     meta = cbor.dumps({1: 0o644, 5: 1})
     install = (

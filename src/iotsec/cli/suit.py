@@ -329,13 +329,8 @@ def process(  # noqa: PLR0917
     from iotsec.core.suit.codec import component_name
     from iotsec.core.suit.processor import Procedure
     from iotsec.core.suit.processor import process as run
-    from iotsec.core.suit.report import (
-        failure_report,
-        iotsec_capabilities,
-        report_from_processing,
-        sign_report,
-        wants_capabilities,
-    )
+    from iotsec.core.suit.report import iotsec_capabilities, sign_report, wants_capabilities
+    from iotsec.core.suit.report_build import failure_report, report_from_processing
 
     def write_report(content: Any) -> None:
         if report_file:

@@ -295,14 +295,8 @@ def apply_cmd(  # noqa: PLR0917
     from iotsec.cli.suit import _anchors, _identity, _read_envelope
     from iotsec.clock import SystemClock
     from iotsec.core.suit.companion import process_suit
-    from iotsec.core.suit.report import (
-        SuitReport,
-        failure_report,
-        iotsec_capabilities,
-        report_from_result,
-        sign_report,
-        wants_capabilities,
-    )
+    from iotsec.core.suit.report import SuitReport, iotsec_capabilities, sign_report, wants_capabilities
+    from iotsec.core.suit.report_build import failure_report, report_from_result
     from iotsec.core.suit.trust import Authority, named_scope
     from iotsec.core.suit.update_mgmt import StaticInputs
 
@@ -407,7 +401,8 @@ def report_group() -> None:
 def report_show(ctx: click.Context, path: str, decrypt_keys: tuple[str, ...], diag: bool) -> None:
     """Print a SUIT_Report (plain or inside COSE_Sign1/Mac0) without verifying it."""
     from iotsec.core import cbor
-    from iotsec.core.suit.report import Reason, render, unwrap_report
+    from iotsec.core.suit.report import Reason, unwrap_report
+    from iotsec.core.suit.report_render import render
 
     report, container = unwrap_report(Path(path).read_bytes(), [_kek(p) for p in decrypt_keys])
     if _json(ctx):

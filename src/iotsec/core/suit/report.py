@@ -2,14 +2,9 @@
 
 * :class:`SuitReport` / :class:`SuitRecord` / :class:`Failure` -- the model, strict
   :meth:`SuitReport.decode` and deterministic :meth:`SuitReport.encode` (§4, Appendix CDDL).
-* One engine builds every report, whichever processor ran:
-
-  - :func:`report_from_result` -- from :func:`iotsec.core.suit.companion.process_suit`
-    (``iotsec suit apply``);
-  - :func:`report_from_processing` -- from the core :func:`iotsec.core.suit.processor.process`
-    (``iotsec suit process``);
-  - :func:`failure_report` -- for a manifest refused before any command ran (decoding,
-    authentication, anti-rollback...), by either processor.
+* One engine builds every report, whichever processor ran (:mod:`.report_build`:
+  ``report_from_result``, ``report_from_processing``, ``failure_report``); :mod:`.report_render`
+  renders one for people.
 
   The reference is the manifest URI and the digest of the authentication wrapper (§4); one
   SUIT_Record per command whose reporting policy asks for it (§8.4.7 of the manifest draft: bit 0
@@ -24,7 +19,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,8 +38,8 @@ from iotsec.core.cose import (
     mac0,
     sign1,
 )
-from iotsec.core.suit.encoding import digest_to_cbor, encode_digest
-from iotsec.core.suit.model import ComponentId, Digest, Envelope
+from iotsec.core.suit.encoding import digest_to_cbor
+from iotsec.core.suit.model import ComponentId, Digest
 from iotsec.core.suit.registry import Parameter
 from iotsec.errors import DecodeError, IotSecError, ValidationError, VerifyError
 
@@ -393,180 +387,6 @@ def _tuples_to_lists(obj: Any) -> Any:
     return obj
 
 
-# --------------------------------------------------------------- from a processing result
-
-
-@dataclass(frozen=True)
-class _Entry:
-    """What a processor hands the reporting engine for one executed command (manifest §8.4.7)."""
-
-    manifest_id: tuple[int, ...]
-    section: int
-    offset: int
-    component: int
-    ok: bool
-    policy: int
-    shown: dict[int, Any]  # the SUIT_Record's properties
-    measured: dict[int, Any]  # for system-property-claims (§4.1), when the sysinfo bits ask
-    component_id: ComponentId | None = None
-
-    def record(self, extra: dict[int, Any] | None = None) -> SuitRecord:
-        props = {**self.shown, **(extra or {})}
-        return SuitRecord(self.manifest_id, self.section, self.offset, self.component, props)
-
-
-def _build(
-    entries: Sequence[_Entry],
-    failed: _Entry | None,
-    error: IotSecError | None,
-    *,
-    reference: tuple[str | None, Digest | None],
-    nonce: bytes | None,
-    capabilities: CapabilityReport | None,
-    all_records: bool,
-) -> SuitReport:
-    """The one reporting engine: records, system-property-claims and the result."""
-    records: list[SuitRecord | dict[int, Any]] = []
-    for e in entries:
-        wanted = SEND_RECORD_ON_SUCCESS if e.ok else SEND_RECORD_ON_FAILURE
-        # a failure other than the final one was soft (try-each): always recorded (§3)
-        if all_records or e.policy & wanted or (not e.ok and e is not failed):
-            records.append(e.record())
-        sysinfo = SEND_SYSINFO_SUCCESS if e.ok else SEND_SYSINFO_FAILURE
-        if e.policy & sysinfo and e.measured and e.component_id is not None:
-            # §4.1 system-property-claims: what the processor measured on the component
-            records.append({SYSTEM_COMPONENT_ID: list(e.component_id), **e.measured})
-    failure = None
-    if error is not None:
-        text = {REASON_TEXT: f"{error.reason}: {error.message}"}
-        rec = failed.record(text) if failed is not None else SuitRecord((), 0, 0, 0, text)
-        failure = Failure(result_code(error.reason), rec, int(reason_for(error)))
-    uri, digest = reference
-    return SuitReport(uri or "", digest or Digest(-16, b""), tuple(records), failure, nonce, capabilities)
-
-
-def report_from_result(
-    result: Any,
-    *,
-    nonce: bytes | None = None,
-    capabilities: CapabilityReport | None = None,
-    all_records: bool = False,
-) -> SuitReport:
-    """Build a SUIT_Report from a :class:`~iotsec.core.suit.companion.SuitResult`.
-
-    The companion processor measures (image-match: the digest and size it found): a failed
-    record shows what it measured, a successful one goes to system-property-claims when its
-    policy asks. ``all_records`` emits a record for every executed command regardless of policy.
-    """
-    from iotsec.core.suit.companion import ExtRecord
-
-    entries: list[_Entry] = []
-    failed: _Entry | None = None
-    for r in result.ext_records:
-        assert isinstance(r, ExtRecord)
-        measured = dict(r.properties)
-        shown = measured if not r.ok else {}
-        e = _Entry(
-            r.manifest_id, r.section, r.offset, r.component, r.ok, r.policy, shown, measured, r.component_id
-        )
-        entries.append(e)
-        if r is result.failed_record:
-            failed = e
-    return _build(
-        entries,
-        failed,
-        None if result.ok else result.error,
-        reference=(result.reference_uri, result.manifest_digest),
-        nonce=nonce,
-        capabilities=capabilities,
-        all_records=all_records,
-    )
-
-
-def _consumed(key: int, value: Any) -> Any:
-    if key == Parameter.IMAGE_DIGEST and isinstance(value, Digest):
-        return encode_digest(value)  # as in the manifest: bstr .cbor SUIT_Digest
-    return value
-
-
-def report_from_processing(
-    report: Any,
-    env: Envelope,
-    *,
-    nonce: bytes | None = None,
-    capabilities: CapabilityReport | None = None,
-    all_records: bool = False,
-) -> SuitReport:
-    """Build a SUIT_Report from the core processor's :class:`~iotsec.core.suit.interfaces.Report`.
-
-    The core processor hands "the values of parameters consumed by the command" (manifest
-    §8.4.7), so every record shows them (image-match: the expected digest and size); it measures
-    nothing, so there are no system-property-claims.
-    """
-    from iotsec.core.suit.interfaces import Record
-
-    where = _section_offsets(env)
-    entries: list[_Entry] = []
-    failed: _Entry | None = None
-    for r in report.records:
-        assert isinstance(r, Record)
-        shown = {k: _consumed(k, v) for k, v in r.properties.items()}
-        cmd = r.position[0][r.position[1]] if r.position is not None else None
-        section, offset = where.get(id(cmd), (int(r.section), r.offset))
-        e = _Entry((), section, offset, r.component or 0, r.ok, r.policy, shown, {})
-        entries.append(e)
-        if not r.ok:
-            failed = e  # the last failure is the one that stopped processing
-    return _build(
-        entries,
-        failed,
-        None if report.ok else report.error,
-        reference=_reference(env),
-        nonce=nonce,
-        capabilities=capabilities,
-        all_records=all_records,
-    )
-
-
-def _section_offsets(env: Envelope) -> dict[int, tuple[int, int]]:
-    """(section, offset) of each command of ``env`` by identity, the offset counted from the start
-    of its top-level section also inside try-each/run-sequence (as the companion processor's
-    records are): §3 names only top-level sections, "so that the developer can index into
-    severable Command Sequences in a predictable way"."""
-    from iotsec.core.suit.offsets import command_offsets
-    from iotsec.core.suit.processor import resolve_sequences
-
-    where: dict[int, tuple[int, int]] = {}
-    if env.manifest.common.shared_sequence is not None:
-        command_offsets(env.manifest.common.shared_sequence, SHARED_SECTION, where)
-    for key, seq in resolve_sequences(env).items():
-        command_offsets(seq, key, where)
-    return where
-
-
-def failure_report(
-    error: IotSecError,
-    env: Envelope | None,
-    *,
-    nonce: bytes | None = None,
-    capabilities: CapabilityReport | None = None,
-) -> SuitReport:
-    """A SUIT_Report for a manifest refused before any command ran (decoding, authentication,
-    anti-rollback...): no records; the result record points at no command. ``env`` (when the
-    envelope decoded) gives the reference. The same bytes as :func:`report_from_result` for the
-    same refusal."""
-    return _build(
-        (), None, error, reference=_reference(env), nonce=nonce, capabilities=capabilities, all_records=False
-    )
-
-
-def _reference(env: Envelope | None) -> tuple[str | None, Digest | None]:
-    """§4 suit-reference: the manifest's reference URI and the digest in its authentication wrapper."""
-    if env is None:
-        return None, None
-    return env.manifest.reference_uri, env.authentication.digest if env.authentication is not None else None
-
-
 # --------------------------------------------------------------- the COSE container (§8)
 
 
@@ -663,79 +483,9 @@ def unwrap_report(data: bytes, decrypt_keys: Sequence[CoseKey] = ()) -> tuple[Su
     raise ValidationError("not a SUIT_Report or a COSE_Sign1/Mac0 around one", reason="suit.report.container")
 
 
-def _param_text(props: dict[int, Any]) -> str:
-    from iotsec.core.suit.registry import Parameter, label_name
-
-    parts = []
-    for k, v in props.items():
-        name = "reason-text" if k == REASON_TEXT else label_name(Parameter, k)
-        shown: object = v
-        if k == int(Parameter.IMAGE_DIGEST) and isinstance(v, bytes):
-            shown = "h'" + v.hex() + "'"
-            with contextlib.suppress(IotSecError, ValueError, TypeError, AttributeError):
-                alg, value = cbor.loads(v)[:2]
-                shown = f"{'sha-256' if alg == -16 else alg}:{value.hex()}"
-        elif isinstance(v, bytes):
-            shown = "h'" + v.hex() + "'"
-        parts.append(f"{name}={shown}")
-    return ", ".join(parts)
-
-
-def _section_name(section: int) -> str:
-    from iotsec.core.suit.registry import ManifestKey, label_name
-
-    return ("common" if section == 3 else label_name(ManifestKey, section)) + f"({section})"
-
-
-def _where(rec: SuitRecord) -> str:
-    return (
-        f"manifest {list(rec.manifest_id)} section {_section_name(rec.section)} offset {rec.offset} "
-        f"component {rec.component}"
-    )
-
-
-def render(report: SuitReport) -> list[str]:
-    """Readable lines for a report (``iotsec suit report show``), names from the registries."""
-    d = report.manifest_digest
-    alg = "sha-256" if d.alg == -16 else str(d.alg)
-    lines = [f"suit-reference: {report.reference_uri or '(no URI)'} {alg}:{d.value.hex()}"]
-    if report.nonce is not None:
-        lines.append(f"suit-report-nonce: h'{report.nonce.hex()}'")
-    lines.append(f"records: {len(report.records)}")
-    for n, r in enumerate(report.records):
-        if isinstance(r, SuitRecord):
-            props = _param_text(r.properties)
-            lines.append(f"  [{n}] {_where(r)}" + (f": {props}" if props else ""))
-        else:
-            cid = r.get(SYSTEM_COMPONENT_ID)
-            rest = {k: v for k, v in r.items() if k != SYSTEM_COMPONENT_ID}
-            name = "[" + ", ".join(f"h'{s.hex()}'" for s in cid) + "]" if isinstance(cid, list) else "?"
-            lines.append(f"  [{n}] system properties of {name}: {_param_text(rest)}")
-    if report.result is None:
-        lines.append("result: ok")
-    else:
-        reason = Reason(report.result.reason).name.lower().replace("_", "-")
-        lines.append(f"result: {reason} ({report.result.reason}), code {report.result.code}")
-        lines.append(f"  at {_where(report.result.record)}")
-        text = report.result.text
-        if text:
-            lines.append(f"reason: {text}")
-    caps = report.capabilities
-    if caps is not None:
-        comps = [
-            "[" + ", ".join([*(f"h'{s.hex()}'" for s in segs), *(["*"] if wild else [])]) + "]"
-            for segs, wild in caps.components
-        ]
-        lines.append(f"capabilities: components {', '.join(comps)}")
-        lines.append(f"  commands {list(caps.commands)}")
-        lines.append(f"  parameters {list(caps.parameters)}")
-        lines.append(f"  algorithms {list(caps.algorithms)}")
-    return lines
-
-
 def iotsec_capabilities(components: Sequence[ComponentId] = (), *, wildcard: bool = True) -> CapabilityReport:
     """What this manifest processor supports (§6); extension capabilities MUST be listed."""
-    from iotsec.core.suit.registry import Command, CommonKey, EnvelopeKey, ManifestKey, Parameter, TextKey
+    from iotsec.core.suit.registry import Command, CommonKey, EnvelopeKey, ManifestKey, TextKey
 
     comps = [(tuple(c), False) for c in components]
     if wildcard or not comps:
@@ -763,13 +513,9 @@ __all__ = [
     "Reason",
     "SuitRecord",
     "SuitReport",
-    "failure_report",
     "iotsec_capabilities",
     "mac_report",
     "reason_for",
-    "render",
-    "report_from_processing",
-    "report_from_result",
     "result_code",
     "sign_report",
     "unwrap_report",
