@@ -75,16 +75,13 @@ def _choose_alg(alg: Algorithm | int | None, protected: Mapping[Any, Any] | None
 
 def _sig_info(alg: object) -> AlgInfo:
     if type(alg) is int:  # what alg_info returns for an implemented signature algorithm
-        info = ALGORITHMS.get(alg)  # type: ignore[call-overload]
-        if info is not None and info.kind is _SIGNATURE:
-            return info  # type: ignore[no-any-return]
-    return alg_info(alg, kind=_SIGNATURE)
+        info = _SIG_INFO.get(alg)
+        if info is not None:
+            return info
+    return alg_info(alg, kind=AlgKind.SIGNATURE)
 
 
-_SIGNATURE = AlgKind.SIGNATURE
-
-
-# what _sig_info returns for the registered signature algorithms, by integer label
+# the registered signature algorithms by integer label (what alg_info returns for them)
 _SIG_INFO: dict[int, AlgInfo] = {int(a): i for a, i in ALGORITHMS.items() if i.kind is AlgKind.SIGNATURE}
 
 
@@ -149,12 +146,16 @@ class Sign1Message:
     def to_be_signed(self, external_aad: bytes = b"", detached_payload: bytes | None = None) -> bytes:
         """The Sig_structure (RFC 9052 §4.4, context "Signature1")."""
         payload = self.payload
+        if detached_payload is None and payload is not None:
+            body = payload  # attached (what detached_or_attached returns for it)
+        elif payload is None and type(detached_payload) is bytes:
+            body = detached_payload  # detached, supplied as bytes
+        else:
+            body = detached_or_attached(payload, detached_payload)  # the checks and their errors
         return sig1_structure(
             self.protected_bytes if self.protected else b"",  # protected_for_structure
             external_aad if type(external_aad) is bytes else check_aad(external_aad),
-            detached_payload
-            if payload is None and type(detached_payload) is bytes
-            else detached_or_attached(payload, detached_payload),
+            body,
         )
 
     def verify(
@@ -176,14 +177,7 @@ class Sign1Message:
             alg = resolve_alg(
                 protected, self.unprotected, allow_unprotected_alg=allow_unprotected_alg, critical=critical
             )
-        payload = self.payload
-        if type(external_aad) is bytes and detached_payload is None and payload is not None:
-            # what to_be_signed builds for an attached payload (RFC 9052 §4.4), without its checks
-            tbs = structure("Signature1", self.protected_bytes if protected else b"", external_aad, payload)
-        else:
-            tbs = self.to_be_signed(external_aad, detached_payload)
-        info = _SIG_INFO.get(alg) if type(alg) is int else None
-        _sig.verify(info or _sig_info(alg), key, tbs, self.signature)
+        _sig.verify(_sig_info(alg), key, self.to_be_signed(external_aad, detached_payload), self.signature)
 
     def encode(self, *, tagged: bool | None = None) -> bytes:
         """Re-encode (the protected bytes are kept as received)."""
@@ -224,7 +218,7 @@ def sign1(
     payload = bytes(payload)
     info = _sig_info(_choose_alg(alg, protected, key))
     _, prot_bytes, unprot = _headers_for_signing(info, key, protected, unprotected)
-    tbs = structure("Signature1", prot_bytes, check_aad(external_aad), payload)
+    tbs = sig1_structure(prot_bytes, check_aad(external_aad), payload)
     signature = _sig.sign(info, key, tbs, deterministic=deterministic)
     return encode_four(
         TAG_SIGN1, tagged, prot_bytes, unprot, payload=None if detached else payload, last=signature
