@@ -7,6 +7,7 @@ import binascii
 import re
 from typing import Any
 
+from iotsec.core.jose import jws
 from iotsec.errors import PathItem, ValidationError
 
 _B64U = re.compile(r"^[A-Za-z0-9_-]*={0,2}$")
@@ -14,9 +15,7 @@ _B64U = re.compile(r"^[A-Za-z0-9_-]*={0,2}$")
 
 def b64u_encode(data: bytes) -> str:
     """Unpadded base64url (RFC 4648 §5), the encoding of binary data in JSON EATs (RFC 9711 §7.2.2)."""
-    # base64.urlsafe_b64encode(data).rstrip(b"=") in fewer steps
-    raw = binascii.b2a_base64(data, newline=False).replace(b"+", b"-").replace(b"/", b"_")
-    return raw.rstrip(b"=").decode("ascii")
+    return jws.b64u_encode(data)  # the same encoding as JWS (RFC 7515 §2)
 
 
 def b64u_decode(text: Any, *, reason: str = "eat.b64", path: tuple[PathItem, ...] = ()) -> bytes:
