@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +25,40 @@ def default_url(home: Path | None = None) -> str:
     return f"sqlite:///{root / 'iotsec.db'}"
 
 
+_BUSY_MS = 5000
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=5000")
-    cur.close()
+    try:
+        cur.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        _wal(cur)
+    finally:
+        cur.close()
+
+
+def _wal(cur: Any) -> None:
+    """Switch the file to WAL (a persistent property of the file, so usually a no-op read).
+
+    The switch needs an exclusive lock. SQLite answers "database is locked" at once, without its
+    busy handler, when this connection's read lock meets another connection's pending write (the
+    handler would deadlock), which happens when several processes open a new database together: retry
+    for as long as the busy timeout would have waited.
+    """
+    deadline = time.monotonic() + _BUSY_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
