@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck contracts unit bench sysdeps clean
 
-$(STAMP): pyproject.toml src/iotsec/core/_cbor_c.c
+$(STAMP): pyproject.toml src/iotsec/core/_cbor_c.c src/iotsec/core/suit/_suit_c.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from iotsec.core import _fastcbor
 from iotsec.core.cbor import CBORTag
 from iotsec.core.suit.model import (
     Command,
@@ -13,6 +14,7 @@ from iotsec.core.suit.model import (
     make_command,
 )
 from iotsec.core.suit.primitives import (
+    MAX_DEPTH,
     MAX_SEQUENCE_NESTING,
     Path,
     _bytes,
@@ -236,6 +238,10 @@ def decode_sequence(v: Any, path: Path, *, _depth: int = 0) -> CommandSequence:
     """
     if _depth > MAX_SEQUENCE_NESTING:
         raise _fail(f"command sequences nested deeper than {MAX_SEQUENCE_NESTING}", path, "suit.nesting")
+    if _c_sequence is not None:  # the usual pairs in C, the others through _pair (below)
+        done = _c_sequence(v, path, _depth)
+        if done is not _C_FALLBACK:
+            return done  # type: ignore[no-any-return]
     items = v if type(v) is list else _list(v, path)
     n = len(items)
     if not n or n % 2:
@@ -281,6 +287,42 @@ _CMD_KINDS: dict[int, object] = {
     int(Cmd.OVERRIDE_PARAMETERS): _PARAMS,
     int(Cmd.SET_PARAMETERS): _PARAMS,
 }
+
+
+def _pair(code: Any, arg: Any, path: Path, index: int, depth: int) -> Command:
+    """One pair of a sequence that the C walker does not build itself: what the loop of
+    :func:`decode_sequence` does for it."""
+    if type(code) is int and _CMD_KINDS.get(code) is _PARAMS:
+        return make_command(code, decode_parameters(arg, (*path, index, _CMD_NAMES[code])))
+    return _decode_command(code, arg, (*path, index), depth)
+
+
+# The C walker (iotsec/core/suit/_suit_c.c) builds the pairs of the shapes the loop above accepts
+# inline; it needs the strict C CBOR decoder for image digests. Without a C compiler neither
+# extension exists and the loop does all the work.
+_C_CMD_KINDS = {_REP: 1, _INDEX: 2, _PARAMS: 3}
+_C_PARAM_KINDS = {bytes: 1, int: 3, bool: 4, str: 5, _DIGEST: 6}
+_c_sequence: Any = None
+_C_FALLBACK: object = object()
+if _fastcbor.decode is not None:
+    try:
+        from iotsec.core.suit import _suit_c
+    except ImportError:  # pragma: no cover - built with _cbor_c by `pip install`
+        pass
+    else:
+        _suit_c.configure(
+            Command,
+            Digest,
+            {code: _C_CMD_KINDS[kind] for code, kind in _CMD_KINDS.items()},
+            {
+                label: 2 if label in _UUID_PARAMS else _C_PARAM_KINDS[kind]
+                for label, kind in _PARAM_KINDS.items()
+            },
+            _fastcbor.decode,
+            MAX_DEPTH,
+            _pair,
+        )
+        _c_sequence, _C_FALLBACK = _suit_c.sequence, _suit_c.FALLBACK
 
 
 __all__ = ["decode_digest", "decode_parameters", "decode_sequence"]
