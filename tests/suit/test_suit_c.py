@@ -201,8 +201,10 @@ def test_spec_examples_decode_the_same_with_and_without_the_walker(
     fast = codec.decode(blob)
     with monkeypatch.context() as m:
         m.setattr(commands, "_c_sequence", None)
+        m.setattr(codec, "_c_manifest", None)
         ref = codec.decode(blob)
     assert fast == ref
+    assert _types(fast.manifest.common.components) == _types(ref.manifest.common.components)
     assert _types(list(fast.manifest.sequences.values())) == _types(list(ref.manifest.sequences.values()))
     assert _types(fast.manifest.common.shared_sequence) == _types(ref.manifest.common.shared_sequence)
 
@@ -217,10 +219,20 @@ def test_no_references_are_lost_or_kept() -> None:
     ]
     samples = [cbor.dumps(i) for i in inputs]
 
+    common = cbor.dumps({2: [[b"\x00"]], 4: samples[0], 1: 5, 9: "x"})
+    manifests = [
+        cbor.dumps({1: 1, 2: 3, 3: common, 4: "u", 7: samples[0], 20: samples[4], 9: 1}),
+        cbor.dumps({1: 1, 2: 3, 3: common, 7: samples[1]}),  # refused in the walk
+        cbor.dumps({1: 1, 2: 3, 3: common, 7: [-16, b"\x01"]}),  # severed: the Python path
+    ]
+
     def run() -> None:
         for blob in samples:
             with contextlib.suppress(IotSecError):
                 codec.decode_sequence(cbor.loads(blob), PATH)
+        for blob in manifests:
+            with contextlib.suppress(IotSecError):
+                codec.decode_manifest_map(cbor.loads(blob))
 
     for _ in range(2000):
         run()
@@ -252,6 +264,21 @@ def test_no_invalid_memory_access_under_valgrind() -> None:
         dig = cbor2.dumps([-16, bytes(32)])
         seeds = [[12, 0, 1, 15, 2, 15, 20, {3: dig, 14: 80, 1: bytes(16), 5: "u", 13: True}],
                  [32, cbor2.dumps([1, 15, 3, 15]), 15, [cbor2.dumps([1, 15]), None]], [20, {-1: 5, 99: [1]}]]
+        common = cbor2.dumps({2: [[b"\\x00"], [b"a"]], 4: cbor2.dumps(seeds[0]), 1: 5, 7: "x"})
+        seqs = [cbor2.dumps(x) for x in seeds]
+        manifests = [{1: 1, 2: 3, 3: common, 4: "u", 7: seqs[1], 20: seqs[0], 9: 1}]
+        for i in range(1500):
+            b = bytearray(cbor2.dumps(rnd.choice(manifests)))
+            for _ in range(rnd.randrange(1, 4)):
+                b[rnd.randrange(len(b))] = rnd.randrange(256)
+            try:
+                m = cbor2.loads(bytes(b))
+            except Exception:
+                continue
+            try:
+                codec.decode_manifest_map(m)
+            except IotSecError:
+                pass
         for i in range(3000):
             b = bytearray(cbor2.dumps(rnd.choice(seeds)))
             for _ in range(rnd.randrange(1, 4)):
@@ -284,3 +311,132 @@ def test_no_invalid_memory_access_under_valgrind() -> None:
     reports = re.split(r"==\d+== \n", proc.stderr)
     ours = [r for r in reports if "_suit_c" in r.split("_PyEval_EvalFrameDefault")[0]]
     assert not ours, ours[0][-3000:]
+
+
+# ------------------------------------------------------------------ whole manifests (§8.4)
+
+
+def _manifest_outcome(v: Any, c: bool, tagged: bool = False) -> tuple[str, Any]:
+    with pytest.MonkeyPatch.context() as m:
+        if not c:
+            m.setattr(commands, "_c_sequence", None)
+            m.setattr(codec, "_c_manifest", None)
+        out = _outcome(codec.decode_manifest_map, v, ("manifest",), tagged=tagged)
+    if out[0] == "ok":
+        man = out[1]
+        return ("ok", (man, _types(vars(man)), _types(vars(man.common))))
+    return out
+
+
+def _manifests_agree(v: Any, tagged: bool = False) -> tuple[str, Any]:
+    fast = _manifest_outcome(v, True, tagged)
+    ref = _manifest_outcome(v, False, tagged)
+    assert fast == ref
+    return fast
+
+
+_seq_bytes = st.sampled_from(
+    [
+        cbor.dumps([1, 15, 2, 15]),
+        cbor.dumps([12, 0, 20, {3: cbor.dumps([-16, bytes(32)]), 14: 8}, 3, 15]),
+        cbor.dumps([]),
+        cbor.dumps([1]),
+        cbor.dumps({1: 15}),
+        b"\x82\x01\x18\x0f",  # 15 in a longer head than needed (§8.1)
+        b"\xff",
+    ]
+)
+_components = st.sampled_from(
+    [[[b"\x00"]], [[b"\x00"], [b"a", b"b"]], [[]], [], [[1]], [b"\x00"], [[b"\x00"], "x"], "x", [(b"\x00",)]]
+)
+_good_components = st.sampled_from([[[b"\x00"]], [[b"\x00"], [b"a", b"b"]], [[]]])
+_common_maps = st.dictionaries(
+    st.sampled_from([1, 2, 4, 3, 5, -1, 2**64, True, "x"]),
+    st.one_of(_components, _seq_bytes, st.integers(-2, 2), st.binary(max_size=3), st.just([1, 2])),
+    max_size=4,
+)
+_good_commons = st.fixed_dictionaries(
+    {2: _good_components}, optional={4: _seq_bytes, 1: st.just([1]), 9: st.integers(0, 3)}
+)
+_commons = st.one_of(
+    _good_commons.map(cbor.dumps),
+    _common_maps.map(cbor.dumps),
+    st.sampled_from([b"\xa0", b"\xff", b"\x80", b"\xa1\x02"]),
+    _common_maps,
+)
+_members = st.one_of(
+    _seq_bytes,
+    st.just([-16, bytes(32)]),  # a severed member's digest
+    st.text(max_size=5),
+    st.integers(-3, 3),
+    st.binary(max_size=4),
+    st.just(cbor.dumps({"en": {1: "x"}})),
+)
+_member_labels = st.sampled_from([4, 5, 6, 7, 8, 9, 14, 15, 16, 18, 20, 23, 24, 30, -5, 2**64, "x", True])
+
+
+@given(
+    st.sampled_from([1, 1, 1, 1, 2, True, "1", -1, 2**64]),
+    st.sampled_from([0, 7, 2**64 - 1, 2**64, -1, True, 1.5, "1"]),
+    _commons,
+    st.dictionaries(_member_labels, _members, max_size=4),
+    st.sets(st.sampled_from([1, 2, 3]), max_size=1),
+    st.booleans(),
+)
+@settings(max_examples=1500, deadline=None)
+def test_generated_manifests_agree(
+    version: Any, seqno: Any, common: Any, members: dict[Any, Any], drop: set[int], tagged: bool
+) -> None:
+    m: dict[Any, Any] = {1: version, 2: seqno, 3: common}
+    m.update(members)
+    for k in drop:
+        m.pop(k, None)
+    _manifests_agree(m, tagged)
+
+
+@given(_good_commons, st.dictionaries(_member_labels, _members, max_size=3), st.integers(0, 2**64))
+@settings(max_examples=1500, deadline=None)
+def test_generated_manifests_with_a_valid_core_agree(
+    common: dict[int, Any], members: dict[Any, Any], seqno: int
+) -> None:
+    """Version, sequence number and common valid: the members decide (each label alone, then all)."""
+    base: dict[Any, Any] = {1: 1, 2: seqno, 3: cbor.dumps(common)}
+    for k, v in members.items():
+        _manifests_agree({**base, k: v})
+    _manifests_agree({**base, **members})
+
+
+def test_manifests_that_are_not_maps_and_odd_paths() -> None:
+    for v in (None, [1, 2], b"\xa0", cbor2.CBORTag(1070, {})):
+        _manifests_agree(v)
+    common = cbor.dumps({2: [[b"\x00"]], 4: cbor.dumps([1, 15, 3, 99])})  # image-match policy 99
+    kind, err = _manifests_agree({1: 1, 2: 1, 3: common})
+    assert kind == "ValidationError"
+    assert err[1] == ("manifest", "common", "shared-sequence", 1, "image-match")
+
+
+def test_the_walker_builds_the_usual_manifest() -> None:
+    common = cbor.dumps({2: [[b"\x00"], [b"a", b"b"]], 4: cbor.dumps([12, 0, 1, 15]), 1: {9: 9}, 9: "x"})
+    m = {1: 1, 2: 7, 3: common, 4: "coap://x", 7: cbor.dumps([12, 1, 3, 15]), 99: b"\x01"}
+    kind, (man, _, _) = _manifests_agree(m, tagged=True)
+    assert kind == "ok"
+    assert man.common.components == ((b"\x00",), (b"a", b"b"))
+    assert man.common.dependencies == {9: 9} and man.common.extensions == {9: "x"}
+    assert man.sequences == {7: (Command(12, 1), Command(3, 15))}
+    assert man.reference_uri == "coap://x" and man.extensions == {99: b"\x01"} and man.tagged is True
+    for obj in (man, man.common):
+        assert set(vars(obj)) == {f.name for f in dataclasses.fields(obj)}
+
+
+@given(st.data())
+@settings(max_examples=400, deadline=None)
+def test_mutated_spec_manifests_agree(shared_vectors: Path, data: st.DataObject) -> None:
+    name = data.draw(st.sampled_from(EXAMPLES))
+    blob = bytearray(codec.decode(load_example(shared_vectors, name).signed).manifest_bytes)
+    for _ in range(data.draw(st.integers(1, 3))):
+        blob[data.draw(st.integers(0, len(blob) - 1))] = data.draw(st.integers(0, 255))
+    try:
+        v = cbor2.loads(bytes(blob))
+    except Exception:
+        return
+    _manifests_agree(v)

@@ -217,24 +217,13 @@ static PyObject *pair(PyObject *code, PyObject *arg) {
     }
 }
 
-static PyObject *sequence(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    (void)self;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "sequence(items, path, depth)");
-        return NULL;
-    }
-    if (COMMAND == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "_suit_c is not configured");
-        return NULL;
-    }
-    PyObject *items = args[0];
+/* A command sequence: a new tuple of Commands, NULL with an exception, or FALLBACK (borrowed). */
+static PyObject *walk(PyObject *items, PyObject *path, PyObject *depth) {
     if (!PyList_CheckExact(items)) {
-        Py_INCREF(FALLBACK);
         return FALLBACK;
     }
     Py_ssize_t n = PyList_GET_SIZE(items);
     if (n == 0 || n % 2) {
-        Py_INCREF(FALLBACK);
         return FALLBACK;
     }
     PyObject *out = PyTuple_New(n / 2);
@@ -245,7 +234,6 @@ static PyObject *sequence(PyObject *self, PyObject *const *args, Py_ssize_t narg
         /* the list may change under a Python callback: read it afresh, with a reference held */
         if (i + 1 >= PyList_GET_SIZE(items)) {
             Py_DECREF(out);
-            Py_INCREF(FALLBACK);
             return FALLBACK;
         }
         PyObject *code = PyList_GET_ITEM(items, i);
@@ -255,7 +243,7 @@ static PyObject *sequence(PyObject *self, PyObject *const *args, Py_ssize_t narg
         PyObject *cmd = pair(code, arg);
         if (cmd == FALLBACK) {
             PyObject *index = PyLong_FromSsize_t(i / 2);
-            cmd = index == NULL ? NULL : PyObject_CallFunctionObjArgs(PAIR, code, arg, args[1], index, args[2], NULL);
+            cmd = index == NULL ? NULL : PyObject_CallFunctionObjArgs(PAIR, code, arg, path, index, depth, NULL);
             Py_XDECREF(index);
         }
         Py_DECREF(code);
@@ -267,6 +255,333 @@ static PyObject *sequence(PyObject *self, PyObject *const *args, Py_ssize_t narg
         PyTuple_SET_ITEM(out, i / 2, cmd);
     }
     return out;
+}
+
+static PyObject *sequence(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "sequence(items, path, depth)");
+        return NULL;
+    }
+    if (COMMAND == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_suit_c is not configured");
+        return NULL;
+    }
+    PyObject *out = walk(args[0], args[1], args[2]);
+    if (out == FALLBACK) {
+        Py_INCREF(FALLBACK);
+    }
+    return out;
+}
+
+/* ------------------------------------------------------------------ manifest and common (§8.4) */
+
+static PyObject *MANIFEST, *COMMON; /* iotsec.core.suit.model.Manifest, Common */
+static PyObject *SEQ_NAMES;         /* dict: manifest label of a command sequence -> its name */
+static long long L_VERSION, L_SEQNO, L_COMMON, L_REFERENCE_URI, L_TEXT; /* §8.4 labels */
+static long long L_DEPENDENCIES, L_COMPONENTS, L_SHARED;               /* §8.4.5 labels */
+static long long MANIFEST_VERSION;
+static PyObject *L_VERSION_OBJ, *L_SEQNO_OBJ, *L_COMMON_OBJ;
+static PyObject *ZERO, *S_COMMON_NAME, *S_SHARED_NAME;
+static PyObject *S_SEQUENCE_NUMBER, *S_COMMON, *S_VERSION, *S_REFERENCE_URI, *S_SEQUENCES, *S_TEXT,
+    *S_EXTENSIONS, *S_TAGGED, *S_COMPONENTS, *S_SHARED_SEQUENCE, *S_DEPENDENCIES;
+
+/* path + (a,) or path + (a, b): a new tuple */
+static PyObject *extend(PyObject *path, PyObject *a, PyObject *b) {
+    Py_ssize_t n = PyTuple_GET_SIZE(path);
+    PyObject *out = PyTuple_New(n + (b ? 2 : 1));
+    if (out == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *x = PyTuple_GET_ITEM(path, i);
+        Py_INCREF(x);
+        PyTuple_SET_ITEM(out, i, x);
+    }
+    Py_INCREF(a);
+    PyTuple_SET_ITEM(out, n, a);
+    if (b) {
+        Py_INCREF(b);
+        PyTuple_SET_ITEM(out, n + 1, b);
+    }
+    return out;
+}
+
+/* A bstr-wrapped command sequence at ``path``: new tuple, NULL, or FALLBACK (borrowed). */
+static PyObject *wrapped_sequence(PyObject *val, PyObject *path) {
+    if (!PyBytes_CheckExact(val)) {
+        return FALLBACK;
+    }
+    PyObject *items = PyObject_CallFunctionObjArgs(DECODE, val, Py_True, MAX_DEPTH, NULL);
+    if (items == NULL) {
+        return NULL;
+    }
+    PyObject *out = walk(items, path, ZERO);
+    Py_DECREF(items);
+    return out;
+}
+
+/* The label of a map entry as a C integer: 1 for an int that fits, 0 for another int, -1 else. */
+static int label_of(PyObject *k, long long *out) {
+    if (!PyLong_CheckExact(k)) {
+        return -1;
+    }
+    int overflow = 0;
+    *out = PyLong_AsLongLongAndOverflow(k, &overflow);
+    if (*out == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return -1;
+    }
+    return overflow ? 0 : 1;
+}
+
+/* §8.4.5.1 the usual [+ [* bstr]]: a new tuple of tuples, or FALLBACK (borrowed). */
+static PyObject *components(PyObject *val) {
+    if (!PyList_CheckExact(val) || PyList_GET_SIZE(val) == 0) {
+        return FALLBACK;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(val);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *c = PyList_GET_ITEM(val, i);
+        if (!PyList_CheckExact(c)) {
+            return FALLBACK;
+        }
+        for (Py_ssize_t j = 0; j < PyList_GET_SIZE(c); j++) {
+            if (!PyBytes_CheckExact(PyList_GET_ITEM(c, j))) {
+                return FALLBACK;
+            }
+        }
+    }
+    PyObject *out = PyTuple_New(n);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = PyList_AsTuple(PyList_GET_ITEM(val, i));
+        if (t == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(out, i, t);
+    }
+    return out;
+}
+
+/* §8.4.5 SUIT_Common from its bstr: a new Common, NULL, or FALLBACK (borrowed). */
+static PyObject *common(PyObject *raw, PyObject *path) {
+    if (!PyBytes_CheckExact(raw)) {
+        return FALLBACK;
+    }
+    PyObject *m = PyObject_CallFunctionObjArgs(DECODE, raw, Py_True, MAX_DEPTH, NULL);
+    if (m == NULL) {
+        return NULL;
+    }
+    PyObject *result = FALLBACK, *comps = NULL, *shared = NULL, *deps = NULL, *ext = NULL, *spath = NULL;
+    if (!PyDict_CheckExact(m)) {
+        goto done;
+    }
+    ext = PyDict_New();
+    if (ext == NULL) {
+        result = NULL;
+        goto done;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *k, *val;
+    while (PyDict_Next(m, &pos, &k, &val)) {
+        long long label;
+        int kind = label_of(k, &label);
+        if (kind < 0) {
+            goto done; /* the Python path names a label that is not an int */
+        }
+        if (kind == 1 && label == L_COMPONENTS) {
+            Py_XSETREF(comps, components(val));
+            if (comps == NULL || comps == FALLBACK) {
+                result = comps;
+                comps = NULL;
+                goto done;
+            }
+        } else if (kind == 1 && label == L_SHARED) {
+            if (spath == NULL && (spath = extend(path, S_SHARED_NAME, NULL)) == NULL) {
+                result = NULL;
+                goto done;
+            }
+            Py_XSETREF(shared, wrapped_sequence(val, spath));
+            if (shared == NULL || shared == FALLBACK) {
+                result = shared;
+                shared = NULL;
+                goto done;
+            }
+        } else if (kind == 1 && label == L_DEPENDENCIES) {
+            Py_INCREF(val);
+            Py_XSETREF(deps, val);
+        } else if (PyDict_SetItem(ext, k, val) < 0) {
+            result = NULL;
+            goto done;
+        }
+    }
+    {
+        PyObject *names[4] = {S_COMPONENTS, S_SHARED_SEQUENCE, S_DEPENDENCIES, S_EXTENSIONS};
+        PyObject *values[4] = {comps ? comps : EMPTY_TUPLE, shared ? shared : Py_None, deps ? deps : Py_None, ext};
+        result = build(COMMON, 4, names, values);
+    }
+done:
+    Py_DECREF(m);
+    Py_XDECREF(comps);
+    Py_XDECREF(shared);
+    Py_XDECREF(deps);
+    Py_XDECREF(ext);
+    Py_XDECREF(spath);
+    return result;
+}
+
+/* manifest(m, path, tagged): the Manifest decode_manifest_map returns for the decoded map ``m``
+ * when every member has its usual shape (version 1, an unsigned sequence number, common with
+ * components as arrays of bstr and a bstr-wrapped shared sequence, command sequences as bstr,
+ * a text reference URI, other int labels kept as extensions), else FALLBACK. Severed members
+ * (digests) and text go to the Python path. */
+static PyObject *manifest_map(PyObject *m, PyObject *path, PyObject *tagged) {
+    PyObject *version = PyDict_GetItemWithError(m, L_VERSION_OBJ);
+    PyObject *seqno = version ? PyDict_GetItemWithError(m, L_SEQNO_OBJ) : NULL;
+    PyObject *raw_common = seqno ? PyDict_GetItemWithError(m, L_COMMON_OBJ) : NULL;
+    if (raw_common == NULL) {
+        return PyErr_Occurred() ? NULL : FALLBACK; /* a required member is missing */
+    }
+    long long v, x;
+    int big = 0;
+    if (label_of(version, &v) != 1 || v != MANIFEST_VERSION || uint_of(seqno, &x, &big) != 1) {
+        return FALLBACK;
+    }
+    PyObject *cpath = extend(path, S_COMMON_NAME, NULL);
+    if (cpath == NULL) {
+        return NULL;
+    }
+    PyObject *com = common(raw_common, cpath);
+    Py_DECREF(cpath);
+    if (com == NULL || com == FALLBACK) {
+        return com;
+    }
+    PyObject *result = FALLBACK, *seqs = PyDict_New(), *ext = PyDict_New(), *ref = NULL;
+    if (seqs == NULL || ext == NULL) {
+        result = NULL;
+        goto done;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *k, *val;
+    while (PyDict_Next(m, &pos, &k, &val)) {
+        long long label;
+        int kind = label_of(k, &label);
+        if (kind < 0) {
+            goto done;
+        }
+        if (kind == 1 && (label == L_VERSION || label == L_SEQNO || label == L_COMMON)) {
+            continue;
+        }
+        PyObject *name = PyDict_GetItemWithError(SEQ_NAMES, k);
+        if (name != NULL) {
+            PyObject *spath = extend(path, name, NULL);
+            if (spath == NULL) {
+                result = NULL;
+                goto done;
+            }
+            PyObject *seq = wrapped_sequence(val, spath); /* a severed member (a digest): FALLBACK */
+            Py_DECREF(spath);
+            if (seq == NULL || seq == FALLBACK) {
+                result = seq;
+                goto done;
+            }
+            int rc = PyDict_SetItem(seqs, k, seq);
+            Py_DECREF(seq);
+            if (rc < 0) {
+                result = NULL;
+                goto done;
+            }
+        } else if (PyErr_Occurred()) {
+            result = NULL;
+            goto done;
+        } else if (kind == 1 && label == L_REFERENCE_URI) {
+            if (!PyUnicode_CheckExact(val)) {
+                goto done;
+            }
+            Py_INCREF(val);
+            Py_XSETREF(ref, val);
+        } else if (kind == 1 && label == L_TEXT) {
+            goto done; /* text maps and their language tags: the Python path */
+        } else if (PyDict_SetItem(ext, k, val) < 0) {
+            result = NULL;
+            goto done;
+        }
+    }
+    {
+        PyObject *names[8] = {S_SEQUENCE_NUMBER, S_COMMON, S_VERSION, S_REFERENCE_URI,
+                              S_SEQUENCES,       S_TEXT,   S_EXTENSIONS, S_TAGGED};
+        PyObject *values[8] = {seqno, com, version, ref ? ref : Py_None, seqs, Py_None, ext, tagged};
+        result = build(MANIFEST, 8, names, values);
+    }
+done:
+    Py_DECREF(com);
+    Py_XDECREF(seqs);
+    Py_XDECREF(ext);
+    Py_XDECREF(ref);
+    return result;
+}
+
+static PyObject *manifest(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "manifest(map, path, tagged)");
+        return NULL;
+    }
+    if (MANIFEST == NULL || COMMAND == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_suit_c is not configured");
+        return NULL;
+    }
+    PyObject *out = FALLBACK;
+    if (PyDict_CheckExact(args[0]) && PyTuple_CheckExact(args[1]) && PyBool_Check(args[2])) {
+        out = manifest_map(args[0], args[1], args[2]);
+    }
+    if (out == FALLBACK) {
+        Py_INCREF(FALLBACK);
+    }
+    return out;
+}
+
+static PyObject *configure_manifest(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    /* Manifest, Common, sequence names, then the labels: version, sequence number, common,
+     * reference URI, text, dependencies, components, shared sequence; the manifest version */
+    if (nargs != 12 || !PyType_Check(args[0]) || !PyType_Check(args[1]) || !PyDict_CheckExact(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "configure_manifest(Manifest, Common, sequence_names, 9 ints)");
+        return NULL;
+    }
+    long long *labels[9] = {&L_VERSION, &L_SEQNO, &L_COMMON, &L_REFERENCE_URI, &L_TEXT,
+                            &L_DEPENDENCIES, &L_COMPONENTS, &L_SHARED, &MANIFEST_VERSION};
+    for (int i = 0; i < 9; i++) {
+        if (!PyLong_Check(args[3 + i])) {
+            PyErr_SetString(PyExc_TypeError, "labels are ints");
+            return NULL;
+        }
+        *labels[i] = PyLong_AsLongLong(args[3 + i]);
+        if (*labels[i] == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    PyObject *objs[3] = {PyLong_FromLongLong(L_VERSION), PyLong_FromLongLong(L_SEQNO), PyLong_FromLongLong(L_COMMON)};
+    if (objs[0] == NULL || objs[1] == NULL || objs[2] == NULL) {
+        Py_XDECREF(objs[0]);
+        Py_XDECREF(objs[1]);
+        Py_XDECREF(objs[2]);
+        return NULL;
+    }
+    Py_XSETREF(L_VERSION_OBJ, objs[0]);
+    Py_XSETREF(L_SEQNO_OBJ, objs[1]);
+    Py_XSETREF(L_COMMON_OBJ, objs[2]);
+    Py_INCREF(args[0]);
+    Py_XSETREF(MANIFEST, args[0]);
+    Py_INCREF(args[1]);
+    Py_XSETREF(COMMON, args[1]);
+    Py_INCREF(args[2]);
+    Py_XSETREF(SEQ_NAMES, args[2]);
+    Py_RETURN_NONE;
 }
 
 static PyObject *configure(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
@@ -290,6 +605,10 @@ static PyObject *configure(PyObject *self, PyObject *const *args, Py_ssize_t nar
 static PyMethodDef methods[] = {
     {"sequence", (PyCFunction)(void (*)(void))sequence, METH_FASTCALL,
      "sequence(items, path, depth): the tuple of Command objects, or FALLBACK."},
+    {"manifest", (PyCFunction)(void (*)(void))manifest, METH_FASTCALL,
+     "manifest(map, path, tagged): the Manifest, or FALLBACK."},
+    {"configure_manifest", (PyCFunction)(void (*)(void))configure_manifest, METH_FASTCALL,
+     "configure_manifest(Manifest, Common, sequence_names, labels...)."},
     {"configure", (PyCFunction)(void (*)(void))configure, METH_FASTCALL,
      "configure(Command, Digest, command_kinds, parameter_kinds, decode, max_depth, pair)."},
     {NULL, NULL, 0, NULL},
@@ -315,8 +634,23 @@ PyMODINIT_FUNC PyInit__suit_c(void) {
     S_ALG = PyUnicode_InternFromString("alg");
     S_VALUE = PyUnicode_InternFromString("value");
     S_EXTRA = PyUnicode_InternFromString("extra");
+    ZERO = PyLong_FromLong(0);
+    S_COMMON_NAME = PyUnicode_InternFromString("common");
+    S_SHARED_NAME = PyUnicode_InternFromString("shared-sequence");
+    PyObject **fields[11] = {&S_SEQUENCE_NUMBER, &S_COMMON,     &S_VERSION,    &S_REFERENCE_URI,
+                             &S_SEQUENCES,       &S_TEXT,       &S_EXTENSIONS, &S_TAGGED,
+                             &S_COMPONENTS,      &S_SHARED_SEQUENCE, &S_DEPENDENCIES};
+    const char *field_names[11] = {"sequence_number", "common",     "version",    "reference_uri",
+                                   "sequences",       "text",       "extensions", "tagged",
+                                   "components",      "shared_sequence", "dependencies"};
+    int fields_ok = 1;
+    for (int i = 0; i < 11; i++) {
+        *fields[i] = PyUnicode_InternFromString(field_names[i]);
+        fields_ok = fields_ok && *fields[i] != NULL;
+    }
     if (FALLBACK == NULL || EMPTY_TUPLE == NULL || S_CODE == NULL || S_ARG == NULL || S_ALG == NULL ||
-        S_VALUE == NULL || S_EXTRA == NULL || PyModule_AddObjectRef(m, "FALLBACK", FALLBACK) < 0) {
+        S_VALUE == NULL || S_EXTRA == NULL || ZERO == NULL || S_COMMON_NAME == NULL || S_SHARED_NAME == NULL ||
+        !fields_ok || PyModule_AddObjectRef(m, "FALLBACK", FALLBACK) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -14,3 +14,19 @@ def configure(
     pair: Callable[[Any, Any, tuple[Any, ...], int, int], Any],
     /,
 ) -> None: ...
+def manifest(m: Any, path: tuple[Any, ...], tagged: bool, /) -> Any: ...
+def configure_manifest(
+    manifest: type,
+    common: type,
+    sequence_names: dict[int, str],
+    version: int,
+    sequence_number: int,
+    common_label: int,
+    reference_uri: int,
+    text: int,
+    dependencies: int,
+    components: int,
+    shared_sequence: int,
+    manifest_version: int,
+    /,
+) -> None: ...

@@ -14,6 +14,7 @@ from typing import Any
 
 from iotsec.core import cbor, deterministic
 from iotsec.core.cbor import CBORTag
+from iotsec.core.suit import commands as _commands
 from iotsec.core.suit.commands import (
     decode_digest,
     decode_parameters,
@@ -188,6 +189,10 @@ def _severable(key: int, val: Any, path: Path) -> Any:
 
 def decode_manifest_map(v: Any, path: Path = ("manifest",), *, tagged: bool = False) -> Manifest:
     """§8.4 SUIT_Manifest from its decoded CBOR map."""
+    if _c_manifest is not None:  # the usual shape in C (_suit_c.c), anything else below
+        done = _c_manifest(v, path, tagged)
+        if done is not _C_FALLBACK:
+            return done  # type: ignore[no-any-return]
     m = _map(v, path)
     if 1 not in m or 2 not in m or 3 not in m:
         for req, name in ((1, "manifest-version"), (2, "manifest-sequence-number"), (3, "common")):
@@ -235,6 +240,30 @@ def decode_manifest_map(v: Any, path: Path = ("manifest",), *, tagged: bool = Fa
 
 
 _REFERENCE_URI, _TEXT = int(ManifestKey.REFERENCE_URI), int(ManifestKey.TEXT)
+
+# The C walker builds manifests of the usual shape (every member as decode_manifest_map and
+# decode_common accept it inline; severed members and text maps are left to them) and returns
+# FALLBACK for the others; it is configured with the labels and classes used here.
+_c_manifest: Any = None
+_C_FALLBACK: object = object()
+if _commands._c_sequence is not None:
+    from iotsec.core.suit import _suit_c
+
+    _suit_c.configure_manifest(
+        Manifest,
+        Common,
+        {int(k): name for k, name in _SEQ_NAMES.items()},
+        int(ManifestKey.VERSION),
+        int(ManifestKey.SEQUENCE_NUMBER),
+        int(ManifestKey.COMMON),
+        _REFERENCE_URI,
+        _TEXT,
+        _DEPENDENCIES,
+        _COMPONENTS,
+        _SHARED_SEQUENCE,
+        MANIFEST_VERSION,
+    )
+    _c_manifest, _C_FALLBACK = _suit_c.manifest, _suit_c.FALLBACK
 
 
 def decode_authentication(v: Any, path: Path = ("authentication-wrapper",)) -> Authentication:
