@@ -81,15 +81,22 @@ static PyObject *command(PyObject *code, PyObject *arg) {
     return build(COMMAND, 2, names, values);
 }
 
-/* The image digest of a parameter map: a Digest, NULL with an exception, or FALLBACK (borrowed
- * sentinel, not to be released) when it is not the usual bstr-wrapped [int, bytes]. */
-static PyObject *digest_param(PyObject *val) {
+/* A ``bstr .cbor`` member decoded by the strict decoder (§8.1): a new reference (the decoder's
+ * own fallback object for unusual bytes, which no caller takes for the list or dict it expects),
+ * NULL with an exception, or FALLBACK (borrowed) when ``val`` is not a byte string. */
+static PyObject *unwrap(PyObject *val) {
     if (!PyBytes_CheckExact(val)) {
         return FALLBACK;
     }
-    PyObject *inner = PyObject_CallFunctionObjArgs(DECODE, val, Py_True, MAX_DEPTH, NULL);
-    if (inner == NULL) {
-        return NULL;
+    return PyObject_CallFunctionObjArgs(DECODE, val, Py_True, MAX_DEPTH, NULL);
+}
+
+/* The image digest of a parameter map: a Digest, NULL with an exception, or FALLBACK (borrowed
+ * sentinel, not to be released) when it is not the usual bstr-wrapped [int, bytes]. */
+static PyObject *digest_param(PyObject *val) {
+    PyObject *inner = unwrap(val);
+    if (inner == NULL || inner == FALLBACK) {
+        return inner;
     }
     PyObject *out = FALLBACK;
     if (PyList_CheckExact(inner) && PyList_GET_SIZE(inner) == 2 &&
@@ -309,12 +316,9 @@ static PyObject *extend(PyObject *path, PyObject *a, PyObject *b) {
 
 /* A bstr-wrapped command sequence at ``path``: new tuple, NULL, or FALLBACK (borrowed). */
 static PyObject *wrapped_sequence(PyObject *val, PyObject *path) {
-    if (!PyBytes_CheckExact(val)) {
-        return FALLBACK;
-    }
-    PyObject *items = PyObject_CallFunctionObjArgs(DECODE, val, Py_True, MAX_DEPTH, NULL);
-    if (items == NULL) {
-        return NULL;
+    PyObject *items = unwrap(val);
+    if (items == NULL || items == FALLBACK) {
+        return items;
     }
     PyObject *out = walk(items, path, ZERO);
     Py_DECREF(items);
@@ -369,12 +373,9 @@ static PyObject *components(PyObject *val) {
 
 /* §8.4.5 SUIT_Common from its bstr: a new Common, NULL, or FALLBACK (borrowed). */
 static PyObject *common(PyObject *raw, PyObject *path) {
-    if (!PyBytes_CheckExact(raw)) {
-        return FALLBACK;
-    }
-    PyObject *m = PyObject_CallFunctionObjArgs(DECODE, raw, Py_True, MAX_DEPTH, NULL);
-    if (m == NULL) {
-        return NULL;
+    PyObject *m = unwrap(raw);
+    if (m == NULL || m == FALLBACK) {
+        return m;
     }
     PyObject *result = FALLBACK, *comps = NULL, *shared = NULL, *deps = NULL, *ext = NULL, *spath = NULL;
     if (!PyDict_CheckExact(m)) {
