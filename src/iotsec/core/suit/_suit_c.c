@@ -293,10 +293,10 @@ static PyObject *ZERO, *S_COMMON_NAME, *S_SHARED_NAME;
 static PyObject *S_SEQUENCE_NUMBER, *S_COMMON, *S_VERSION, *S_REFERENCE_URI, *S_SEQUENCES, *S_TEXT,
     *S_EXTENSIONS, *S_TAGGED, *S_COMPONENTS, *S_SHARED_SEQUENCE, *S_DEPENDENCIES;
 
-/* path + (a,) or path + (a, b): a new tuple */
-static PyObject *extend(PyObject *path, PyObject *a, PyObject *b) {
+/* path + (name,): a new tuple */
+static PyObject *extend(PyObject *path, PyObject *name) {
     Py_ssize_t n = PyTuple_GET_SIZE(path);
-    PyObject *out = PyTuple_New(n + (b ? 2 : 1));
+    PyObject *out = PyTuple_New(n + 1);
     if (out == NULL) {
         return NULL;
     }
@@ -305,12 +305,8 @@ static PyObject *extend(PyObject *path, PyObject *a, PyObject *b) {
         Py_INCREF(x);
         PyTuple_SET_ITEM(out, i, x);
     }
-    Py_INCREF(a);
-    PyTuple_SET_ITEM(out, n, a);
-    if (b) {
-        Py_INCREF(b);
-        PyTuple_SET_ITEM(out, n + 1, b);
-    }
+    Py_INCREF(name);
+    PyTuple_SET_ITEM(out, n, name);
     return out;
 }
 
@@ -402,7 +398,7 @@ static PyObject *common(PyObject *raw, PyObject *path) {
                 goto done;
             }
         } else if (kind == 1 && label == L_SHARED) {
-            if (spath == NULL && (spath = extend(path, S_SHARED_NAME, NULL)) == NULL) {
+            if (spath == NULL && (spath = extend(path, S_SHARED_NAME)) == NULL) {
                 result = NULL;
                 goto done;
             }
@@ -440,6 +436,9 @@ done:
  * components as arrays of bstr and a bstr-wrapped shared sequence, command sequences as bstr,
  * a text reference URI, other int labels kept as extensions), else FALLBACK. Severed members
  * (digests) and text go to the Python path. */
+/* ``m`` is the map the CBOR decoder has just made (decode_manifest_map's argument): the Python
+ * code called back while walking it (the pair decoder) holds no reference to it, so the entries
+ * borrowed from it stay valid. */
 static PyObject *manifest_map(PyObject *m, PyObject *path, PyObject *tagged) {
     PyObject *version = PyDict_GetItemWithError(m, L_VERSION_OBJ);
     PyObject *seqno = version ? PyDict_GetItemWithError(m, L_SEQNO_OBJ) : NULL;
@@ -452,7 +451,7 @@ static PyObject *manifest_map(PyObject *m, PyObject *path, PyObject *tagged) {
     if (label_of(version, &v) != 1 || v != MANIFEST_VERSION || uint_of(seqno, &x, &big) != 1) {
         return FALLBACK;
     }
-    PyObject *cpath = extend(path, S_COMMON_NAME, NULL);
+    PyObject *cpath = extend(path, S_COMMON_NAME);
     if (cpath == NULL) {
         return NULL;
     }
@@ -479,7 +478,7 @@ static PyObject *manifest_map(PyObject *m, PyObject *path, PyObject *tagged) {
         }
         PyObject *name = PyDict_GetItemWithError(SEQ_NAMES, k);
         if (name != NULL) {
-            PyObject *spath = extend(path, name, NULL);
+            PyObject *spath = extend(path, name);
             if (spath == NULL) {
                 result = NULL;
                 goto done;
