@@ -34,7 +34,7 @@ from typing import Any
 
 from iotsec.core.cose import ecdh, keywrap
 from iotsec.core.cose._keymat import (
-    cose_key_from_header,
+    peer_agreement_key,
     private_agreement_key,
     public_agreement_key,
     public_key_header,
@@ -68,7 +68,23 @@ class KdfParams:
     supp_priv_info: bytes | None = None
 
 
+_NO_KDF = KdfParams()
+
+
 def _context(r: Recipient, target_alg: int, params: KdfParams) -> bytes:
+    if (
+        params.party_u is None
+        and params.party_v is None
+        and _PARTY_LABELS.isdisjoint(r.unprotected)
+        and _PARTY_LABELS.isdisjoint(r.protected)
+    ):
+        # no PartyU/PartyV anywhere (SUIT, RFC 9053 examples): both are [nil, nil, nil]
+        return kdf_context(
+            target_alg,
+            r.protected_bytes if r.protected else b"",
+            supp_pub_other=params.supp_pub_other,
+            supp_priv_info=params.supp_priv_info,
+        )
     headers = {**r.protected, **r.unprotected}
     party_u = params.party_u or PartyInfo.from_headers(headers, party="u")
     party_v = params.party_v or PartyInfo.from_headers(headers, party="v")
@@ -82,6 +98,19 @@ def _context(r: Recipient, target_alg: int, params: KdfParams) -> bytes:
         supp_pub_other=params.supp_pub_other,
         supp_priv_info=params.supp_priv_info,
     )
+
+
+_PARTY_LABELS = frozenset(
+    int(h)
+    for h in (
+        H.PARTY_U_IDENTITY,
+        H.PARTY_U_NONCE,
+        H.PARTY_U_OTHER,
+        H.PARTY_V_IDENTITY,
+        H.PARTY_V_NONCE,
+        H.PARTY_V_OTHER,
+    )
+)
 
 
 def _salt(r: Recipient) -> bytes | None:
@@ -108,16 +137,17 @@ def _cek_length_check(cek: bytes, content_alg: int) -> bytes:
 def _check_key_alg(key: CoseKey, ra: RecipientAlg, content_alg: int) -> None:
     """RFC 9052 §7.1: a key's ``alg`` restricts it to that algorithm. A direct key may name the
     content algorithm it is for instead of ``direct``."""
-    if key.alg is None:
+    alg = key.alg
+    if alg is None:
         return
-    allowed = {int(ra.alg)}
-    if ra.method in (Method.DIRECT, Method.DIRECT_HKDF):
-        allowed.add(content_alg)
-    if not isinstance(key.alg, int) or int(key.alg) not in allowed:
-        raise ValidationError(
-            f"key is restricted to {alg_label(key.alg)}, not {ra.alg.iana_name}",
-            reason="cose.key.alg_mismatch",
-        )
+    if isinstance(alg, int) and (
+        alg == ra.alg or (alg == content_alg and ra.method in (Method.DIRECT, Method.DIRECT_HKDF))
+    ):
+        return
+    raise ValidationError(
+        f"key is restricted to {alg_label(key.alg)}, not {ra.alg.iana_name}",
+        reason="cose.key.alg_mismatch",
+    )
 
 
 def derive_cek(
@@ -135,7 +165,7 @@ def derive_cek(
     ``static key id`` (-3). Raises :class:`VerifyError` when an unwrap fails, typed errors for
     malformed recipients, :class:`UnsupportedError` for unknown algorithms.
     """
-    params = kdf or KdfParams()
+    params = kdf or _NO_KDF
     ra = recipient_alg(recipient.alg)
     content_alg = int(content_alg)
     if ra.method is Method.DIRECT:
@@ -187,7 +217,7 @@ def derive_cek(
     if ra.static:
         peer_header = recipient.header(H.STATIC_KEY)
         if peer_header is not None:
-            peer = public_agreement_key(cose_key_from_header(peer_header))
+            peer = peer_agreement_key(peer_header)
         elif sender_key is not None:
             peer = public_agreement_key(sender_key)
         else:
@@ -198,7 +228,7 @@ def derive_cek(
         peer_header = recipient.header(H.EPHEMERAL_KEY)
         if peer_header is None:
             raise ValidationError("ECDH-ES recipient without an ephemeral key", reason="cose.recipient.epk")
-        peer = public_agreement_key(cose_key_from_header(peer_header))
+        peer = peer_agreement_key(peer_header)
     z = ecdh.shared_secret(private, peer)
     target = content_alg if ra.wrap_alg is None else int(ra.wrap_alg)
     derived = hkdf(
@@ -428,7 +458,7 @@ def try_recipients(
             return 0
         return 1 if r.kid is None else 2
 
-    for r in sorted(recipients, key=rank):
+    for r in sorted(recipients, key=rank) if len(recipients) > 1 else recipients:
         try:
             return derive_cek(r, key, content_alg, sender_key=sender_key, kdf=kdf)
         except (VerifyError, ValidationError, UnsupportedError) as exc:
