@@ -351,6 +351,13 @@ DIRECTIVES: dict[int, Callable[[_Ext, int, Command], None]] = {
 _TOUCHING = frozenset(
     {Cmd.FETCH, Cmd.COPY, Cmd.WRITE, Cmd.SWAP, Cmd.UNLINK, Cmd.INVOKE, Cmd.PROCESS_DEPENDENCY}
 )
+_SET_COMPONENT_INDEX = int(Cmd.SET_COMPONENT_INDEX)
+_PARAMETER_COMMANDS = frozenset({int(Cmd.OVERRIDE_PARAMETERS), int(Cmd.SET_PARAMETERS)})
+_OVERRIDE_MULTIPLE = int(Cmd.OVERRIDE_MULTIPLE)
+_TRY_EACH = int(Cmd.TRY_EACH)
+_RUN_SEQUENCE = int(Cmd.RUN_SEQUENCE)
+_WITH_SOURCE = frozenset({int(Cmd.COPY), int(Cmd.SWAP)})
+_SOURCE_COMPONENT = int(Parameter.SOURCE_COMPONENT)
 
 
 def touched_components(
@@ -371,23 +378,25 @@ def touched_components(
 
     def walk(seq: CommandSequence, index: IndexArg) -> IndexArg:
         for cmd in seq:
-            if cmd.code == Cmd.SET_COMPONENT_INDEX:
+            code = cmd.code  # plain ints below: enum attribute look-ups cost more than the walk
+            if code == _SET_COMPONENT_INDEX:
                 index = cmd.arg
-            elif cmd.code in (Cmd.OVERRIDE_PARAMETERS, Cmd.SET_PARAMETERS) and isinstance(cmd.arg, dict):
-                src = cmd.arg.get(Parameter.SOURCE_COMPONENT)
-                if isinstance(src, int):
-                    sources.add(src)
-            elif cmd.code == Cmd.OVERRIDE_MULTIPLE and isinstance(cmd.arg, dict) and cmd.arg:
+            elif code in _PARAMETER_COMMANDS:
+                if isinstance(cmd.arg, dict):
+                    src = cmd.arg.get(_SOURCE_COMPONENT)
+                    if isinstance(src, int):
+                        sources.add(src)
+            elif code == _OVERRIDE_MULTIPLE and isinstance(cmd.arg, dict) and cmd.arg:
                 index = list(cmd.arg)[-1]
-            elif cmd.code == Cmd.TRY_EACH and isinstance(cmd.arg, tuple):
+            elif code == _TRY_EACH and isinstance(cmd.arg, tuple):
                 for sub in cmd.arg:
                     if sub is not None:
                         walk(sub, index)
-            elif cmd.code == Cmd.RUN_SEQUENCE and isinstance(cmd.arg, tuple):
+            elif code == _RUN_SEQUENCE and isinstance(cmd.arg, tuple):
                 walk(cmd.arg, index)
-            elif cmd.code in _TOUCHING:
+            elif code in _TOUCHING:
                 touched.update(targets(index))
-                if cmd.code in (Cmd.COPY, Cmd.SWAP):
+                if code in _WITH_SOURCE:
                     touched.update(sources)
         return index
 
@@ -400,9 +409,12 @@ def touched_components(
 
 
 def with_components(env: Envelope, comps: tuple[ComponentId, ...]) -> Any:
+    """The manifest of ``env`` with the component table ``comps`` (dependencies appended)."""
     from dataclasses import replace
 
     man = env.manifest
+    if comps == man.common.components:  # no dependency beyond the components: the same manifest
+        return man
     return replace(man, common=replace(man.common, components=comps))
 
 

@@ -52,6 +52,7 @@ CHUNK = 1 << 20
 SLICE = 64 * 1024
 
 H = HeaderLabel
+_ALG, _IV = int(H.ALG), int(H.IV)  # plain ints on the decryption path (enum look-ups cost more)
 
 
 def _fail(msg: str, path: tuple[str | int, ...], reason: str = "suit.encryption.invalid") -> ValidationError:
@@ -89,7 +90,7 @@ class EncryptionInfo:
             raise UnsupportedError(
                 f"content encryption algorithm {alg!r} is not a SUIT one", reason="suit.encryption.alg"
             )
-        spec = cose_ciphers.cipher_spec(alg)
+        spec = self._spec()
         if not spec.aead and self.message.protected_bytes != b"":
             # §6: with AES-CTR "the protected header ... MUST be a zero-length byte string"
             raise _fail("a non-AEAD cipher needs a zero-length protected header", ("protected",))
@@ -116,16 +117,24 @@ class EncryptionInfo:
     @property
     def content_alg(self) -> int:
         """The content encryption algorithm (protected for AEAD, unprotected for CTR)."""
-        raw = self.message.protected.get(H.ALG, self.message.unprotected.get(H.ALG))
+        raw = self.message.protected.get(_ALG, self.message.unprotected.get(_ALG))
         alg = _int(raw)
         if alg is None:
             raise _fail("no content algorithm", ("alg",), "suit.encryption.alg")
         return alg
 
+    def _spec(self) -> cose_ciphers.CipherSpec:
+        """``cipher_spec(content_alg)``, looked up once (the info is read-only once decoded)."""
+        spec: cose_ciphers.CipherSpec | None = self.__dict__.get("_spec_cache")
+        if spec is None:
+            spec = cose_ciphers.cipher_spec(self.content_alg)
+            self.__dict__["_spec_cache"] = spec  # beside the fields: not compared, not in repr
+        return spec
+
     @property
     def aead(self) -> bool:
         """True for AES-GCM and ChaCha20/Poly1305; False for AES-CTR (no integrity, RFC 9459)."""
-        return cose_ciphers.cipher_spec(self.content_alg).aead
+        return self._spec().aead
 
     @property
     def detached(self) -> bool:
@@ -170,14 +179,14 @@ class EncryptionInfo:
         cek = self.content_key(keys)
         alg, iv, aad = self._cipher_params()
         data = self._ciphertext(ciphertext)
-        if cose_ciphers.cipher_spec(alg).mode is cose_ciphers.Mode.CTR:
+        if self._spec().mode is cose_ciphers.Mode.CTR:
             # RFC 9459 CTR: streamed in slices (see SLICE), same bytes as the one-shot call
             return _ctr_decrypt(cose_ciphers.decryptor(alg, cek, iv, aad), data)
         return cose_ciphers.decrypt(alg, cek, iv, data, aad)
 
     def _cipher_params(self) -> tuple[int, bytes, bytes]:
-        spec = cose_ciphers.cipher_spec(self.content_alg)
-        iv = self.message.unprotected.get(H.IV, self.message.protected.get(H.IV))
+        spec = self._spec()
+        iv = self.message.unprotected.get(_IV, self.message.protected.get(_IV))
         if not isinstance(iv, bytes):
             raise _fail("the IV header (5) is required", ("IV",), "suit.encryption.iv")
         aad = aad_for(spec, ENCRYPT, self.message.protected_bytes if self.message.protected else b"", b"")

@@ -302,7 +302,8 @@ class _Interpreter:
         finally:
             self.strict_order = strict  # each run-sequence is isolated (§6.7)
 
-    def _record(self, cmd: Command, i: int | None, ok: bool, detail: str = "") -> None:
+    def _record(self, cmd: Command, i: int | None, ok: bool, detail: str = "") -> int:
+        """Append the record of ``cmd`` on component ``i``; return its reporting policy."""
         arg = cmd.arg
         policy = arg if type(arg) is int or (isinstance(arg, int) and not isinstance(arg, bool)) else 0
         consumed = _CONSUMES.get(cmd.code)
@@ -325,6 +326,7 @@ class _Interpreter:
         d["properties"] = props
         d["position"] = self.position
         self.report.records.append(rec)
+        return policy
 
     # ---- helpers for conditions and directives
     def source(self, i: int) -> ComponentId:

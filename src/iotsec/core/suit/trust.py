@@ -66,7 +66,10 @@ class Authority:
 
     def covers(self, cid: ComponentId) -> bool:
         """True when every scope along the chain admits ``cid``."""
-        return all(s is None or any(_matches(p, cid) for p in s) for s in self.scopes)
+        for s in self.scopes:  # noqa: SIM110 - a loop: no generator per check (hot path)
+            if s is not None and not any(_matches(p, cid) for p in s):
+                return False
+        return True
 
     def describe_scope(self) -> str:
         s = self.scopes[-1]
@@ -220,7 +223,7 @@ def authenticate(env: Any, anchors: Sequence[Authority], now: int) -> list[Autho
 
     Raises VerifyError like :func:`iotsec.core.suit.auth.verify_authentication` when none does.
     """
-    from iotsec.core.suit.auth import verify_authentication
+    from iotsec.core.suit.auth import verify_blocks
     from iotsec.core.suit.digest import verify_manifest_digest, verify_severed
 
     verify_manifest_digest(env)
@@ -228,14 +231,23 @@ def authenticate(env: Any, anchors: Sequence[Authority], now: int) -> list[Autho
     signers = []
     for cand in candidates:
         try:
-            verify_authentication(env, [cand.key])
+            verify_blocks(env.authentication, env.manifest_bytes, [cand.key])
         except VerifyError:
             continue
         signers.append(cand)
     if not signers:
-        raise VerifyError("no authentication block verifies with a trusted key", reason="suit.auth.failed")
-    verify_severed(env)
+        raise _no_signer()
+    # as verify_authentication (blocks, then severed members) per candidate, with the severed
+    # members checked once: they do not depend on the key, and a mismatch refused every candidate
+    try:
+        verify_severed(env)
+    except VerifyError:
+        raise _no_signer() from None
     return signers
+
+
+def _no_signer() -> VerifyError:
+    return VerifyError("no authentication block verifies with a trusted key", reason="suit.auth.failed")
 
 
 def check_authority(
@@ -243,7 +255,10 @@ def check_authority(
 ) -> None:
     """Raise PolicyError naming the first component that no signer covers."""
     for cid in components:
-        if not any(s.covers(cid) for s in signers):
+        for s in signers:
+            if s.covers(cid):
+                break
+        else:
             names = ", ".join(s.name for s in signers) or "nobody"
             raise PolicyError(
                 f"signer {names} has no authority over {what} {component_text(cid)}",
