@@ -98,15 +98,15 @@ def _install(env: object, ciphertext: bytes) -> None:
 
 class RawChain:
     """The same cryptographic work straight on ``cryptography``: ECDSA P-256 verify (the manifest
-    signature), ECDH P-256, HKDF-SHA256 of the KEK, AES-KW unwrap of the CEK, then the cipher."""
+    signature), the ephemeral public key from its COSE coordinates (point decoding and on-curve
+    check), ECDH P-256, HKDF-SHA256 of the KEK, AES-KW unwrap of the CEK, then the cipher."""
 
     def __init__(self, info_bytes: bytes) -> None:
         info = EncryptionInfo.decode(info_bytes)
         r = info.message.recipients[0]
         epk = r.unprotected[-1]
-        self.peer = ec.EllipticCurvePublicNumbers(
-            int.from_bytes(epk[-2], "big"), int.from_bytes(epk[-3], "big"), ec.SECP256R1()
-        ).public_key()
+        self.point = b"\x04" + epk[-2] + epk[-3]  # the uncompressed point of the COSE x, y
+        self.curve = ec.SECP256R1()
         self.priv = DEVICE.private_key
         self.wrapped = r.ciphertext
         self.context = kdf_context(
@@ -123,8 +123,11 @@ class RawChain:
         return self.key_agreement()
 
     def key_agreement(self) -> bytes:
-        """The content key alone (ECDH, HKDF, AES-KW): what ``decrypt_chunks`` does before the cipher."""
-        z = self.priv.exchange(ec.ECDH(), self.peer)
+        """The content key alone (ephemeral key, ECDH, HKDF, AES-KW): what ``decrypt_chunks`` does
+        before the cipher. The ephemeral key comes with each payload: the device decodes and checks
+        the point every time (``from_encoded_point``, the call iotsec's recipient code uses)."""
+        peer = ec.EllipticCurvePublicKey.from_encoded_point(self.curve, self.point)
+        z = self.priv.exchange(ec.ECDH(), peer)
         kek = HKDF(hashes.SHA256(), 16, None, self.context).derive(z)
         return aes_key_unwrap(kek, self.wrapped)
 
