@@ -7,6 +7,7 @@
   them per candidate key gave).
 * ``EncryptionInfo`` looks its content algorithm up once: the properties read after decoding
   are those of a fresh look-up.
+* AES-CTR in memory is decrypted straight into the image: the bytes ``cryptography`` gives.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ import hashlib
 from dataclasses import replace
 
 import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iotsec.core.cose import Algorithm, CoseKey
 from iotsec.core.cose import ciphers as cc
 from iotsec.core.suit.auth import sign_envelope
 from iotsec.core.suit.builder_ext import build_extended
 from iotsec.core.suit.companion_ops import with_components
-from iotsec.core.suit.encryption import EncryptionInfo, encrypt_payload
+from iotsec.core.suit.encryption import EncryptionInfo, _ctr_decrypt, encrypt_payload
 from iotsec.core.suit.model import Envelope
 from iotsec.core.suit.processor import resolve_sequences
 from iotsec.core.suit.trust import as_authorities, authenticate
@@ -83,3 +87,14 @@ def test_encryption_info_properties_match_a_fresh_lookup(alg: int) -> None:
     assert info._cipher_params()[0] == spec.alg
     assert info == EncryptionInfo(info.message, info.encoded)  # the cache is not a field
     assert "_spec" not in repr(info)
+
+
+@settings(max_examples=60, deadline=None)
+@given(plain=st.binary(max_size=3000), view=st.booleans())
+def test_ctr_into_the_image_matches_cryptography(plain: bytes, view: bool) -> None:
+    # AES-CTR decrypted by one update_into into the BytesIO image: the bytes of the one-shot call
+    key, iv = bytes(range(16)), bytes(range(16, 32))
+    enc = Cipher(algorithms.AES(key), modes.CTR(iv)).encryptor()
+    ct = enc.update(plain) + enc.finalize()
+    out = _ctr_decrypt(cc.decryptor(Algorithm.A128CTR, key, iv), memoryview(ct) if view else ct)
+    assert type(out) is bytes and out == plain

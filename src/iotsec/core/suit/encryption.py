@@ -52,7 +52,8 @@ CHUNK = 1 << 20
 SLICE = 64 * 1024
 
 H = HeaderLabel
-_ALG, _IV = int(H.ALG), int(H.IV)  # plain ints on the decryption path (enum look-ups cost more)
+# plain ints on the decryption path (enum attribute look-ups cost more)
+_ALG, _IV, _EPK = int(H.ALG), int(H.IV), int(H.EPHEMERAL_KEY)
 
 
 def _fail(msg: str, path: tuple[str | int, ...], reason: str = "suit.encryption.invalid") -> ValidationError:
@@ -100,9 +101,9 @@ class EncryptionInfo:
                 if r.protected:  # §5.1.3: "bstr .size 0 / bstr .cbor empty_map"
                     raise _fail("AES-KW recipients have an empty protected header", ("recipients", i))
             elif ralg in ESDH_ALGS:
-                if _int(r.protected.get(H.ALG)) != ralg:  # §5.2.3 alg in recipient_header_map_esdh
+                if _int(r.protected.get(_ALG)) != ralg:  # §5.2.3 alg in recipient_header_map_esdh
                     raise _fail("ES-DH recipients carry alg in the protected header", ("recipients", i))
-                if r.unprotected.get(H.EPHEMERAL_KEY) is None:
+                if r.unprotected.get(_EPK) is None:
                     raise _fail("ES-DH recipients carry the ephemeral key (-1)", ("recipients", i))
             else:
                 raise UnsupportedError(
@@ -174,13 +175,13 @@ class EncryptionInfo:
         """Decrypt a payload held in memory (detached ``ciphertext`` or the attached one).
 
         AEAD ciphers run in one call (a bad tag raises :class:`VerifyError` and releases nothing);
-        AES-CTR runs in slices (see :data:`SLICE`).
+        AES-CTR runs in one ``update_into`` into the image (see :func:`_ctr_decrypt`).
         """
         cek = self.content_key(keys)
         alg, iv, aad = self._cipher_params()
         data = self._ciphertext(ciphertext)
         if self._spec().mode is cose_ciphers.Mode.CTR:
-            # RFC 9459 CTR: streamed in slices (see SLICE), same bytes as the one-shot call
+            # RFC 9459 CTR: decrypted into the image itself, same bytes as the one-shot call
             return _ctr_decrypt(cose_ciphers.decryptor(alg, cek, iv, aad), data)
         return cose_ciphers.decrypt(alg, cek, iv, data, aad)
 
@@ -241,28 +242,22 @@ class Decryptor:
         return cose_ciphers.decrypt(alg, cek, iv, data, aad)
 
 
-def _slices(data: bytes | memoryview) -> Iterator[memoryview]:
-    view = memoryview(data)
-    for i in range(0, len(view), SLICE):
-        yield view[i : i + SLICE]
-
-
-def _ctr_decrypt(dec: cose_ciphers.StreamDecryptor, data: bytes) -> bytes:
-    """AES-CTR over ``data`` in slices decrypted into one reused scratch buffer and appended to
-    the image: the image is the only new allocation of its size (no per-slice objects, no
-    joining copy); BytesIO hands its buffer over as the ``bytes`` result without copying."""
-    scratch = bytearray(SLICE + 15)  # update_into wants len(input) + block size - 1 of room
-    view = memoryview(scratch)
+def _ctr_decrypt(dec: cose_ciphers.StreamDecryptor, data: bytes | memoryview) -> bytes:
+    """AES-CTR over ``data`` in one ``update_into`` straight into the image: a ``BytesIO`` sized
+    once (with the 15 bytes of room ``cryptography`` asks for), then cut to the plaintext length;
+    BytesIO hands its buffer over as the ``bytes`` result without copying. The image is the only
+    new allocation of its size (no scratch buffer, no per-slice objects, no copy of the image)."""
     image = io.BytesIO()
-    if data:  # size the image once (no regrowth); the writes below overwrite it in place
-        image.seek(len(data) - 1)
-        image.write(b"\0")
-        image.seek(0)
-    for piece in _slices(data):
-        n = dec.update_into(piece, scratch)
-        image.write(view[:n])
+    image.seek(len(data) + 14)  # update_into wants len(input) + block size - 1 of room
+    image.write(b"\0")
+    out = image.getbuffer()
+    try:
+        n = dec.update_into(data, out)
+    finally:
+        out.release()
+    image.truncate(n)
+    image.seek(n)
     image.write(dec.finalize())  # AES-CTR: nothing held back, b""
-    view.release()
     return image.getvalue()
 
 
