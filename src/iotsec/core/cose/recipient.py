@@ -69,6 +69,9 @@ class KdfParams:
 
 
 _NO_KDF = KdfParams()
+# module constants for the receiving path: enum attribute look-ups cost more than the checks
+_M_DIRECT, _M_DIRECT_HKDF, _M_KEY_WRAP = Method.DIRECT, Method.DIRECT_HKDF, Method.KEY_WRAP
+_SALT, _STATIC_KEY, _EPHEMERAL_KEY = int(H.SALT), int(H.STATIC_KEY), int(H.EPHEMERAL_KEY)
 
 
 def _context(r: Recipient, target_alg: int, params: KdfParams) -> bytes:
@@ -114,7 +117,7 @@ _PARTY_LABELS = frozenset(
 
 
 def _salt(r: Recipient) -> bytes | None:
-    salt = r.header(H.SALT)
+    salt = r.header(_SALT)
     if salt is not None and not isinstance(salt, bytes):
         raise ValidationError("salt must be a byte string", reason="cose.header.salt")
     return salt
@@ -141,7 +144,7 @@ def _check_key_alg(key: CoseKey, ra: RecipientAlg, content_alg: int) -> None:
     if alg is None:
         return
     if isinstance(alg, int) and (
-        alg == ra.alg or (alg == content_alg and ra.method in (Method.DIRECT, Method.DIRECT_HKDF))
+        alg == ra.alg or (alg == content_alg and ra.method in (_M_DIRECT, _M_DIRECT_HKDF))
     ):
         return
     raise ValidationError(
@@ -168,7 +171,7 @@ def derive_cek(
     params = kdf or _NO_KDF
     ra = recipient_alg(recipient.alg)
     content_alg = int(content_alg)
-    if ra.method is Method.DIRECT:
+    if ra.method is _M_DIRECT:
         _check_key_alg(key, ra, content_alg)
         if recipient.protected:  # RFC 9053 §6.1.1: "the 'protected' field MUST be zero length"
             raise ValidationError(
@@ -179,7 +182,7 @@ def derive_cek(
     if recipient.recipients:
         # RFC 9052 §5.1, §8.5.5 (two layers): the KEK of this key-wrap recipient is itself
         # distributed by the nested recipients, as a key for the wrap algorithm.
-        if ra.method is not Method.KEY_WRAP or ra.wrap_alg is None:
+        if ra.method is not _M_KEY_WRAP or ra.wrap_alg is None:
             raise UnsupportedError(
                 "nested recipients are supported under AES key wrap only", reason="cose.recipient.nested"
             )
@@ -192,7 +195,7 @@ def derive_cek(
         kek = try_recipients(recipient.recipients, key, int(ra.wrap_alg), sender_key=sender_key, kdf=kdf)
         return _cek_length_check(keywrap.unwrap(ra.wrap_alg, kek, recipient.ciphertext), content_alg)
     _check_key_alg(key, ra, content_alg)  # (the nested layer checks the key itself)
-    if ra.method is Method.KEY_WRAP:
+    if ra.method is _M_KEY_WRAP:
         assert ra.wrap_alg is not None
         if recipient.protected:  # RFC 9053 §6.2.1: "The protected header ... MUST be empty"
             raise ValidationError(
@@ -202,7 +205,7 @@ def derive_cek(
             raise ValidationError("key wrap recipient has no wrapped key", reason="cose.recipient.ciphertext")
         cek = keywrap.unwrap(ra.wrap_alg, symmetric_secret(key), recipient.ciphertext)
         return _cek_length_check(cek, content_alg)
-    if ra.method is Method.DIRECT_HKDF:
+    if ra.method is _M_DIRECT_HKDF:
         _expect_empty_ciphertext(recipient, "direct+HKDF")
         ctx = _context(recipient, content_alg, params)
         return hkdf(
@@ -215,7 +218,7 @@ def derive_cek(
     # ECDH (RFC 9053 §6.3.1, §6.4.1)
     private = private_agreement_key(key)
     if ra.static:
-        peer_header = recipient.header(H.STATIC_KEY)
+        peer_header = recipient.header(_STATIC_KEY)
         if peer_header is not None:
             peer = peer_agreement_key(peer_header)
         elif sender_key is not None:
@@ -225,7 +228,7 @@ def derive_cek(
                 "ECDH-SS recipient without the sender's static key", reason="cose.recipient.static_key"
             )
     else:
-        peer_header = recipient.header(H.EPHEMERAL_KEY)
+        peer_header = recipient.header(_EPHEMERAL_KEY)
         if peer_header is None:
             raise ValidationError("ECDH-ES recipient without an ephemeral key", reason="cose.recipient.epk")
         peer = peer_agreement_key(peer_header)

@@ -10,6 +10,7 @@ from iotsec.core.cose.headers import HeaderLabel, check_buckets, check_crit
 from iotsec.errors import ValidationError
 
 H = HeaderLabel
+_ALG, _KID = int(H.ALG), int(H.KID)  # plain ints: enum attribute look-ups cost more (hot path)
 MAX_RECIPIENT_DEPTH = 4
 
 
@@ -32,12 +33,12 @@ class Recipient:
     @property
     def alg(self) -> Any:
         """The recipient's ``alg`` (RFC 9053 §6.2.1: key wrap carries it unprotected)."""
-        return self.header(H.ALG)
+        return self.header(_ALG)
 
     @property
     def kid(self) -> bytes | None:
         """The ``kid`` header, if any."""
-        kid = self.header(H.KID)
+        kid = self.header(_KID)
         return kid if isinstance(kid, bytes) else None
 
     @classmethod

@@ -75,6 +75,13 @@ _CONSUMES: dict[int, tuple[int, ...]] = {
 }
 
 
+_new = object.__new__
+_OVERRIDE_PARAMETERS = int(Cmd.OVERRIDE_PARAMETERS)  # plain ints: enum look-ups cost more
+_SOFT_FAILURE = int(Parameter.SOFT_FAILURE)
+_STRICT_ORDER = int(Parameter.STRICT_ORDER)
+_COMMAND_NAMES = {int(c): label_name(Cmd, int(c)) for c in Cmd}  # the registered commands
+
+
 class _ConditionFailed(Exception):
     """A condition failed; the enclosing try-each / run-sequence decides (§8.4.8.15)."""
 
@@ -185,25 +192,29 @@ class _Interpreter:
     def _parameters(self, cmd: Command, index: IndexArg, soft: bool, nested: bool) -> bool:
         # §8.4.10.3 override-parameters; draft-ietf-suit-trust-domains set-parameters (only unset ones)
         params = dict(cmd.arg)
-        if Parameter.SOFT_FAILURE in params:  # §8.4.8.15: only inside try-each / run-sequence
+        override = cmd.code == _OVERRIDE_PARAMETERS
+        if _SOFT_FAILURE in params:  # §8.4.8.15: only inside try-each / run-sequence
             if not nested:
                 raise _Abort(
                     ValidationError(
                         "soft-failure set outside try-each/run-sequence", reason="suit.soft-failure.misplaced"
                     )
                 )
-            value = params.pop(Parameter.SOFT_FAILURE)
-            if cmd.code == Cmd.OVERRIDE_PARAMETERS:
+            value = params.pop(_SOFT_FAILURE)
+            if override:
                 soft = bool(value)
-        if Parameter.STRICT_ORDER in params:  # §8.4.8.14: a processor-wide parameter
-            value = params.pop(Parameter.STRICT_ORDER)
-            if cmd.code == Cmd.OVERRIDE_PARAMETERS:
+        if _STRICT_ORDER in params:  # §8.4.8.14: a processor-wide parameter
+            value = params.pop(_STRICT_ORDER)
+            if override:
                 self.strict_order = bool(value)
-        for i in self._targets(index):
+        for i in [index] if type(index) is int else self._targets(index):
             table = self.params[i]
-            for k, v in params.items():
-                if cmd.code == Cmd.OVERRIDE_PARAMETERS or k not in table:
-                    table[k] = v
+            if override:
+                table.update(params)
+            else:
+                for k, v in params.items():
+                    if k not in table:
+                        table[k] = v
         self._record(cmd, None, True)
         return soft
 
@@ -305,19 +316,24 @@ class _Interpreter:
     def _record(self, cmd: Command, i: int | None, ok: bool, detail: str = "") -> int:
         """Append the record of ``cmd`` on component ``i``; return its reporting policy."""
         arg = cmd.arg
+        code = cmd.code
         policy = arg if type(arg) is int or (isinstance(arg, int) and not isinstance(arg, bool)) else 0
-        consumed = _CONSUMES.get(cmd.code)
+        consumed = _CONSUMES.get(code)
+        props: dict[int, Any] = {}
         if consumed and i is not None:
             table = self.params[i]
-            props = {k: table[k] for k in consumed if k in table}
-        else:
-            props = {}
+            for k in consumed:
+                if k in table:
+                    props[k] = table[k]
+        name = _COMMAND_NAMES.get(code) if type(code) is int else None
+        if name is None:
+            name = label_name(Cmd, code)
         # one record per command executed: built as model.make_command builds objects (each
         # field stored in the instance dict, no dataclass __init__ with one __setattr__ per field)
-        rec = object.__new__(Record)
+        rec = _new(Record)
         d = rec.__dict__
         d["sequence"] = self.seq_name
-        d["command"] = label_name(Cmd, cmd.code)
+        d["command"] = name
         d["component"] = i
         d["ok"] = ok
         d["policy"] = policy
