@@ -218,3 +218,30 @@ def test_key_alg_rule_unchanged(key_alg: Any, ra_alg: int, content_alg: int) -> 
         assert err.reason == "cose.key.alg_mismatch"
         ok = False
     assert ok == _old_rule(key_alg, ra_alg, direct, content_alg)
+
+
+def test_agreement_key_checks_remember_classes_without_changing_answers() -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519, x448, x25519
+
+    from iotsec.core.cose import ecdh
+
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    x_key = x25519.X25519PrivateKey.generate()
+    privs: list[object] = [ec_key, x_key, x448.X448PrivateKey.generate()]
+    pubs: list[object] = [ec_key.public_key(), x_key.public_key()]
+    others: list[object] = [ed25519.Ed25519PrivateKey.generate(), b"key", None, 3]
+    for _ in range(2):  # the second round answers from the remembered classes
+        assert all(ecdh.is_agreement_private(k) for k in privs)
+        assert all(ecdh.is_agreement_public(k) for k in pubs)
+        assert not any(ecdh.is_agreement_private(k) for k in pubs + others)
+        assert not any(ecdh.is_agreement_public(k) for k in privs + others)
+        z = ecdh.shared_secret(ec_key, ec.generate_private_key(ec.SECP256R1()).public_key())
+        assert len(z) == 32
+        p384 = ec.generate_private_key(ec.SECP384R1()).public_key()
+        for bad in (p384, x_key.public_key()):
+            try:
+                ecdh.shared_secret(ec_key, bad)
+            except IotSecError as err:
+                assert err.reason == "cose.key.curve"
+            else:
+                raise AssertionError("a key on another curve was accepted")
