@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotsec.core.cose.enc_common import fast_protected
-from iotsec.core.cose.headers import HeaderLabel, check_buckets, check_crit
+from iotsec.core.cose._enc_fast import protected_map
+from iotsec.core.cose.headers import HeaderLabel, check_buckets, check_crit, decode_protected
 from iotsec.errors import ValidationError
 
 H = HeaderLabel
@@ -53,7 +53,9 @@ class Recipient:
                 path=path,
             )
         prot_bytes = item[0]
-        protected = fast_protected(prot_bytes, path=(*path, 0))
+        protected = protected_map(prot_bytes) if isinstance(prot_bytes, bytes) else None
+        if protected is None:  # fast_protected, with the error path built only when needed
+            protected = decode_protected(prot_bytes, path=(*path, 0))
         unprotected = check_buckets(protected, item[1], path=path)
         check_crit(protected, path=path)
         ct = item[2]

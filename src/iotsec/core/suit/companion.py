@@ -55,6 +55,7 @@ UPDATE_SEQUENCES = (
 INVOKE_SEQUENCES = (ManifestKey.VALIDATE, ManifestKey.LOAD, ManifestKey.INVOKE)
 UNINSTALL_SEQUENCES = (ManifestKey.UNINSTALL,)
 _ALTERING = frozenset({Cmd.FETCH, Cmd.COPY, Cmd.WRITE, Cmd.SWAP, Cmd.UNLINK})
+_AUTHORISED = _ALTERING | {Cmd.INVOKE}  # directives that need the signer's authority
 _new = object.__new__
 _SET_COMPONENT_INDEX = int(Cmd.SET_COMPONENT_INDEX)
 _PARAMETER_COMMANDS = frozenset({int(Cmd.OVERRIDE_PARAMETERS), int(Cmd.SET_PARAMETERS)})
@@ -274,7 +275,7 @@ class _Ext(core._Interpreter):
             return
         if code in ops.DIRECTIVES:
             try:
-                if code in _ALTERING or code == Cmd.INVOKE:
+                if code in _AUTHORISED:
                     self._authorise(i)
                 ops.DIRECTIVES[code](self, i, cmd)
             except IotSecError as err:

@@ -52,6 +52,7 @@ CHUNK = 1 << 20
 SLICE = 64 * 1024
 
 H = HeaderLabel
+_new = object.__new__
 # plain ints on the decryption path (enum attribute look-ups cost more)
 _ALG, _IV, _EPK = int(H.ALG), int(H.IV), int(H.EPHEMERAL_KEY)
 
@@ -80,7 +81,11 @@ class EncryptionInfo:
         if not isinstance(obj, CBORTag) or obj.tag != TAG_ENCRYPT:  # CDDL: #6.96(COSE_Encrypt)
             raise _fail("SUIT_Encryption_Info must be a tagged COSE_Encrypt (96)", (), "suit.encryption.tag")
         msg = EncryptMessage.decode(obj)
-        info = cls(msg, bytes(data))
+        if cls is EncryptionInfo:  # the frozen dataclass, without one __setattr__ per field
+            info = _new(cls)
+            info.__dict__.update(message=msg, encoded=bytes(data))
+        else:
+            info = cls(msg, bytes(data))
         info._police()
         return info
 

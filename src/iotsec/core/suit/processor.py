@@ -79,6 +79,9 @@ _new = object.__new__
 _OVERRIDE_PARAMETERS = int(Cmd.OVERRIDE_PARAMETERS)  # plain ints: enum look-ups cost more
 _SOFT_FAILURE = int(Parameter.SOFT_FAILURE)
 _STRICT_ORDER = int(Parameter.STRICT_ORDER)
+_SOURCE_COMPONENT = int(Parameter.SOURCE_COMPONENT)
+_URI = int(Parameter.URI)
+_FETCH_ARGUMENTS = int(Parameter.FETCH_ARGUMENTS)
 _COMMAND_NAMES = {int(c): label_name(Cmd, int(c)) for c in Cmd}  # the registered commands
 
 
@@ -346,7 +349,7 @@ class _Interpreter:
 
     # ---- helpers for conditions and directives
     def source(self, i: int) -> ComponentId:
-        src = self.params[i].get(Parameter.SOURCE_COMPONENT)
+        src = self.params[i].get(_SOURCE_COMPONENT)
         if src is None:
             raise PolicyError("source-component is not set", reason="suit.parameter.missing")
         if src >= len(self.components):
@@ -421,13 +424,13 @@ _CONDITIONS: dict[int, Callable[[_Interpreter, int, Command], tuple[bool, str]]]
 
 def _fetch(it: _Interpreter, i: int, cmd: Command) -> None:
     # §8.4.10.4: store(current, fetch(current.params[uri])); integrated payloads first (§5.5, §7.5)
-    uri = it.params[i].get(Parameter.URI)
+    uri = it.params[i].get(_URI)
     if uri is None:
         raise PolicyError("uri is not set for fetch", reason="suit.parameter.missing")
     if uri in it.env.integrated:
         data = it.env.integrated[uri]
     else:
-        data = it.fetcher.fetch(uri, it.params[i].get(Parameter.FETCH_ARGUMENTS))
+        data = it.fetcher.fetch(uri, it.params[i].get(_FETCH_ARGUMENTS))
     it.store.write(it.components[i], data)
     it.report.actions.append(Action("fetch", it.components[i], uri))
 
