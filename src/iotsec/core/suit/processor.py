@@ -187,7 +187,7 @@ class _Interpreter:
         return [index]
 
     def _check_index(self, arg: IndexArg) -> IndexArg:
-        for i in self._targets(arg):
+        for i in [arg] if type(arg) is int else self._targets(arg):
             if i >= len(self.components):
                 raise _Abort(ValidationError(f"component index {i} is out of range", reason="suit.index"))
         return arg
@@ -328,7 +328,9 @@ class _Interpreter:
             for k in consumed:
                 if k in table:
                     props[k] = table[k]
-        name = _COMMAND_NAMES.get(code) if type(code) is int else None
+        # label_name(Cmd, code), looked up directly for the registered commands (the decoder
+        # hands out Command members: an int type check alone would miss them; bools must not hit)
+        name = _COMMAND_NAMES.get(code) if isinstance(code, int) and not isinstance(code, bool) else None
         if name is None:
             name = label_name(Cmd, code)
         # one record per command executed: built as model.make_command builds objects (each
