@@ -13,7 +13,7 @@ Figures (MB/s, payload sizes 1, 16 and 100 MiB):
   key inside its timed part (``RawChain.key_agreement``: ``from_encoded_point`` on the COSE
   coordinates, point decoding and on-curve check, the call iotsec's recipient code makes): the
   key comes with every payload, so a device decodes and checks it every time. Before, it was
-  built once in ``__init__`` and only iotsec's side paid for it (~6 us per run); nothing else
+  built once in ``__init__`` and only iotsec's side paid for it (~15 us per run); nothing else
   moved between the two sides.
 * ``gcm streaming decrypt``: the decryption layer alone (``decrypt_chunks`` over 1 MiB memoryview
   chunks, key agreement included) vs the same streaming work on ``cryptography`` (ECDH, HKDF,
