@@ -98,3 +98,17 @@ def test_ctr_into_the_image_matches_cryptography(plain: bytes, view: bool) -> No
     ct = enc.update(plain) + enc.finalize()
     out = _ctr_decrypt(cc.decryptor(Algorithm.A128CTR, key, iv), memoryview(ct) if view else ct)
     assert type(out) is bytes and out == plain
+
+
+def test_anchor_authority_is_the_dataclass_one() -> None:
+    from iotsec.core.suit.trust import Authority, pattern
+
+    key = SIGNER.public()
+    assert Authority.anchor("oem", key) == Authority("oem", key, (None,))
+    scope = [pattern(["app"]), pattern(["cfg"], prefix=True)]
+    a = Authority.anchor("op", key, scope)
+    b = Authority("op", key, (tuple(scope),))
+    assert a == b and repr(a) == repr(b) and hash(a.scopes) == hash(b.scopes)
+    assert a.covers((b"cfg", b"x")) and not a.covers((b"boot",))
+    with pytest.raises(AttributeError):
+        a.name = "other"  # type: ignore[misc]  # still frozen

@@ -245,3 +245,20 @@ def test_agreement_key_checks_remember_classes_without_changing_answers() -> Non
                 assert err.reason == "cose.key.curve"
             else:
                 raise AssertionError("a key on another curve was accepted")
+
+
+@given(
+    context=st.one_of(
+        st.sampled_from(["Encrypt0", "Encrypt", "Enc_Recipient", "Mac_Recipient", "Rec_Recipient"]),
+        st.text(max_size=30),
+    ),
+    protected=st.binary(max_size=300),
+    aad=st.binary(max_size=70000),
+)
+@settings(max_examples=100, deadline=None)
+def test_enc_structure_is_the_cbor_encoding(context: str, protected: bytes, aad: bytes) -> None:
+    # RFC 9052 §5.3, with the array head and context of the usual contexts precomputed
+    from iotsec.core import cbor
+    from iotsec.core.cose.enc_common import enc_structure
+
+    assert enc_structure(context, protected, aad) == cbor.dumps([context, protected, aad])

@@ -55,18 +55,18 @@ def enc_structure(context: str, protected: bytes, external_aad: bytes = b"") -> 
     ``[context: tstr, protected: bstr, external_aad: bstr]``, encoded directly (deterministic
     encoding, the same bytes as :func:`iotsec.core.cbor.dumps`) because it sits on the hot path.
     """
-    ctx = context.encode()
-    return b"".join(
-        (
-            b"\x83",
-            _head(3, len(ctx)),
-            ctx,
-            _head(2, len(protected)),
-            protected,
-            _head(2, len(external_aad)),
-            external_aad,
-        )
-    )
+    head = _CONTEXT_HEADS.get(context)
+    if head is None:
+        ctx = context.encode()
+        head = b"\x83" + _head(3, len(ctx)) + ctx
+    return b"".join((head, _head(2, len(protected)), protected, _head(2, len(external_aad)), external_aad))
+
+
+# the array head and context string of the Enc_structure for each RFC 9052 §5.3 context
+_CONTEXT_HEADS = {
+    c: b"\x83" + _head(3, len(c.encode())) + c.encode()
+    for c in (ENCRYPT0, ENCRYPT, ENC_RECIPIENT, MAC_RECIPIENT, REC_RECIPIENT)
+}
 
 
 def partial_iv_to_iv(partial_iv: bytes, base_iv: bytes) -> bytes:

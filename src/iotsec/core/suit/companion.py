@@ -150,6 +150,9 @@ class _Context:
         return self.tables.setdefault(cid, {})
 
 
+_core_record = core._Interpreter._record
+
+
 class _Ext(core._Interpreter):
     def __init__(
         self, ctx: _Context, env: Envelope, signers: list[Authority], manifest_id: tuple[int, ...]
@@ -174,6 +177,7 @@ class _Ext(core._Interpreter):
         self.section = SHARED
         self.verified: dict[int, tuple[Envelope, list[Authority], bytes]] = {}  # integrity cache
         self.locator = _Locator(env.manifest.common.shared_sequence, sequences)
+        self._where = self.locator.where  # bound once: every record holds a partial of it
         self._props: dict[int, Any] = {}
 
     def child(self, env: Envelope, signers: list[Authority], manifest_id: tuple[int, ...]) -> _Ext:
@@ -241,14 +245,14 @@ class _Ext(core._Interpreter):
 
     # ---- records
     def _record(self, cmd: Command, i: int | None, ok: bool, detail: str = "") -> int:
-        policy = super()._record(cmd, i, ok, detail)
+        policy = _core_record(self, cmd, i, ok, detail)  # the core's record (super()._record)
         props, self._props = self._props, {}
         # one record per command executed: built as model.make_command builds objects (each field
         # stored in the instance dict, no frozen-dataclass __init__ with one __setattr__ per field)
         rec = _new(ExtRecord)
         d = rec.__dict__
         d["manifest_id"] = self.manifest_id
-        d["locate"] = functools.partial(self.locator.where, id(cmd), self.section)
+        d["locate"] = functools.partial(self._where, id(cmd), self.section)
         d["component"] = i or 0
         d["command"] = cmd.code
         d["ok"] = ok

@@ -36,6 +36,7 @@ TAG_CWT = 61  # RFC 8392 §6
 # Private-use CWT claim (RFC 8392 §9.1: integers below -65536): the SUIT components delegated,
 # as an array of SUIT_Component_Capability ([*bstr, ?true]).
 CLAIM_COMPONENTS = -70001
+_new = object.__new__
 
 Pattern = tuple[tuple[bytes, ...], bool]
 """A component id, and whether it is a prefix (SUIT_Component_Capability ending in ``true``)."""
@@ -62,7 +63,14 @@ class Authority:
     @classmethod
     def anchor(cls, name: str, key: CoseKey, scope: Iterable[Pattern] | None = None) -> Authority:
         """A trust anchor provisioned on the device (``scope=None``: every component)."""
-        return cls(name, key, (None if scope is None else tuple(scope),))
+        scopes = (None if scope is None else tuple(scope),)
+        if cls is not Authority:
+            return cls(name, key, scopes)
+        # built as model.make_command builds objects (one per anchor and run: no frozen
+        # dataclass __init__ with one __setattr__ per field)
+        a = _new(Authority)
+        a.__dict__.update(name=name, key=key, scopes=scopes)
+        return a
 
     def covers(self, cid: ComponentId) -> bool:
         """True when every scope along the chain admits ``cid``."""
