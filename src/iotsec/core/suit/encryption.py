@@ -192,10 +192,11 @@ class EncryptionInfo:
 
     def _cipher_params(self) -> tuple[int, bytes, bytes]:
         spec = self._spec()
-        iv = self.message.unprotected.get(_IV, self.message.protected.get(_IV))
+        layer = self.message.layer  # the message's fields, without a property call each
+        iv = layer.unprotected.get(_IV, layer.protected.get(_IV))
         if not isinstance(iv, bytes):
             raise _fail("the IV header (5) is required", ("IV",), "suit.encryption.iv")
-        aad = aad_for(spec, ENCRYPT, self.message.protected_bytes if self.message.protected else b"", b"")
+        aad = aad_for(spec, ENCRYPT, layer.protected_bytes if layer.protected else b"", b"")
         return spec.alg, iv, aad
 
     def _ciphertext(self, detached: bytes | None) -> bytes:
