@@ -56,6 +56,36 @@ def cose_key_from_header(value: object) -> CoseKey:
     return key
 
 
+# RFC 9053 §7.1.1 EC2 curves for the ephemeral/static key fast path: curve, coordinate size
+_EC2_FAST: dict[int, tuple[ec.EllipticCurve, int]] = {
+    1: (ec.SECP256R1(), 32),  # P-256
+    2: (ec.SECP384R1(), 48),  # P-384
+    3: (ec.SECP521R1(), 66),  # P-521
+}
+
+
+def peer_agreement_key(value: object) -> ecdh.PublicAgreementKey:
+    """``public_agreement_key(cose_key_from_header(value))``: the ECDH public key of an
+    ``ephemeral key`` (-1) or ``static key`` (-2) header value (RFC 9053 §6.3.1).
+
+    The usual header, ``{1: 2, -1: crv, -2: x, -3: y}`` (an EC2 P-256/384/521 key with both
+    coordinates and nothing else), is read directly: the uncompressed point goes to
+    ``EllipticCurvePublicKey.from_encoded_point``, which refuses coordinates outside the field
+    and points off the curve, as the general path does. Any other map, and any point that call
+    refuses, takes the general path, so acceptance and error messages do not change.
+    """
+    if type(value) is dict and len(value) == 4:
+        kty, crv, x, y = value.get(1), value.get(-1), value.get(-2), value.get(-3)
+        if type(kty) is int and kty == 2 and type(crv) is int and type(x) is bytes and type(y) is bytes:
+            fast = _EC2_FAST.get(crv)
+            if fast is not None and len(x) == fast[1] and len(y) == fast[1]:
+                try:
+                    return ec.EllipticCurvePublicKey.from_encoded_point(fast[0], b"\x04" + x + y)
+                except ValueError:
+                    pass  # the general path below raises its own error for this point
+    return public_agreement_key(cose_key_from_header(value))
+
+
 def public_key_header(public: ecdh.PublicAgreementKey, *, compressed: bool = False) -> dict[int, Any]:
     """The COSE_Key map of an ECDH public key, for the -1 / -2 header (RFC 9053 §6.3.1).
 
@@ -70,6 +100,7 @@ def public_key_header(public: ecdh.PublicAgreementKey, *, compressed: bool = Fal
 __all__ = [
     "cose_key_from_header",
     "key_base_iv",
+    "peer_agreement_key",
     "private_agreement_key",
     "public_agreement_key",
     "public_key_header",

@@ -6,6 +6,8 @@ RFC 9053 §6.3.1) and X25519/X448 (RFC 7748 output).
 
 from __future__ import annotations
 
+from typing import cast
+
 from cryptography.hazmat.primitives.asymmetric import ec, x448, x25519
 
 from iotsec.errors import ValidationError, VerifyError
@@ -14,30 +16,56 @@ PrivateAgreementKey = ec.EllipticCurvePrivateKey | x25519.X25519PrivateKey | x44
 PublicAgreementKey = ec.EllipticCurvePublicKey | x25519.X25519PublicKey | x448.X448PublicKey
 
 
+_ECDH = ec.ECDH()  # the algorithm object holds no state
+_EC_PRIVATE_TYPES: set[type] = set()  # concrete classes seen to be EllipticCurvePrivateKey
+_EC_PUBLIC_TYPES: set[type] = set()
+_AGREEMENT_PRIVATE_TYPES: set[type] = set()
+_AGREEMENT_PUBLIC_TYPES: set[type] = set()
+_PRIVATE_CLASSES = (ec.EllipticCurvePrivateKey, x25519.X25519PrivateKey, x448.X448PrivateKey)
+_PUBLIC_CLASSES = (ec.EllipticCurvePublicKey, x25519.X25519PublicKey, x448.X448PublicKey)
+
+
+def _is_a(obj: object, abc: type | tuple[type, ...], seen: set[type]) -> bool:
+    """``isinstance(obj, abc)`` for ``cryptography`` key ABCs, remembering the concrete class
+    once it matched (the ABC check runs Python code; a class's answer cannot change)."""
+    t = type(obj)
+    if t in seen:
+        return True
+    if isinstance(obj, abc):
+        if obj.__class__ is t:
+            seen.add(t)
+        return True
+    return False
+
+
 def is_agreement_private(obj: object) -> bool:
     """True for a private key usable for ECDH here."""
-    return isinstance(obj, ec.EllipticCurvePrivateKey | x25519.X25519PrivateKey | x448.X448PrivateKey)
+    return _is_a(obj, _PRIVATE_CLASSES, _AGREEMENT_PRIVATE_TYPES)
 
 
 def is_agreement_public(obj: object) -> bool:
     """True for a public key usable for ECDH here."""
-    return isinstance(obj, ec.EllipticCurvePublicKey | x25519.X25519PublicKey | x448.X448PublicKey)
+    return _is_a(obj, _PUBLIC_CLASSES, _AGREEMENT_PUBLIC_TYPES)
 
 
 def shared_secret(private: PrivateAgreementKey, peer: PublicAgreementKey) -> bytes:
     """Compute Z = ECDH(private, peer). Mismatched curves raise :class:`ValidationError`."""
     try:
-        if isinstance(private, ec.EllipticCurvePrivateKey):
-            if not isinstance(peer, ec.EllipticCurvePublicKey) or peer.curve.name != private.curve.name:
+        if _is_a(private, ec.EllipticCurvePrivateKey, _EC_PRIVATE_TYPES):
+            if not _is_a(peer, ec.EllipticCurvePublicKey, _EC_PUBLIC_TYPES):
                 raise ValidationError("ECDH peer key is on another curve", reason="cose.key.curve")
-            return private.exchange(ec.ECDH(), peer)
+            ec_private = cast(ec.EllipticCurvePrivateKey, private)  # checked just above
+            ec_peer = cast(ec.EllipticCurvePublicKey, peer)
+            if ec_peer.curve.name != ec_private.curve.name:
+                raise ValidationError("ECDH peer key is on another curve", reason="cose.key.curve")
+            return ec_private.exchange(_ECDH, ec_peer)
         if isinstance(private, x25519.X25519PrivateKey):
             if not isinstance(peer, x25519.X25519PublicKey):
                 raise ValidationError("ECDH peer key is not X25519", reason="cose.key.curve")
             return private.exchange(peer)
         if not isinstance(peer, x448.X448PublicKey):
             raise ValidationError("ECDH peer key is not X448", reason="cose.key.curve")
-        return private.exchange(peer)
+        return cast(x448.X448PrivateKey, private).exchange(peer)  # the EC case returned above
     except ValueError:
         # RFC 7748 §6.1: an all-zero output (small-order point) must be refused
         raise VerifyError("key agreement failed", reason="cose.ecdh.failed") from None

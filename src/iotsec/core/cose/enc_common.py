@@ -28,6 +28,7 @@ from iotsec.core.cose.key import CoseKey
 from iotsec.errors import DecodeError, UnsupportedError, ValidationError
 
 H = HeaderLabel
+_ALG = int(H.ALG)  # a plain int: enum attribute look-ups cost more (decryption path)
 TAG_ENCRYPT0 = 16  # RFC 9052 §2 Table 1
 TAG_ENCRYPT = 96
 
@@ -55,18 +56,18 @@ def enc_structure(context: str, protected: bytes, external_aad: bytes = b"") -> 
     ``[context: tstr, protected: bstr, external_aad: bstr]``, encoded directly (deterministic
     encoding, the same bytes as :func:`iotsec.core.cbor.dumps`) because it sits on the hot path.
     """
-    ctx = context.encode()
-    return b"".join(
-        (
-            b"\x83",
-            _head(3, len(ctx)),
-            ctx,
-            _head(2, len(protected)),
-            protected,
-            _head(2, len(external_aad)),
-            external_aad,
-        )
-    )
+    head = _CONTEXT_HEADS.get(context)
+    if head is None:
+        ctx = context.encode()
+        head = b"\x83" + _head(3, len(ctx)) + ctx
+    return b"".join((head, _head(2, len(protected)), protected, _head(2, len(external_aad)), external_aad))
+
+
+# the array head and context string of the Enc_structure for each RFC 9052 §5.3 context
+_CONTEXT_HEADS = {
+    c: b"\x83" + _head(3, len(c.encode())) + c.encode()
+    for c in (ENCRYPT0, ENCRYPT, ENC_RECIPIENT, MAC_RECIPIENT, REC_RECIPIENT)
+}
 
 
 def partial_iv_to_iv(partial_iv: bytes, base_iv: bytes) -> bytes:
@@ -174,14 +175,14 @@ def content_spec(
     layer: ContentLayer, *, allow_unprotected_alg: bool, allow_unauthenticated: bool
 ) -> CipherSpec:
     """Resolve and police the content algorithm of a layer (see the module docstring)."""
-    if H.ALG in layer.protected:
-        spec = cipher_spec(_int_alg(layer.protected[H.ALG]))
+    if _ALG in layer.protected:
+        spec = cipher_spec(_int_alg(layer.protected[_ALG]))
         if not spec.aead:  # RFC 9459 §4/§5: protected must be empty with CTR/CBC
             raise ValidationError(
                 f"{spec.name} requires an empty protected header", reason="cose.alg.protected"
             )
-    elif H.ALG in layer.unprotected:
-        spec = cipher_spec(_int_alg(layer.unprotected[H.ALG]))
+    elif _ALG in layer.unprotected:
+        spec = cipher_spec(_int_alg(layer.unprotected[_ALG]))
         if spec.aead and not allow_unprotected_alg:
             raise ValidationError(
                 "the content algorithm is not integrity protected", reason="cose.alg.unprotected"

@@ -15,7 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from iotsec.core.cbor import CBORTag
 from iotsec.core.cose import ciphers
+from iotsec.core.cose._enc_fast import protected_map
 from iotsec.core.cose.algorithms import Algorithm
 from iotsec.core.cose.ciphers import CipherSpec, StreamDecryptor, cipher_spec
 from iotsec.core.cose.enc_common import (
@@ -140,6 +142,10 @@ class EncryptMessage(LayerView):
     @classmethod
     def decode(cls, data: bytes | object) -> EncryptMessage:
         """Decode tagged (96) or untagged COSE_Encrypt; ``DecodeError``/``ValidationError`` on bad input."""
+        if cls is EncryptMessage and type(data) is CBORTag:
+            usual = _decode_usual(data)
+            if usual is not None:
+                return usual
         layer = decode_layer(data, tag=TAG_ENCRYPT, name="COSE_Encrypt", size=4)
         items = layer.rest[0]
         if not isinstance(items, list) or not items:
@@ -236,6 +242,60 @@ class EncryptMessage(LayerView):
         nonce = layer_iv(self.layer, spec, base_iv=base_iv, key=None)
         aad = aad_for(spec, ENCRYPT, self.layer.aad_protected, external_aad)
         return ciphers.decryptor(spec.alg, cek, nonce, aad, total_length=total_length)
+
+
+def _plain_buckets(protected: dict[Any, Any], unprotected: dict[Any, Any]) -> bool:
+    """True when ``check_buckets`` and ``check_crit`` certainly accept the two buckets: int labels
+    only, in one bucket each, no ``crit`` (2) or content type (3), alg (1) an int or a text,
+    kid/IV/Partial IV (4-6) byte strings, not both IV and Partial IV (RFC 9052 §3, §3.1).
+    Anything else is left to those checks (False)."""
+    for bucket in (protected, unprotected):
+        for label, value in bucket.items():
+            if type(label) is not int:
+                return False
+            if 0 < label < 7:
+                t = type(value)
+                if label == 1:
+                    if t is not int and t is not str:
+                        return False
+                elif label < 4 or t is not bytes:
+                    return False
+    if not protected.keys().isdisjoint(unprotected.keys()):
+        return False
+    return not ((5 in protected or 5 in unprotected) and (6 in protected or 6 in unprotected))
+
+
+def _decode_usual(obj: CBORTag) -> EncryptMessage | None:
+    """:meth:`EncryptMessage.decode` of an already parsed COSE_Encrypt of the usual shape (a
+    SUIT_Encryption_Info): tag 96, protected buckets that ``protected_map`` reads, headers that
+    :func:`_plain_buckets` accepts, flat recipients of three items. It only ever accepts what the
+    general path accepts, and builds the same objects; for anything else it returns None and the
+    caller takes the general path, which also raises the errors."""
+    v = obj.value
+    if obj.tag != TAG_ENCRYPT or type(v) is not list or len(v) != 4:
+        return None
+    prot_bytes, unprot, ct, items = v
+    if type(prot_bytes) is not bytes or type(unprot) is not dict or type(items) is not list or not items:
+        return None
+    if ct is not None and type(ct) is not bytes:
+        return None
+    protected = protected_map(prot_bytes)
+    if protected is None or not _plain_buckets(protected, unprot):
+        return None
+    recipients = []
+    for item in items:
+        if type(item) is not list or len(item) != 3:
+            return None
+        r_prot, r_unprot, r_ct = item
+        if type(r_prot) is not bytes or type(r_unprot) is not dict:
+            return None
+        if r_ct is not None and type(r_ct) is not bytes:
+            return None
+        r_protected = protected_map(r_prot)
+        if r_protected is None or not _plain_buckets(r_protected, r_unprot):
+            return None
+        recipients.append(Recipient(r_protected, dict(r_unprot), r_ct, r_prot, []))
+    return EncryptMessage(ContentLayer(protected, prot_bytes, dict(unprot), ct, True, v[3:]), recipients)
 
 
 __all__ = ["EncryptMessage", "encrypt", "encrypt_detached"]

@@ -223,16 +223,21 @@ _VALUE_CHECKS: dict[int, tuple[Any, str, str]] = {
 }
 
 
-def _check_values(headers: Mapping[Any, Any], path: tuple[str | int, ...]) -> None:
-    """Labels are int/tstr; the common parameters have the right value types (RFC 9052 §3.1)."""
+def _check_values(headers: Mapping[Any, Any], path: tuple[str | int, ...], bucket: str) -> None:
+    """Labels are int/tstr; the common parameters have the right value types (RFC 9052 §3.1).
+
+    Errors carry ``(*path, bucket)`` (built only then: this runs for every decoded layer).
+    """
     for label, value in headers.items():
-        if not _is_label(label):
+        if type(label) is not int and not _is_label(label):
             raise ValidationError(
-                f"header label {label!r} is neither int nor tstr", reason="cose.header.label", path=path
+                f"header label {label!r} is neither int nor tstr",
+                reason="cose.header.label",
+                path=(*path, bucket),
             )
         check = _VALUE_CHECKS.get(label)
         if check is not None and not check[0](value):
-            raise ValidationError(check[1], reason=check[2], path=(*path, header_name(label)))
+            raise ValidationError(check[1], reason=check[2], path=(*path, bucket, header_name(label)))
 
 
 def check_buckets(
@@ -244,9 +249,9 @@ def check_buckets(
             "unprotected header bucket must be a map", reason="cose.header.unprotected_type", path=path
         )
     if protected:
-        _check_values(protected, (*path, "protected"))
+        _check_values(protected, path, "protected")
     if unprotected:
-        _check_values(unprotected, (*path, "unprotected"))
+        _check_values(unprotected, path, "unprotected")
         # §3: "Labels in each of the maps MUST be unique ... MUST NOT occur in both"
         both = [k for k in protected if k in unprotected]
         if both:

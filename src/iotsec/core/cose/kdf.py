@@ -109,8 +109,8 @@ def kdf_context(
         supp_pub.append(supp_pub_other)
     ctx: list[Any] = [
         alg if isinstance(alg, str) else int(alg),
-        (party_u or PartyInfo()).encode_items(),
-        (party_v or PartyInfo()).encode_items(),
+        party_u.encode_items() if party_u is not None else [None, None, None],  # PartyInfo()
+        party_v.encode_items() if party_v is not None else [None, None, None],
         supp_pub,
     ]
     if supp_priv_info is not None:

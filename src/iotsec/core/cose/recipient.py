@@ -34,7 +34,7 @@ from typing import Any
 
 from iotsec.core.cose import ecdh, keywrap
 from iotsec.core.cose._keymat import (
-    cose_key_from_header,
+    peer_agreement_key,
     private_agreement_key,
     public_agreement_key,
     public_key_header,
@@ -68,7 +68,26 @@ class KdfParams:
     supp_priv_info: bytes | None = None
 
 
+_NO_KDF = KdfParams()
+# module constants for the receiving path: enum attribute look-ups cost more than the checks
+_M_DIRECT, _M_DIRECT_HKDF, _M_KEY_WRAP = Method.DIRECT, Method.DIRECT_HKDF, Method.KEY_WRAP
+_SALT, _STATIC_KEY, _EPHEMERAL_KEY = int(H.SALT), int(H.STATIC_KEY), int(H.EPHEMERAL_KEY)
+
+
 def _context(r: Recipient, target_alg: int, params: KdfParams) -> bytes:
+    if (
+        params.party_u is None
+        and params.party_v is None
+        and _PARTY_LABELS.isdisjoint(r.unprotected)
+        and _PARTY_LABELS.isdisjoint(r.protected)
+    ):
+        # no PartyU/PartyV anywhere (SUIT, RFC 9053 examples): both are [nil, nil, nil]
+        return kdf_context(
+            target_alg,
+            r.protected_bytes if r.protected else b"",
+            supp_pub_other=params.supp_pub_other,
+            supp_priv_info=params.supp_priv_info,
+        )
     headers = {**r.protected, **r.unprotected}
     party_u = params.party_u or PartyInfo.from_headers(headers, party="u")
     party_v = params.party_v or PartyInfo.from_headers(headers, party="v")
@@ -84,8 +103,21 @@ def _context(r: Recipient, target_alg: int, params: KdfParams) -> bytes:
     )
 
 
+_PARTY_LABELS = frozenset(
+    int(h)
+    for h in (
+        H.PARTY_U_IDENTITY,
+        H.PARTY_U_NONCE,
+        H.PARTY_U_OTHER,
+        H.PARTY_V_IDENTITY,
+        H.PARTY_V_NONCE,
+        H.PARTY_V_OTHER,
+    )
+)
+
+
 def _salt(r: Recipient) -> bytes | None:
-    salt = r.header(H.SALT)
+    salt = r.header(_SALT)
     if salt is not None and not isinstance(salt, bytes):
         raise ValidationError("salt must be a byte string", reason="cose.header.salt")
     return salt
@@ -108,16 +140,17 @@ def _cek_length_check(cek: bytes, content_alg: int) -> bytes:
 def _check_key_alg(key: CoseKey, ra: RecipientAlg, content_alg: int) -> None:
     """RFC 9052 §7.1: a key's ``alg`` restricts it to that algorithm. A direct key may name the
     content algorithm it is for instead of ``direct``."""
-    if key.alg is None:
+    alg = key.alg
+    if alg is None:
         return
-    allowed = {int(ra.alg)}
-    if ra.method in (Method.DIRECT, Method.DIRECT_HKDF):
-        allowed.add(content_alg)
-    if not isinstance(key.alg, int) or int(key.alg) not in allowed:
-        raise ValidationError(
-            f"key is restricted to {alg_label(key.alg)}, not {ra.alg.iana_name}",
-            reason="cose.key.alg_mismatch",
-        )
+    if isinstance(alg, int) and (
+        alg == ra.alg or (alg == content_alg and ra.method in (_M_DIRECT, _M_DIRECT_HKDF))
+    ):
+        return
+    raise ValidationError(
+        f"key is restricted to {alg_label(key.alg)}, not {ra.alg.iana_name}",
+        reason="cose.key.alg_mismatch",
+    )
 
 
 def derive_cek(
@@ -135,10 +168,10 @@ def derive_cek(
     ``static key id`` (-3). Raises :class:`VerifyError` when an unwrap fails, typed errors for
     malformed recipients, :class:`UnsupportedError` for unknown algorithms.
     """
-    params = kdf or KdfParams()
+    params = kdf or _NO_KDF
     ra = recipient_alg(recipient.alg)
     content_alg = int(content_alg)
-    if ra.method is Method.DIRECT:
+    if ra.method is _M_DIRECT:
         _check_key_alg(key, ra, content_alg)
         if recipient.protected:  # RFC 9053 §6.1.1: "the 'protected' field MUST be zero length"
             raise ValidationError(
@@ -149,7 +182,7 @@ def derive_cek(
     if recipient.recipients:
         # RFC 9052 §5.1, §8.5.5 (two layers): the KEK of this key-wrap recipient is itself
         # distributed by the nested recipients, as a key for the wrap algorithm.
-        if ra.method is not Method.KEY_WRAP or ra.wrap_alg is None:
+        if ra.method is not _M_KEY_WRAP or ra.wrap_alg is None:
             raise UnsupportedError(
                 "nested recipients are supported under AES key wrap only", reason="cose.recipient.nested"
             )
@@ -162,7 +195,7 @@ def derive_cek(
         kek = try_recipients(recipient.recipients, key, int(ra.wrap_alg), sender_key=sender_key, kdf=kdf)
         return _cek_length_check(keywrap.unwrap(ra.wrap_alg, kek, recipient.ciphertext), content_alg)
     _check_key_alg(key, ra, content_alg)  # (the nested layer checks the key itself)
-    if ra.method is Method.KEY_WRAP:
+    if ra.method is _M_KEY_WRAP:
         assert ra.wrap_alg is not None
         if recipient.protected:  # RFC 9053 §6.2.1: "The protected header ... MUST be empty"
             raise ValidationError(
@@ -172,7 +205,7 @@ def derive_cek(
             raise ValidationError("key wrap recipient has no wrapped key", reason="cose.recipient.ciphertext")
         cek = keywrap.unwrap(ra.wrap_alg, symmetric_secret(key), recipient.ciphertext)
         return _cek_length_check(cek, content_alg)
-    if ra.method is Method.DIRECT_HKDF:
+    if ra.method is _M_DIRECT_HKDF:
         _expect_empty_ciphertext(recipient, "direct+HKDF")
         ctx = _context(recipient, content_alg, params)
         return hkdf(
@@ -185,9 +218,9 @@ def derive_cek(
     # ECDH (RFC 9053 §6.3.1, §6.4.1)
     private = private_agreement_key(key)
     if ra.static:
-        peer_header = recipient.header(H.STATIC_KEY)
+        peer_header = recipient.header(_STATIC_KEY)
         if peer_header is not None:
-            peer = public_agreement_key(cose_key_from_header(peer_header))
+            peer = peer_agreement_key(peer_header)
         elif sender_key is not None:
             peer = public_agreement_key(sender_key)
         else:
@@ -195,10 +228,10 @@ def derive_cek(
                 "ECDH-SS recipient without the sender's static key", reason="cose.recipient.static_key"
             )
     else:
-        peer_header = recipient.header(H.EPHEMERAL_KEY)
+        peer_header = recipient.header(_EPHEMERAL_KEY)
         if peer_header is None:
             raise ValidationError("ECDH-ES recipient without an ephemeral key", reason="cose.recipient.epk")
-        peer = public_agreement_key(cose_key_from_header(peer_header))
+        peer = peer_agreement_key(peer_header)
     z = ecdh.shared_secret(private, peer)
     target = content_alg if ra.wrap_alg is None else int(ra.wrap_alg)
     derived = hkdf(
@@ -428,7 +461,7 @@ def try_recipients(
             return 0
         return 1 if r.kid is None else 2
 
-    for r in sorted(recipients, key=rank):
+    for r in sorted(recipients, key=rank) if len(recipients) > 1 else recipients:
         try:
             return derive_cek(r, key, content_alg, sender_key=sender_key, kdf=kdf)
         except (VerifyError, ValidationError, UnsupportedError) as exc:

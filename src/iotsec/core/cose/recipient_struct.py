@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotsec.core.cose.enc_common import fast_protected
-from iotsec.core.cose.headers import HeaderLabel, check_buckets, check_crit
+from iotsec.core.cose._enc_fast import protected_map
+from iotsec.core.cose.headers import HeaderLabel, check_buckets, check_crit, decode_protected
 from iotsec.errors import ValidationError
 
 H = HeaderLabel
+_ALG, _KID = int(H.ALG), int(H.KID)  # plain ints: enum attribute look-ups cost more (hot path)
 MAX_RECIPIENT_DEPTH = 4
 
 
@@ -32,12 +33,12 @@ class Recipient:
     @property
     def alg(self) -> Any:
         """The recipient's ``alg`` (RFC 9053 §6.2.1: key wrap carries it unprotected)."""
-        return self.header(H.ALG)
+        return self.header(_ALG)
 
     @property
     def kid(self) -> bytes | None:
         """The ``kid`` header, if any."""
-        kid = self.header(H.KID)
+        kid = self.header(_KID)
         return kid if isinstance(kid, bytes) else None
 
     @classmethod
@@ -52,7 +53,9 @@ class Recipient:
                 path=path,
             )
         prot_bytes = item[0]
-        protected = fast_protected(prot_bytes, path=(*path, 0))
+        protected = protected_map(prot_bytes) if isinstance(prot_bytes, bytes) else None
+        if protected is None:  # fast_protected, with the error path built only when needed
+            protected = decode_protected(prot_bytes, path=(*path, 0))
         unprotected = check_buckets(protected, item[1], path=path)
         check_crit(protected, path=path)
         ct = item[2]

@@ -55,6 +55,13 @@ UPDATE_SEQUENCES = (
 INVOKE_SEQUENCES = (ManifestKey.VALIDATE, ManifestKey.LOAD, ManifestKey.INVOKE)
 UNINSTALL_SEQUENCES = (ManifestKey.UNINSTALL,)
 _ALTERING = frozenset({Cmd.FETCH, Cmd.COPY, Cmd.WRITE, Cmd.SWAP, Cmd.UNLINK})
+_AUTHORISED = _ALTERING | {Cmd.INVOKE}  # directives that need the signer's authority
+_new = object.__new__
+_SET_COMPONENT_INDEX = int(Cmd.SET_COMPONENT_INDEX)
+_PARAMETER_COMMANDS = frozenset({int(Cmd.OVERRIDE_PARAMETERS), int(Cmd.SET_PARAMETERS)})
+_OVERRIDE_MULTIPLE = int(Cmd.OVERRIDE_MULTIPLE)
+_COPY_PARAMS = int(Cmd.COPY_PARAMS)
+_PROCESS_DEPENDENCY = int(Cmd.PROCESS_DEPENDENCY)
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,9 @@ class _Context:
         return self.tables.setdefault(cid, {})
 
 
+_core_record = core._Interpreter._record
+
+
 class _Ext(core._Interpreter):
     def __init__(
         self, ctx: _Context, env: Envelope, signers: list[Authority], manifest_id: tuple[int, ...]
@@ -167,6 +177,7 @@ class _Ext(core._Interpreter):
         self.section = SHARED
         self.verified: dict[int, tuple[Envelope, list[Authority], bytes]] = {}  # integrity cache
         self.locator = _Locator(env.manifest.common.shared_sequence, sequences)
+        self._where = self.locator.where  # bound once: every record holds a partial of it
         self._props: dict[int, Any] = {}
 
     def child(self, env: Envelope, signers: list[Authority], manifest_id: tuple[int, ...]) -> _Ext:
@@ -181,20 +192,21 @@ class _Ext(core._Interpreter):
     def execute(self, seq: CommandSequence, index: IndexArg, *, soft: bool, nested: bool) -> None:
         for n, cmd in enumerate(seq):
             self.position = (seq, n)  # the core's records locate themselves through this
-            if cmd.code == Cmd.SET_COMPONENT_INDEX:
+            code = cmd.code
+            if code == _SET_COMPONENT_INDEX:
                 index = self._check_index(cmd.arg)
                 continue
-            if cmd.code in (Cmd.OVERRIDE_PARAMETERS, Cmd.SET_PARAMETERS):
+            if code in _PARAMETER_COMMANDS:
                 soft = self._parameters(cmd, index, soft, nested)
                 continue
-            if cmd.code == Cmd.OVERRIDE_MULTIPLE:  # update-management §5.7: alias of index+override
+            if code == _OVERRIDE_MULTIPLE:  # update-management §5.7: alias of index+override
                 index = self._override_multiple(cmd)
                 continue
-            if cmd.code == Cmd.COPY_PARAMS:  # update-management §5.8
+            if code == _COPY_PARAMS:  # update-management §5.8
                 self._copy_params(cmd, index)
                 continue
-            targets = self._targets(index)
-            if cmd.code == Cmd.PROCESS_DEPENDENCY and index is True:
+            targets = [index] if type(index) is int else self._targets(index)
+            if code == _PROCESS_DEPENDENCY and index is True:
                 # trust-domains §5.6.2: "If the current Component is True, then this Directive
                 # applies to all Dependencies."
                 targets = [i for i in targets if i in self.deps]
@@ -232,23 +244,24 @@ class _Ext(core._Interpreter):
                 table.update(old)
 
     # ---- records
-    def _record(self, cmd: Command, i: int | None, ok: bool, detail: str = "") -> None:
-        super()._record(cmd, i, ok, detail)
-        policy = cmd.arg if isinstance(cmd.arg, int) and not isinstance(cmd.arg, bool) else 0
+    def _record(self, cmd: Command, i: int | None, ok: bool, detail: str = "") -> int:
+        policy = _core_record(self, cmd, i, ok, detail)  # the core's record (super()._record)
         props, self._props = self._props, {}
-        self.ctx.result.ext_records.append(
-            ExtRecord(
-                self.manifest_id,
-                functools.partial(self.locator.where, id(cmd), self.section),
-                i or 0,
-                cmd.code,
-                ok,
-                policy,
-                detail,
-                props,
-                self.components[i] if i is not None and i < len(self.components) else None,
-            )
-        )
+        # one record per command executed: built as model.make_command builds objects (each field
+        # stored in the instance dict, no frozen-dataclass __init__ with one __setattr__ per field)
+        rec = _new(ExtRecord)
+        d = rec.__dict__
+        d["manifest_id"] = self.manifest_id
+        d["locate"] = functools.partial(self._where, id(cmd), self.section)
+        d["component"] = i or 0
+        d["command"] = cmd.code
+        d["ok"] = ok
+        d["policy"] = policy
+        d["detail"] = detail
+        d["properties"] = props
+        d["component_id"] = self.components[i] if i is not None and i < len(self.components) else None
+        self.ctx.result.ext_records.append(rec)
+        return policy
 
     # ---- dispatch
     def _command(self, cmd: Command, i: int) -> None:
@@ -266,7 +279,7 @@ class _Ext(core._Interpreter):
             return
         if code in ops.DIRECTIVES:
             try:
-                if code in _ALTERING or code == Cmd.INVOKE:
+                if code in _AUTHORISED:
                     self._authorise(i)
                 ops.DIRECTIVES[code](self, i, cmd)
             except IotSecError as err:

@@ -32,6 +32,12 @@ if TYPE_CHECKING:
     from iotsec.core.suit.companion import _Context, _Ext
 
 SHARED = int(ManifestKey.COMMON)  # the shared sequence is reported as section suit-common (3)
+# parameter labels as plain ints (enum attribute look-ups cost more on the install path)
+_P_IMAGE_DIGEST = int(Parameter.IMAGE_DIGEST)
+_P_IMAGE_SIZE = int(Parameter.IMAGE_SIZE)
+_P_COMPONENT_METADATA = int(Parameter.COMPONENT_METADATA)
+_P_URI = int(Parameter.URI)
+_P_FETCH_ARGUMENTS = int(Parameter.FETCH_ARGUMENTS)
 
 
 # ------------------------------------------------------------------ conditions (update management)
@@ -71,7 +77,7 @@ def _is_dependency(it: _Ext, i: int, cmd: Command) -> tuple[bool, str]:
 
 
 def _image_match(it: _Ext, i: int, cmd: Command) -> tuple[bool, str]:
-    d = it.params[i].get(Parameter.IMAGE_DIGEST)
+    d = it.params[i].get(_P_IMAGE_DIGEST)
     if not isinstance(d, Digest):
         return False, "image-digest not set"
     data = it.store.read(it.components[i])
@@ -92,8 +98,8 @@ def _image_match(it: _Ext, i: int, cmd: Command) -> tuple[bool, str]:
         it.ctx.matched[it.components[i]] = data  # this very content passed image-match
     # the measured values: for a failure record, and for system-property-claims (report §4.1)
     it._props = {
-        int(Parameter.IMAGE_DIGEST): codec.encode_digest(Digest(d.alg, actual)),
-        int(Parameter.IMAGE_SIZE): len(data),
+        _P_IMAGE_DIGEST: codec.encode_digest(Digest(d.alg, actual)),
+        _P_IMAGE_SIZE: len(data),
     }
     return ok, "" if ok else "digest differs"
 
@@ -143,7 +149,7 @@ def _decryption(
         return info, False
     if source is not None and source in it.ctx.matched and it.ctx.matched[source] is it.store.read(source):
         return info, False
-    if isinstance(it.params[i].get(Parameter.IMAGE_DIGEST), Digest):
+    if isinstance(it.params[i].get(_P_IMAGE_DIGEST), Digest):
         return info, True
     raise PolicyError(
         "AES-CTR payload without an image digest to check it", reason="suit.encryption.unauthenticated"
@@ -152,7 +158,7 @@ def _decryption(
 
 def _check_plaintext(it: _Ext, i: int) -> None:
     """The non-AEAD plaintext just staged must match the component's image digest."""
-    d = it.params[i][Parameter.IMAGE_DIGEST]
+    d = it.params[i][_P_IMAGE_DIGEST]
     data = it.store.read(it.components[i])
     if data is None or not hmac.compare_digest(_digest_of(it.ctx, it.components[i], d.alg, data), d.value):
         raise VerifyError(
@@ -173,7 +179,7 @@ def _streams(it: _Ext) -> tuple[Callable[..., Any] | None, Callable[..., Any] | 
 
 def _invalidate(it: _Ext, i: int) -> None:
     it.verified.pop(i, None)  # trust-domains §5.6.4: a fetch or copy clears the integrity cache
-    if Parameter.COMPONENT_METADATA in it.params[i] and getattr(it.store, "apply_metadata", None) is None:
+    if _P_COMPONENT_METADATA in it.params[i] and getattr(it.store, "apply_metadata", None) is None:
         # update-management §4.6: metadata "is applied at time of fetch, copy, or write"; a
         # store that cannot apply permissions or file types must not install without them
         raise UnsupportedError(
@@ -183,13 +189,13 @@ def _invalidate(it: _Ext, i: int) -> None:
 
 def _fetch(it: _Ext, i: int, cmd: Command) -> None:
     _invalidate(it, i)
-    uri = it.params[i].get(Parameter.URI)
+    uri = it.params[i].get(_P_URI)
     encrypted = encryption.ENCRYPTION_INFO in it.params[i]
     write_chunks, _ = _streams(it)
     fetch_chunks = getattr(it.fetcher, "fetch_chunks", None)
     if isinstance(uri, str) and uri not in it.env.integrated and write_chunks and fetch_chunks:
         # streamed: fetcher -> (decryptor) -> staged file, never the whole payload in memory
-        chunks = fetch_chunks(uri, it.params[i].get(Parameter.FETCH_ARGUMENTS))
+        chunks = fetch_chunks(uri, it.params[i].get(_P_FETCH_ARGUMENTS))
         check = False
         if encrypted:
             info, check = _decryption(it, i)
@@ -208,9 +214,7 @@ def _fetch(it: _Ext, i: int, cmd: Command) -> None:
         raise PolicyError("uri is not set for fetch", reason="suit.parameter.missing")
     integrated = uri in it.env.integrated
     data = (
-        it.env.integrated[uri]
-        if integrated
-        else it.fetcher.fetch(uri, it.params[i].get(Parameter.FETCH_ARGUMENTS))
+        it.env.integrated[uri] if integrated else it.fetcher.fetch(uri, it.params[i].get(_P_FETCH_ARGUMENTS))
     )
     # integrated payloads are envelope members outside the signed manifest: not authenticated
     info, check = _decryption(it, i)
@@ -284,7 +288,7 @@ def _dependency_integrity(it: _Ext, i: int, cmd: Command) -> None:
     # image-digest, verify the manifest against that digest; any failure aborts.
     if i not in it.deps:
         raise PolicyError(f"component {i} is not a dependency", reason="suit.dependency.not-dependency")
-    d = it.params[i].get(Parameter.IMAGE_DIGEST)
+    d = it.params[i].get(_P_IMAGE_DIGEST)
     if not isinstance(d, Digest):
         raise PolicyError("image-digest is not set for the dependency", reason="suit.parameter.missing")
     data = it.store.read(it.components[i])
@@ -351,6 +355,13 @@ DIRECTIVES: dict[int, Callable[[_Ext, int, Command], None]] = {
 _TOUCHING = frozenset(
     {Cmd.FETCH, Cmd.COPY, Cmd.WRITE, Cmd.SWAP, Cmd.UNLINK, Cmd.INVOKE, Cmd.PROCESS_DEPENDENCY}
 )
+_SET_COMPONENT_INDEX = int(Cmd.SET_COMPONENT_INDEX)
+_PARAMETER_COMMANDS = frozenset({int(Cmd.OVERRIDE_PARAMETERS), int(Cmd.SET_PARAMETERS)})
+_OVERRIDE_MULTIPLE = int(Cmd.OVERRIDE_MULTIPLE)
+_TRY_EACH = int(Cmd.TRY_EACH)
+_RUN_SEQUENCE = int(Cmd.RUN_SEQUENCE)
+_WITH_SOURCE = frozenset({int(Cmd.COPY), int(Cmd.SWAP)})
+_SOURCE_COMPONENT = int(Parameter.SOURCE_COMPONENT)
 
 
 def touched_components(
@@ -371,23 +382,25 @@ def touched_components(
 
     def walk(seq: CommandSequence, index: IndexArg) -> IndexArg:
         for cmd in seq:
-            if cmd.code == Cmd.SET_COMPONENT_INDEX:
+            code = cmd.code  # plain ints below: enum attribute look-ups cost more than the walk
+            if code == _SET_COMPONENT_INDEX:
                 index = cmd.arg
-            elif cmd.code in (Cmd.OVERRIDE_PARAMETERS, Cmd.SET_PARAMETERS) and isinstance(cmd.arg, dict):
-                src = cmd.arg.get(Parameter.SOURCE_COMPONENT)
-                if isinstance(src, int):
-                    sources.add(src)
-            elif cmd.code == Cmd.OVERRIDE_MULTIPLE and isinstance(cmd.arg, dict) and cmd.arg:
+            elif code in _PARAMETER_COMMANDS:
+                if isinstance(cmd.arg, dict):
+                    src = cmd.arg.get(_SOURCE_COMPONENT)
+                    if isinstance(src, int):
+                        sources.add(src)
+            elif code == _OVERRIDE_MULTIPLE and isinstance(cmd.arg, dict) and cmd.arg:
                 index = list(cmd.arg)[-1]
-            elif cmd.code == Cmd.TRY_EACH and isinstance(cmd.arg, tuple):
+            elif code == _TRY_EACH and isinstance(cmd.arg, tuple):
                 for sub in cmd.arg:
                     if sub is not None:
                         walk(sub, index)
-            elif cmd.code == Cmd.RUN_SEQUENCE and isinstance(cmd.arg, tuple):
+            elif code == _RUN_SEQUENCE and isinstance(cmd.arg, tuple):
                 walk(cmd.arg, index)
-            elif cmd.code in _TOUCHING:
+            elif code in _TOUCHING:
                 touched.update(targets(index))
-                if cmd.code in (Cmd.COPY, Cmd.SWAP):
+                if code in _WITH_SOURCE:
                     touched.update(sources)
         return index
 
@@ -400,9 +413,12 @@ def touched_components(
 
 
 def with_components(env: Envelope, comps: tuple[ComponentId, ...]) -> Any:
+    """The manifest of ``env`` with the component table ``comps`` (dependencies appended)."""
     from dataclasses import replace
 
     man = env.manifest
+    if comps == man.common.components:  # no dependency beyond the components: the same manifest
+        return man
     return replace(man, common=replace(man.common, components=comps))
 
 

@@ -52,6 +52,9 @@ CHUNK = 1 << 20
 SLICE = 64 * 1024
 
 H = HeaderLabel
+_new = object.__new__
+# plain ints on the decryption path (enum attribute look-ups cost more)
+_ALG, _IV, _EPK = int(H.ALG), int(H.IV), int(H.EPHEMERAL_KEY)
 
 
 def _fail(msg: str, path: tuple[str | int, ...], reason: str = "suit.encryption.invalid") -> ValidationError:
@@ -78,7 +81,11 @@ class EncryptionInfo:
         if not isinstance(obj, CBORTag) or obj.tag != TAG_ENCRYPT:  # CDDL: #6.96(COSE_Encrypt)
             raise _fail("SUIT_Encryption_Info must be a tagged COSE_Encrypt (96)", (), "suit.encryption.tag")
         msg = EncryptMessage.decode(obj)
-        info = cls(msg, bytes(data))
+        if cls is EncryptionInfo:  # the frozen dataclass, without one __setattr__ per field
+            info = _new(cls)
+            info.__dict__.update(message=msg, encoded=bytes(data))
+        else:
+            info = cls(msg, bytes(data))
         info._police()
         return info
 
@@ -89,7 +96,7 @@ class EncryptionInfo:
             raise UnsupportedError(
                 f"content encryption algorithm {alg!r} is not a SUIT one", reason="suit.encryption.alg"
             )
-        spec = cose_ciphers.cipher_spec(alg)
+        spec = self._spec()
         if not spec.aead and self.message.protected_bytes != b"":
             # §6: with AES-CTR "the protected header ... MUST be a zero-length byte string"
             raise _fail("a non-AEAD cipher needs a zero-length protected header", ("protected",))
@@ -99,9 +106,9 @@ class EncryptionInfo:
                 if r.protected:  # §5.1.3: "bstr .size 0 / bstr .cbor empty_map"
                     raise _fail("AES-KW recipients have an empty protected header", ("recipients", i))
             elif ralg in ESDH_ALGS:
-                if _int(r.protected.get(H.ALG)) != ralg:  # §5.2.3 alg in recipient_header_map_esdh
+                if _int(r.protected.get(_ALG)) != ralg:  # §5.2.3 alg in recipient_header_map_esdh
                     raise _fail("ES-DH recipients carry alg in the protected header", ("recipients", i))
-                if r.unprotected.get(H.EPHEMERAL_KEY) is None:
+                if r.unprotected.get(_EPK) is None:
                     raise _fail("ES-DH recipients carry the ephemeral key (-1)", ("recipients", i))
             else:
                 raise UnsupportedError(
@@ -116,16 +123,24 @@ class EncryptionInfo:
     @property
     def content_alg(self) -> int:
         """The content encryption algorithm (protected for AEAD, unprotected for CTR)."""
-        raw = self.message.protected.get(H.ALG, self.message.unprotected.get(H.ALG))
+        raw = self.message.protected.get(_ALG, self.message.unprotected.get(_ALG))
         alg = _int(raw)
         if alg is None:
             raise _fail("no content algorithm", ("alg",), "suit.encryption.alg")
         return alg
 
+    def _spec(self) -> cose_ciphers.CipherSpec:
+        """``cipher_spec(content_alg)``, looked up once (the info is read-only once decoded)."""
+        spec: cose_ciphers.CipherSpec | None = self.__dict__.get("_spec_cache")
+        if spec is None:
+            spec = cose_ciphers.cipher_spec(self.content_alg)
+            self.__dict__["_spec_cache"] = spec  # beside the fields: not compared, not in repr
+        return spec
+
     @property
     def aead(self) -> bool:
         """True for AES-GCM and ChaCha20/Poly1305; False for AES-CTR (no integrity, RFC 9459)."""
-        return cose_ciphers.cipher_spec(self.content_alg).aead
+        return self._spec().aead
 
     @property
     def detached(self) -> bool:
@@ -165,22 +180,23 @@ class EncryptionInfo:
         """Decrypt a payload held in memory (detached ``ciphertext`` or the attached one).
 
         AEAD ciphers run in one call (a bad tag raises :class:`VerifyError` and releases nothing);
-        AES-CTR runs in slices (see :data:`SLICE`).
+        AES-CTR runs in one ``update_into`` into the image (see :func:`_ctr_decrypt`).
         """
         cek = self.content_key(keys)
         alg, iv, aad = self._cipher_params()
         data = self._ciphertext(ciphertext)
-        if cose_ciphers.cipher_spec(alg).mode is cose_ciphers.Mode.CTR:
-            # RFC 9459 CTR: streamed in slices (see SLICE), same bytes as the one-shot call
+        if self._spec().mode is cose_ciphers.Mode.CTR:
+            # RFC 9459 CTR: decrypted into the image itself, same bytes as the one-shot call
             return _ctr_decrypt(cose_ciphers.decryptor(alg, cek, iv, aad), data)
         return cose_ciphers.decrypt(alg, cek, iv, data, aad)
 
     def _cipher_params(self) -> tuple[int, bytes, bytes]:
-        spec = cose_ciphers.cipher_spec(self.content_alg)
-        iv = self.message.unprotected.get(H.IV, self.message.protected.get(H.IV))
+        spec = self._spec()
+        layer = self.message.layer  # the message's fields, without a property call each
+        iv = layer.unprotected.get(_IV, layer.protected.get(_IV))
         if not isinstance(iv, bytes):
             raise _fail("the IV header (5) is required", ("IV",), "suit.encryption.iv")
-        aad = aad_for(spec, ENCRYPT, self.message.protected_bytes if self.message.protected else b"", b"")
+        aad = aad_for(spec, ENCRYPT, layer.protected_bytes if layer.protected else b"", b"")
         return spec.alg, iv, aad
 
     def _ciphertext(self, detached: bytes | None) -> bytes:
@@ -232,28 +248,22 @@ class Decryptor:
         return cose_ciphers.decrypt(alg, cek, iv, data, aad)
 
 
-def _slices(data: bytes | memoryview) -> Iterator[memoryview]:
-    view = memoryview(data)
-    for i in range(0, len(view), SLICE):
-        yield view[i : i + SLICE]
-
-
-def _ctr_decrypt(dec: cose_ciphers.StreamDecryptor, data: bytes) -> bytes:
-    """AES-CTR over ``data`` in slices decrypted into one reused scratch buffer and appended to
-    the image: the image is the only new allocation of its size (no per-slice objects, no
-    joining copy); BytesIO hands its buffer over as the ``bytes`` result without copying."""
-    scratch = bytearray(SLICE + 15)  # update_into wants len(input) + block size - 1 of room
-    view = memoryview(scratch)
+def _ctr_decrypt(dec: cose_ciphers.StreamDecryptor, data: bytes | memoryview) -> bytes:
+    """AES-CTR over ``data`` in one ``update_into`` straight into the image: a ``BytesIO`` sized
+    once (with the 15 bytes of room ``cryptography`` asks for), then cut to the plaintext length;
+    BytesIO hands its buffer over as the ``bytes`` result without copying. The image is the only
+    new allocation of its size (no scratch buffer, no per-slice objects, no copy of the image)."""
     image = io.BytesIO()
-    if data:  # size the image once (no regrowth); the writes below overwrite it in place
-        image.seek(len(data) - 1)
-        image.write(b"\0")
-        image.seek(0)
-    for piece in _slices(data):
-        n = dec.update_into(piece, scratch)
-        image.write(view[:n])
+    image.seek(len(data) + 14)  # update_into wants len(input) + block size - 1 of room
+    image.write(b"\0")
+    out = image.getbuffer()
+    try:
+        n = dec.update_into(data, out)
+    finally:
+        out.release()
+    image.truncate(n)
+    image.seek(n)
     image.write(dec.finalize())  # AES-CTR: nothing held back, b""
-    view.release()
     return image.getvalue()
 
 

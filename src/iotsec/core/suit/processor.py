@@ -75,6 +75,16 @@ _CONSUMES: dict[int, tuple[int, ...]] = {
 }
 
 
+_new = object.__new__
+_OVERRIDE_PARAMETERS = int(Cmd.OVERRIDE_PARAMETERS)  # plain ints: enum look-ups cost more
+_SOFT_FAILURE = int(Parameter.SOFT_FAILURE)
+_STRICT_ORDER = int(Parameter.STRICT_ORDER)
+_SOURCE_COMPONENT = int(Parameter.SOURCE_COMPONENT)
+_URI = int(Parameter.URI)
+_FETCH_ARGUMENTS = int(Parameter.FETCH_ARGUMENTS)
+_COMMAND_NAMES = {int(c): label_name(Cmd, int(c)) for c in Cmd}  # the registered commands
+
+
 class _ConditionFailed(Exception):
     """A condition failed; the enclosing try-each / run-sequence decides (§8.4.8.15)."""
 
@@ -177,7 +187,7 @@ class _Interpreter:
         return [index]
 
     def _check_index(self, arg: IndexArg) -> IndexArg:
-        for i in self._targets(arg):
+        for i in [arg] if type(arg) is int else self._targets(arg):
             if i >= len(self.components):
                 raise _Abort(ValidationError(f"component index {i} is out of range", reason="suit.index"))
         return arg
@@ -185,25 +195,29 @@ class _Interpreter:
     def _parameters(self, cmd: Command, index: IndexArg, soft: bool, nested: bool) -> bool:
         # §8.4.10.3 override-parameters; draft-ietf-suit-trust-domains set-parameters (only unset ones)
         params = dict(cmd.arg)
-        if Parameter.SOFT_FAILURE in params:  # §8.4.8.15: only inside try-each / run-sequence
+        override = cmd.code == _OVERRIDE_PARAMETERS
+        if _SOFT_FAILURE in params:  # §8.4.8.15: only inside try-each / run-sequence
             if not nested:
                 raise _Abort(
                     ValidationError(
                         "soft-failure set outside try-each/run-sequence", reason="suit.soft-failure.misplaced"
                     )
                 )
-            value = params.pop(Parameter.SOFT_FAILURE)
-            if cmd.code == Cmd.OVERRIDE_PARAMETERS:
+            value = params.pop(_SOFT_FAILURE)
+            if override:
                 soft = bool(value)
-        if Parameter.STRICT_ORDER in params:  # §8.4.8.14: a processor-wide parameter
-            value = params.pop(Parameter.STRICT_ORDER)
-            if cmd.code == Cmd.OVERRIDE_PARAMETERS:
+        if _STRICT_ORDER in params:  # §8.4.8.14: a processor-wide parameter
+            value = params.pop(_STRICT_ORDER)
+            if override:
                 self.strict_order = bool(value)
-        for i in self._targets(index):
+        for i in [index] if type(index) is int else self._targets(index):
             table = self.params[i]
-            for k, v in params.items():
-                if cmd.code == Cmd.OVERRIDE_PARAMETERS or k not in table:
-                    table[k] = v
+            if override:
+                table.update(params)
+            else:
+                for k, v in params.items():
+                    if k not in table:
+                        table[k] = v
         self._record(cmd, None, True)
         return soft
 
@@ -302,21 +316,29 @@ class _Interpreter:
         finally:
             self.strict_order = strict  # each run-sequence is isolated (§6.7)
 
-    def _record(self, cmd: Command, i: int | None, ok: bool, detail: str = "") -> None:
+    def _record(self, cmd: Command, i: int | None, ok: bool, detail: str = "") -> int:
+        """Append the record of ``cmd`` on component ``i``; return its reporting policy."""
         arg = cmd.arg
+        code = cmd.code
         policy = arg if type(arg) is int or (isinstance(arg, int) and not isinstance(arg, bool)) else 0
-        consumed = _CONSUMES.get(cmd.code)
+        consumed = _CONSUMES.get(code)
+        props: dict[int, Any] = {}
         if consumed and i is not None:
             table = self.params[i]
-            props = {k: table[k] for k in consumed if k in table}
-        else:
-            props = {}
+            for k in consumed:
+                if k in table:
+                    props[k] = table[k]
+        # label_name(Cmd, code), looked up directly for the registered commands (the decoder
+        # hands out Command members: an int type check alone would miss them; bools must not hit)
+        name = _COMMAND_NAMES.get(code) if isinstance(code, int) and not isinstance(code, bool) else None
+        if name is None:
+            name = label_name(Cmd, code)
         # one record per command executed: built as model.make_command builds objects (each
         # field stored in the instance dict, no dataclass __init__ with one __setattr__ per field)
-        rec = object.__new__(Record)
+        rec = _new(Record)
         d = rec.__dict__
         d["sequence"] = self.seq_name
-        d["command"] = label_name(Cmd, cmd.code)
+        d["command"] = name
         d["component"] = i
         d["ok"] = ok
         d["policy"] = policy
@@ -325,10 +347,11 @@ class _Interpreter:
         d["properties"] = props
         d["position"] = self.position
         self.report.records.append(rec)
+        return policy
 
     # ---- helpers for conditions and directives
     def source(self, i: int) -> ComponentId:
-        src = self.params[i].get(Parameter.SOURCE_COMPONENT)
+        src = self.params[i].get(_SOURCE_COMPONENT)
         if src is None:
             raise PolicyError("source-component is not set", reason="suit.parameter.missing")
         if src >= len(self.components):
@@ -403,13 +426,13 @@ _CONDITIONS: dict[int, Callable[[_Interpreter, int, Command], tuple[bool, str]]]
 
 def _fetch(it: _Interpreter, i: int, cmd: Command) -> None:
     # §8.4.10.4: store(current, fetch(current.params[uri])); integrated payloads first (§5.5, §7.5)
-    uri = it.params[i].get(Parameter.URI)
+    uri = it.params[i].get(_URI)
     if uri is None:
         raise PolicyError("uri is not set for fetch", reason="suit.parameter.missing")
     if uri in it.env.integrated:
         data = it.env.integrated[uri]
     else:
-        data = it.fetcher.fetch(uri, it.params[i].get(Parameter.FETCH_ARGUMENTS))
+        data = it.fetcher.fetch(uri, it.params[i].get(_FETCH_ARGUMENTS))
     it.store.write(it.components[i], data)
     it.report.actions.append(Action("fetch", it.components[i], uri))
 

@@ -36,6 +36,7 @@ TAG_CWT = 61  # RFC 8392 §6
 # Private-use CWT claim (RFC 8392 §9.1: integers below -65536): the SUIT components delegated,
 # as an array of SUIT_Component_Capability ([*bstr, ?true]).
 CLAIM_COMPONENTS = -70001
+_new = object.__new__
 
 Pattern = tuple[tuple[bytes, ...], bool]
 """A component id, and whether it is a prefix (SUIT_Component_Capability ending in ``true``)."""
@@ -62,11 +63,21 @@ class Authority:
     @classmethod
     def anchor(cls, name: str, key: CoseKey, scope: Iterable[Pattern] | None = None) -> Authority:
         """A trust anchor provisioned on the device (``scope=None``: every component)."""
-        return cls(name, key, (None if scope is None else tuple(scope),))
+        scopes = (None if scope is None else tuple(scope),)
+        if cls is not Authority:
+            return cls(name, key, scopes)
+        # built as model.make_command builds objects (one per anchor and run: no frozen
+        # dataclass __init__ with one __setattr__ per field)
+        a = _new(Authority)
+        a.__dict__.update(name=name, key=key, scopes=scopes)
+        return a
 
     def covers(self, cid: ComponentId) -> bool:
         """True when every scope along the chain admits ``cid``."""
-        return all(s is None or any(_matches(p, cid) for p in s) for s in self.scopes)
+        for s in self.scopes:  # noqa: SIM110 - a loop: no generator per check (hot path)
+            if s is not None and not any(_matches(p, cid) for p in s):
+                return False
+        return True
 
     def describe_scope(self) -> str:
         s = self.scopes[-1]
@@ -220,7 +231,7 @@ def authenticate(env: Any, anchors: Sequence[Authority], now: int) -> list[Autho
 
     Raises VerifyError like :func:`iotsec.core.suit.auth.verify_authentication` when none does.
     """
-    from iotsec.core.suit.auth import verify_authentication
+    from iotsec.core.suit.auth import verify_blocks
     from iotsec.core.suit.digest import verify_manifest_digest, verify_severed
 
     verify_manifest_digest(env)
@@ -228,14 +239,23 @@ def authenticate(env: Any, anchors: Sequence[Authority], now: int) -> list[Autho
     signers = []
     for cand in candidates:
         try:
-            verify_authentication(env, [cand.key])
+            verify_blocks(env.authentication, env.manifest_bytes, [cand.key])
         except VerifyError:
             continue
         signers.append(cand)
     if not signers:
-        raise VerifyError("no authentication block verifies with a trusted key", reason="suit.auth.failed")
-    verify_severed(env)
+        raise _no_signer()
+    # as verify_authentication (blocks, then severed members) per candidate, with the severed
+    # members checked once: they do not depend on the key, and a mismatch refused every candidate
+    try:
+        verify_severed(env)
+    except VerifyError:
+        raise _no_signer() from None
     return signers
+
+
+def _no_signer() -> VerifyError:
+    return VerifyError("no authentication block verifies with a trusted key", reason="suit.auth.failed")
 
 
 def check_authority(
@@ -243,7 +263,10 @@ def check_authority(
 ) -> None:
     """Raise PolicyError naming the first component that no signer covers."""
     for cid in components:
-        if not any(s.covers(cid) for s in signers):
+        for s in signers:
+            if s.covers(cid):
+                break
+        else:
             names = ", ".join(s.name for s in signers) or "nobody"
             raise PolicyError(
                 f"signer {names} has no authority over {what} {component_text(cid)}",
