@@ -44,14 +44,20 @@ _DECODERS: dict[int, Any] = {
 
 
 def verify_blocks(
-    auth: Authentication | None, manifest_bytes: bytes, trust_anchors: Sequence[CoseKey]
+    auth: Authentication | None,
+    manifest_bytes: bytes,
+    trust_anchors: Sequence[CoseKey],
+    *,
+    digest_verified: bool = False,
 ) -> AuthResult:
     """§8.3: the digest covers the bstr-wrapped manifest, and a COSE block over it verifies.
 
     Succeeds when at least one block verifies with a trust anchor (§8.3: several blocks may use
-    different algorithms or authorities); raises VerifyError otherwise.
+    different algorithms or authorities); raises VerifyError otherwise. ``digest_verified``: the
+    caller has already run :func:`iotsec.core.suit.digest.verify_manifest_digest` on this very
+    wrapper and manifest (a caller trying several keys need not hash the manifest per key).
     """
-    return _verify_blocks(auth, manifest_bytes, trust_anchors, None)
+    return _verify_blocks(auth, manifest_bytes, trust_anchors, None, digest_verified)
 
 
 def _verify_blocks(
@@ -59,11 +65,12 @@ def _verify_blocks(
     manifest_bytes: bytes,
     trust_anchors: Sequence[CoseKey],
     pre: codec.Decoded | None,
+    digest_verified: bool = False,
 ) -> AuthResult:
     """:func:`verify_blocks`; ``pre``: what the codec decoded of this very wrapper, if known."""
     if auth is None:
         raise VerifyError("the envelope carries no authentication wrapper", reason="suit.auth.missing")
-    if not wrapped_digest(auth.digest, manifest_bytes):
+    if not digest_verified and not wrapped_digest(auth.digest, manifest_bytes):
         raise VerifyError("manifest digest does not match", reason="suit.digest.manifest")
     blocks = auth.blocks
     if not blocks:

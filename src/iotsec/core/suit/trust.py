@@ -234,12 +234,12 @@ def authenticate(env: Any, anchors: Sequence[Authority], now: int) -> list[Autho
     from iotsec.core.suit.auth import verify_blocks
     from iotsec.core.suit.digest import verify_manifest_digest, verify_severed
 
-    verify_manifest_digest(env)
+    verify_manifest_digest(env)  # once, with its own reason; not again per candidate key
     candidates = [*anchors, *delegated_authorities(env.delegation, anchors, now)]
     signers = []
     for cand in candidates:
         try:
-            verify_blocks(env.authentication, env.manifest_bytes, [cand.key])
+            verify_blocks(env.authentication, env.manifest_bytes, [cand.key], digest_verified=True)
         except VerifyError:
             continue
         signers.append(cand)
