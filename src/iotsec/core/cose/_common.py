@@ -179,6 +179,23 @@ def fast_four(
     return tagged, protected, prot_bytes, unprot, payload, last
 
 
+def decode_four(
+    data: bytes, tag_byte: int, tag: int, name: str, last: str
+) -> tuple[bool, HeaderMap, bytes, HeaderMap, bytes | None, bytes]:
+    """A COSE_Sign1 or COSE_Mac0 (RFC 9052 §4.2, §6.2): ``[protected, unprotected, payload / nil,
+    last]`` with ``last`` (the signature or the tag) a byte string; typed errors only. Returns
+    ``(tagged, protected, protected_bytes, unprotected, payload, last)``."""
+    fast = fast_four(data, tag_byte)
+    if fast is not None:
+        return fast
+    item, tagged = decode_array(data, tag, name, 4)
+    protected, prot_bytes, unprotected = layer_headers(item[0], item[1], ())
+    payload = payload_field(item[2], ("payload",))
+    if not isinstance(item[3], bytes):
+        raise ValidationError(f"{last} must be a byte string", reason="cose.structure", path=(last,))
+    return tagged, protected, prot_bytes, unprotected, payload, item[3]
+
+
 def four_from_item(item: object) -> tuple[HeaderMap, bytes, HeaderMap, bytes | None, bytes] | None:
     """:func:`fast_four` for a message whose CBOR is already decoded.
 

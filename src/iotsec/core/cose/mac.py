@@ -20,10 +20,10 @@ from iotsec.core.cose._common import (
     TAG_MAC0,
     check_aad,
     decode_array,
+    decode_four,
     detached_or_attached,
     encode_four,
     encode_message,
-    fast_four,
     header,
     layer_headers,
     payload_field,
@@ -105,16 +105,10 @@ class Mac0Message:
     @classmethod
     def decode(cls, data: bytes) -> Mac0Message:
         """Decode a tagged (17) or untagged COSE_Mac0; typed errors only."""
-        fast = fast_four(data, 0xD1)  # tag 17
-        if fast is not None:
-            tagged, protected, prot_bytes, unprotected, payload, tag = fast
-            return cls(protected, prot_bytes, unprotected, payload, tag, tagged)
-        item, tagged = decode_array(data, TAG_MAC0, "COSE_Mac0", 4)
-        protected, prot_bytes, unprotected = layer_headers(item[0], item[1], ())
-        payload = payload_field(item[2], ("payload",))
-        if not isinstance(item[3], bytes):
-            raise ValidationError("tag must be a byte string", reason="cose.structure", path=("tag",))
-        return cls(protected, prot_bytes, unprotected, payload, item[3], tagged)
+        # 0xd1: the one-byte head of tag 17
+        msg = decode_four(data, 0xD1, TAG_MAC0, "COSE_Mac0", "tag")
+        tagged, protected, prot_bytes, unprotected, payload, tag = msg
+        return cls(protected, prot_bytes, unprotected, payload, tag, tagged)
 
     @property
     def alg(self) -> Algorithm | int | str | None:

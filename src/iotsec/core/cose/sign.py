@@ -23,10 +23,10 @@ from iotsec.core.cose._common import (
     TAG_SIGN1,
     check_aad,
     decode_array,
+    decode_four,
     detached_or_attached,
     encode_four,
     encode_message,
-    fast_four,
     four_from_item,
     header,
     layer_headers,
@@ -102,18 +102,10 @@ class Sign1Message:
     @classmethod
     def decode(cls, data: bytes) -> Sign1Message:
         """Decode a tagged (18) or untagged COSE_Sign1; typed errors only."""
-        fast = fast_four(data, 0xD2)  # tag 18
-        if fast is not None:
-            tagged, protected, prot_bytes, unprotected, payload, signature = fast
-            return cls(protected, prot_bytes, unprotected, payload, signature, tagged)
-        item, tagged = decode_array(data, TAG_SIGN1, "COSE_Sign1", 4)
-        protected, prot_bytes, unprotected = layer_headers(item[0], item[1], ())
-        payload = payload_field(item[2], ("payload",))
-        if not isinstance(item[3], bytes):
-            raise ValidationError(
-                "signature must be a byte string", reason="cose.structure", path=("signature",)
-            )
-        return cls(protected, prot_bytes, unprotected, payload, item[3], tagged)
+        # 0xd2: the one-byte head of tag 18
+        msg = decode_four(data, 0xD2, TAG_SIGN1, "COSE_Sign1", "signature")
+        tagged, protected, prot_bytes, unprotected, payload, signature = msg
+        return cls(protected, prot_bytes, unprotected, payload, signature, tagged)
 
     @classmethod
     def from_decoded(cls, item: object) -> Sign1Message | None:
