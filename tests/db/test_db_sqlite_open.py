@@ -74,4 +74,4 @@ def test_a_writer_that_never_finishes_gives_a_locked_error_not_a_hang(
     finally:
         engine.dispose()
         writer.join()
-    assert 0.25 < elapsed < 1.5
+    assert 0.3 <= elapsed < 1.5  # the whole busy timeout (300 ms here), then the error

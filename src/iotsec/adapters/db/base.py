@@ -55,9 +55,10 @@ def _wal(cur: Any) -> None:
             cur.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+            left = deadline - time.monotonic()
+            if "locked" not in str(exc) or left <= 0:
                 raise
-        time.sleep(delay)
+        time.sleep(min(delay, left))
         delay = min(delay * 2, 0.1)
 
 
