@@ -22,7 +22,7 @@ from iotsec.core.cbor import CBORTag
 from iotsec.core.cose import CoseKey, Mac0Message, MacMessage, Sign1Message, SignMessage
 from iotsec.core.suit import codec
 from iotsec.core.suit.codec import encode_digest
-from iotsec.core.suit.digest import verify_manifest_digest, verify_severed, wrapped_digest
+from iotsec.core.suit.digest import verify_manifest_digest, verify_severed, verify_wrapper_digest
 from iotsec.core.suit.model import Authentication, Envelope
 from iotsec.errors import DecodeError, IotSecError, UnsupportedError, ValidationError, VerifyError
 
@@ -68,10 +68,8 @@ def _verify_blocks(
     digest_verified: bool = False,
 ) -> AuthResult:
     """:func:`verify_blocks`; ``pre``: what the codec decoded of this very wrapper, if known."""
-    if auth is None:
-        raise VerifyError("the envelope carries no authentication wrapper", reason="suit.auth.missing")
-    if not digest_verified and not wrapped_digest(auth.digest, manifest_bytes):
-        raise VerifyError("manifest digest does not match", reason="suit.digest.manifest")
+    if auth is None or not digest_verified:
+        auth = verify_wrapper_digest(auth, manifest_bytes)  # suit.auth.missing, suit.digest.manifest
     blocks = auth.blocks
     if not blocks:
         raise VerifyError("the authentication wrapper holds no signature or MAC", reason="suit.auth.missing")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from iotsec.core.suit.model import Digest, Envelope
+from iotsec.core.suit.model import Authentication, Digest, Envelope
 from iotsec.core.suit.registry import DigestAlg, ManifestKey
 from iotsec.errors import UnsupportedError, VerifyError
 
@@ -75,11 +75,17 @@ def bstr_head(n: int) -> bytes:
 
 def verify_manifest_digest(env: Envelope) -> None:
     """§8.3: the wrapper's digest covers the bstr-wrapped manifest."""
-    auth = env.authentication
+    verify_wrapper_digest(env.authentication, env.manifest_bytes)
+
+
+def verify_wrapper_digest(auth: Authentication | None, manifest_bytes: bytes) -> Authentication:
+    """:func:`verify_manifest_digest` of an authentication wrapper and the manifest bytes it
+    covers; returns the wrapper."""
     if auth is None:
         raise VerifyError("the envelope carries no authentication wrapper", reason="suit.auth.missing")
-    if not wrapped_digest(auth.digest, env.manifest_bytes):
+    if not wrapped_digest(auth.digest, manifest_bytes):
         raise VerifyError("manifest digest does not match", reason="suit.digest.manifest")
+    return auth
 
 
 def verify_severed(env: Envelope) -> None:
@@ -100,6 +106,7 @@ __all__ = [
     "digest_matches",
     "make_digest",
     "verify_manifest_digest",
+    "verify_wrapper_digest",
     "verify_severed",
     "wrapped_digest",
 ]
