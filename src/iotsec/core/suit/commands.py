@@ -251,29 +251,14 @@ def decode_sequence(v: Any, path: Path, *, _depth: int = 0) -> CommandSequence:
         code = items[i]
         arg = items[i + 1]
         if type(code) is int:
-            # the usual shapes, decoded here exactly as _decode_command decodes them; the Command
-            # built as make_command builds it
+            # the usual shapes, decoded here exactly as _decode_command decodes them
             kind = _CMD_KINDS.get(code)
-            if kind is _REP:
-                if type(arg) is int and 0 <= arg <= 0xF:
-                    cmd = _new(Command)
-                    d = cmd.__dict__
-                    d["code"] = code
-                    d["arg"] = arg
-                    out.append(cmd)
-                    continue
-            elif kind is _INDEX:
-                if (type(arg) is int and arg >= 0) or arg is True:
-                    cmd = _new(Command)
-                    d = cmd.__dict__
-                    d["code"] = code
-                    d["arg"] = arg
-                    out.append(cmd)
-                    continue
-            elif kind is _PARAMS:
-                out.append(make_command(code, decode_parameters(arg, (*path, i // 2, _CMD_NAMES[code]))))
+            if (kind is _REP and type(arg) is int and 0 <= arg <= 0xF) or (
+                kind is _INDEX and ((type(arg) is int and arg >= 0) or arg is True)
+            ):
+                out.append(make_command(code, arg))
                 continue
-        out.append(_decode_command(code, arg, (*path, i // 2), _depth))
+        out.append(_pair(code, arg, path, i // 2, _depth))
     return tuple(out)
 
 
@@ -290,8 +275,9 @@ _CMD_KINDS: dict[int, object] = {
 
 
 def _pair(code: Any, arg: Any, path: Path, index: int, depth: int) -> Command:
-    """One pair of a sequence that the C walker does not build itself: what the loop of
-    :func:`decode_sequence` does for it."""
+    """One pair of a sequence beyond the inline shapes of :func:`decode_sequence` (and of the C
+    walker, which calls it for the same pairs): parameter maps, and every other command through
+    :func:`_decode_command`."""
     if type(code) is int and _CMD_KINDS.get(code) is _PARAMS:
         return make_command(code, decode_parameters(arg, (*path, index, _CMD_NAMES[code])))
     return _decode_command(code, arg, (*path, index), depth)
