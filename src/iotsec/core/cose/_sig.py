@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from iotsec.core.cose._keyclass import is_a
 from iotsec.core.cose.algorithms import CURVE_SIZE, AlgInfo, AlgKind, Algorithm, Curve, KeyOp, KeyType
 from iotsec.core.cose.key import CoseKey
 from iotsec.errors import UnsupportedError, ValidationError, VerifyError
@@ -101,20 +102,12 @@ def _der_signature(signature: bytes, n: int) -> bytes:
 
 
 _VERIFY = KeyOp.VERIFY
-# concrete classes seen to be EllipticCurvePublicKey: an ABC isinstance check costs more than the
-# rest of the verification's Python work, and a class, once registered, stays a subclass
-_EC_PUBLIC_TYPES: set[type] = set()
+_EC_PUBLIC_TYPES: set[type] = set()  # concrete classes seen to be EllipticCurvePublicKey
 
 
 def _is_ec_public(pub: object) -> TypeGuard[ec.EllipticCurvePublicKey]:
-    """``isinstance(pub, ec.EllipticCurvePublicKey)``, remembering the classes that are."""
-    if type(pub) in _EC_PUBLIC_TYPES:
-        return True
-    if isinstance(pub, ec.EllipticCurvePublicKey):
-        if issubclass(type(pub), ec.EllipticCurvePublicKey):
-            _EC_PUBLIC_TYPES.add(type(pub))
-        return True
-    return False
+    """``isinstance(pub, ec.EllipticCurvePublicKey)`` (:func:`._keyclass.is_a`)."""
+    return is_a(pub, ec.EllipticCurvePublicKey, _EC_PUBLIC_TYPES)
 
 
 def verify(info: AlgInfo, key: CoseKey, tbs: bytes, signature: bytes) -> None:

@@ -10,6 +10,7 @@ from typing import cast
 
 from cryptography.hazmat.primitives.asymmetric import ec, x448, x25519
 
+from iotsec.core.cose._keyclass import is_a
 from iotsec.errors import ValidationError, VerifyError
 
 PrivateAgreementKey = ec.EllipticCurvePrivateKey | x25519.X25519PrivateKey | x448.X448PrivateKey
@@ -25,34 +26,21 @@ _PRIVATE_CLASSES = (ec.EllipticCurvePrivateKey, x25519.X25519PrivateKey, x448.X4
 _PUBLIC_CLASSES = (ec.EllipticCurvePublicKey, x25519.X25519PublicKey, x448.X448PublicKey)
 
 
-def _is_a(obj: object, abc: type | tuple[type, ...], seen: set[type]) -> bool:
-    """``isinstance(obj, abc)`` for ``cryptography`` key ABCs, remembering the concrete class
-    once it matched (the ABC check runs Python code; a class's answer cannot change)."""
-    t = type(obj)
-    if t in seen:
-        return True
-    if isinstance(obj, abc):
-        if obj.__class__ is t:
-            seen.add(t)
-        return True
-    return False
-
-
 def is_agreement_private(obj: object) -> bool:
     """True for a private key usable for ECDH here."""
-    return _is_a(obj, _PRIVATE_CLASSES, _AGREEMENT_PRIVATE_TYPES)
+    return is_a(obj, _PRIVATE_CLASSES, _AGREEMENT_PRIVATE_TYPES)
 
 
 def is_agreement_public(obj: object) -> bool:
     """True for a public key usable for ECDH here."""
-    return _is_a(obj, _PUBLIC_CLASSES, _AGREEMENT_PUBLIC_TYPES)
+    return is_a(obj, _PUBLIC_CLASSES, _AGREEMENT_PUBLIC_TYPES)
 
 
 def shared_secret(private: PrivateAgreementKey, peer: PublicAgreementKey) -> bytes:
     """Compute Z = ECDH(private, peer). Mismatched curves raise :class:`ValidationError`."""
     try:
-        if _is_a(private, ec.EllipticCurvePrivateKey, _EC_PRIVATE_TYPES):
-            if not _is_a(peer, ec.EllipticCurvePublicKey, _EC_PUBLIC_TYPES):
+        if is_a(private, ec.EllipticCurvePrivateKey, _EC_PRIVATE_TYPES):
+            if not is_a(peer, ec.EllipticCurvePublicKey, _EC_PUBLIC_TYPES):
                 raise ValidationError("ECDH peer key is on another curve", reason="cose.key.curve")
             ec_private = cast(ec.EllipticCurvePrivateKey, private)  # checked just above
             ec_peer = cast(ec.EllipticCurvePublicKey, peer)
