@@ -37,8 +37,8 @@ from iotsec.core.suit.companion_ops import SHARED
 from iotsec.core.suit.dependencies import component_table, dependency_map, manifest_component_id
 from iotsec.core.suit.model import Command, CommandSequence, ComponentId, Digest, Envelope, IndexArg
 from iotsec.core.suit.offsets import command_offsets
+from iotsec.core.suit.registry import PARAMETER_ARGUMENT, CommonKey, ManifestKey, label_name
 from iotsec.core.suit.registry import Command as Cmd
-from iotsec.core.suit.registry import CommonKey, ManifestKey, label_name
 from iotsec.core.suit.store import ComponentStore, Fetcher, NoFetcher
 from iotsec.core.suit.trust import Authority, as_authorities, authenticate, check_authority, component_text
 from iotsec.core.suit.update_mgmt import NO_INPUTS, DeviceInputs, manifest_set_version
@@ -58,7 +58,6 @@ _ALTERING = frozenset({Cmd.FETCH, Cmd.COPY, Cmd.WRITE, Cmd.SWAP, Cmd.UNLINK})
 _AUTHORISED = _ALTERING | {Cmd.INVOKE}  # directives that need the signer's authority
 _new = object.__new__
 _SET_COMPONENT_INDEX = int(Cmd.SET_COMPONENT_INDEX)
-_PARAMETER_COMMANDS = frozenset({int(Cmd.OVERRIDE_PARAMETERS), int(Cmd.SET_PARAMETERS)})
 _OVERRIDE_MULTIPLE = int(Cmd.OVERRIDE_MULTIPLE)
 _COPY_PARAMS = int(Cmd.COPY_PARAMS)
 _PROCESS_DEPENDENCY = int(Cmd.PROCESS_DEPENDENCY)
@@ -196,7 +195,7 @@ class _Ext(core._Interpreter):
             if code == _SET_COMPONENT_INDEX:
                 index = self._check_index(cmd.arg)
                 continue
-            if code in _PARAMETER_COMMANDS:
+            if code in PARAMETER_ARGUMENT:
                 soft = self._parameters(cmd, index, soft, nested)
                 continue
             if code == _OVERRIDE_MULTIPLE:  # update-management §5.7: alias of index+override

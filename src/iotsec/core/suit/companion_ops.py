@@ -16,8 +16,8 @@ from iotsec.core.suit import processor as core
 from iotsec.core.suit.dependencies import MAX_DEPTH, decode_dependency, manifest_digest_of
 from iotsec.core.suit.digest import compute_digest
 from iotsec.core.suit.model import Command, CommandSequence, ComponentId, Digest, Envelope, IndexArg
+from iotsec.core.suit.registry import PARAMETER_ARGUMENT, ManifestKey, Parameter, label_name
 from iotsec.core.suit.registry import Command as Cmd
-from iotsec.core.suit.registry import ManifestKey, Parameter, label_name
 from iotsec.core.suit.trust import authenticate, check_authority
 from iotsec.core.suit.update_mgmt import (
     decode_version_match,
@@ -356,7 +356,6 @@ _TOUCHING = frozenset(
     {Cmd.FETCH, Cmd.COPY, Cmd.WRITE, Cmd.SWAP, Cmd.UNLINK, Cmd.INVOKE, Cmd.PROCESS_DEPENDENCY}
 )
 _SET_COMPONENT_INDEX = int(Cmd.SET_COMPONENT_INDEX)
-_PARAMETER_COMMANDS = frozenset({int(Cmd.OVERRIDE_PARAMETERS), int(Cmd.SET_PARAMETERS)})
 _OVERRIDE_MULTIPLE = int(Cmd.OVERRIDE_MULTIPLE)
 _TRY_EACH = int(Cmd.TRY_EACH)
 _RUN_SEQUENCE = int(Cmd.RUN_SEQUENCE)
@@ -385,7 +384,7 @@ def touched_components(
             code = cmd.code  # plain ints below: enum attribute look-ups cost more than the walk
             if code == _SET_COMPONENT_INDEX:
                 index = cmd.arg
-            elif code in _PARAMETER_COMMANDS:
+            elif code in PARAMETER_ARGUMENT:
                 if isinstance(cmd.arg, dict):
                     src = cmd.arg.get(_SOURCE_COMPONENT)
                     if isinstance(src, int):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from iotsec.core.suit.model import CommandSequence, Digest, Manifest
-from iotsec.core.suit.registry import CONDITIONS, ManifestKey, Parameter, label_name
+from iotsec.core.suit.registry import CONDITIONS, PARAMETER_ARGUMENT, ManifestKey, Parameter, label_name
 from iotsec.core.suit.registry import Command as Cmd
 from iotsec.errors import PathItem, ValidationError
 
@@ -62,7 +62,7 @@ def _check_commands(
                         raise ValidationError(
                             f"component index {i} is out of range", reason="suit.index", path=(*path, j)
                         )
-        elif code in _PARAMETER_COMMANDS:
+        elif code in PARAMETER_ARGUMENT:
             src = cmd.arg.get(_SOURCE_COMPONENT)
             if src is not None and src >= n:
                 raise ValidationError(
@@ -94,14 +94,13 @@ def _check_commands(
 
 
 _SET_COMPONENT_INDEX = int(Cmd.SET_COMPONENT_INDEX)
-_PARAMETER_COMMANDS = frozenset({int(Cmd.OVERRIDE_PARAMETERS), int(Cmd.SET_PARAMETERS)})
 _RUN_SEQUENCE = int(Cmd.RUN_SEQUENCE)
 _TRY_EACH = int(Cmd.TRY_EACH)
 _VENDOR_IDENTIFIER = int(Cmd.VENDOR_IDENTIFIER)
 _CLASS_IDENTIFIER = int(Cmd.CLASS_IDENTIFIER)
 _SOURCE_COMPONENT = int(Parameter.SOURCE_COMPONENT)
 # the commands _check_commands looks at beyond the shared sequence rule
-_CHECKED = frozenset({_SET_COMPONENT_INDEX, _RUN_SEQUENCE, _TRY_EACH} | _PARAMETER_COMMANDS)
+_CHECKED = frozenset({_SET_COMPONENT_INDEX, _RUN_SEQUENCE, _TRY_EACH} | PARAMETER_ARGUMENT)
 
 
 def check_manifest(man: Manifest, sequences: Mapping[int, CommandSequence] | None = None) -> list[str]:
