@@ -323,32 +323,6 @@ def test_suit4_override_multiple_bad_index() -> None:
     assert not r.ok and r.reason == "suit.index"
 
 
-def test_suit4_component_metadata_not_silently_ignored() -> None:
-    """§4.6 component metadata (permissions, file type) applies at fetch/copy/write: a store that
-    cannot apply it refuses the write (reason parameter-unsupported) instead of dropping it."""
-    from iotsec.core.suit.report import Reason
-    from iotsec.core.suit.report_build import report_from_result
-
-    meta = cbor.dumps({1: 0o644, 5: 1})
-    install = (
-        Command(Cmd.OVERRIDE_PARAMETERS, {Parameter.COMPONENT_METADATA: meta, Parameter.CONTENT: b"x"}),
-        Command(Cmd.WRITE, 15),
-    )
-    store = MemoryStore()
-    r = process_suit(
-        _raw(install, 1),
-        anchors=[KEY.public()],
-        identity=DeviceIdentity(),
-        stored_sequence=None,
-        now=0,
-        store=store,
-    )
-    assert not r.ok and r.reason == "suit.parameter.unsupported"
-    assert store.components == {}
-    rep = report_from_result(r)
-    assert rep.result is not None and rep.result.reason == Reason.PARAMETER_UNSUPPORTED
-
-
 def test_suit4_set_version_round_trip() -> None:
     """§3.1 suit-set-version: built from the description, carried in the manifest (key 6), and
     reported by the processor."""

@@ -15,6 +15,13 @@ and then atomically replaces the ``current`` symlink with ``os.replace``. A kill
 leaves ``current`` on either the complete old or the complete new generation; leftovers of an
 interrupted commit are removed by the next :class:`FileStore`.
 
+Component metadata (draft-ietf-suit-update-management §4.6) applies to regular files as POSIX
+mode bits, owner, group and modification time (:func:`iotsec.core.suit.metadata.posix_view`),
+set on the new file before the generation switch and recorded in ``state.json`` under
+``metadata`` with the creator; what POSIX cannot represent (directories and symbolic links among
+the components, other permission bits, several users, a creation time) is refused before anything
+is written.
+
 Component ids map to file names: each segment that is a plain name (letters, digits, ``._-``)
 is used as is, any other segment as ``x-<hex>``, and segments are joined with ``~``, e.g.
 ``[h'00']`` -> ``x-00`` and ``['usr', 'bin', 'env']`` -> ``usr~bin~env``; a name longer than 200
@@ -31,8 +38,9 @@ import re
 import shutil
 from pathlib import Path
 
+from iotsec.core.suit.metadata import ComponentMetadata, FileType, PosixMetadata, actor_text, posix_view
 from iotsec.core.suit.model import ComponentId
-from iotsec.errors import ConfigError, PolicyError, VerifyError
+from iotsec.errors import ConfigError, PolicyError, UnsupportedError, VerifyError
 
 _SAFE = re.compile(rb"[A-Za-z0-9._-]{1,64}")
 _GEN = re.compile(r"gen-(\d{6,})")
@@ -89,6 +97,7 @@ class FileStore:
             self.root.mkdir(parents=True, mode=0o700)
         self._recover()
         self._staged: dict[ComponentId, bytes | None] | None = None
+        self._staged_meta: dict[ComponentId, tuple[PosixMetadata, ComponentMetadata] | None] = {}
         slots_file = self.root / "slots.json"
         self._slots: dict[str, int] = {}
         if slots_file.exists():
@@ -146,9 +155,17 @@ class FileStore:
                 out[parse_component_file_name(p.name)] = p
         return out
 
+    def metadata_of(self, cid: ComponentId) -> dict[str, object] | None:
+        """The committed metadata record of a component (``state.json``), or None."""
+        table = self._state().get("metadata") or {}
+        assert isinstance(table, dict)
+        entry = table.get(component_file_name(cid))
+        return entry if isinstance(entry, dict) else None
+
     # ---- ComponentStore protocol
     def begin(self) -> None:
         self._staged = {}
+        self._staged_meta = {}
 
     def read(self, component: ComponentId) -> bytes | None:
         if self._staged is not None and component in self._staged:
@@ -164,16 +181,53 @@ class FileStore:
             self.begin()
         assert self._staged is not None
         self._staged[component] = bytes(data)
+        self._staged_meta[component] = None  # a new content: no metadata unless applied
+
+    def apply_metadata(self, component: ComponentId, metadata: ComponentMetadata) -> None:
+        """Stage §4.6 metadata for the content just staged; refuse what this store cannot apply."""
+        if self._staged is None or component not in self._staged:
+            raise PolicyError("metadata without a content staged for it", reason="suit.metadata.directive")
+        if metadata.file_type != FileType.REGULAR:
+            raise UnsupportedError(
+                f"this store keeps regular files: file type {FileType(metadata.file_type).name.lower()}"
+                " is not supported",
+                reason="suit.parameter.unsupported.metadata",
+            )
+        view = posix_view(metadata)
+        if os.geteuid() != 0:  # an unprivileged agent: only what it may do, and still read back
+            if view.uid is not None and view.uid != os.geteuid():
+                raise UnsupportedError(
+                    f"changing the owner to uid {view.uid} needs privileges this agent does not have",
+                    reason="suit.parameter.unsupported.metadata",
+                )
+            if view.gid is not None and view.gid not in (os.getegid(), *os.getgroups()):
+                raise UnsupportedError(
+                    f"changing the group to gid {view.gid} needs privileges this agent does not have",
+                    reason="suit.parameter.unsupported.metadata",
+                )
+            if view.mode is not None and (view.mode & 0o600) != 0o600:
+                raise UnsupportedError(
+                    f"mode {view.mode:03o} would stop this unprivileged agent reading or replacing the"
+                    " component",
+                    reason="suit.parameter.unsupported.metadata",
+                )
+        self._staged_meta[component] = (view, metadata)
 
     def swap(self, a: ComponentId, b: ComponentId) -> None:
         da, db = self.read(a), self.read(b)
         if self._staged is None:
             self.begin()
         assert self._staged is not None
+        if self.metadata_of(a) is not None or self.metadata_of(b) is not None or self._staged_meta:
+            raise UnsupportedError(
+                "swapping components that carry metadata is not supported by this store",
+                reason="suit.parameter.unsupported.metadata",
+            )
         self._staged[a], self._staged[b] = db, da
 
     def abort(self) -> None:
         self._staged = None
+        self._staged_meta = {}
 
     def commit(self, sequence_number: int | None) -> None:
         """Atomically switch to a new generation holding the staged writes (module docstring)."""
@@ -187,6 +241,7 @@ class FileStore:
         old = self.current_generation
         state = self._state()
         digests = dict(state.get("components") or {})  # type: ignore[call-overload]
+        metadata = dict(state.get("metadata") or {})  # type: ignore[call-overload]
         number = int(_GEN.fullmatch(old.name).group(1)) + 1  # type: ignore[union-attr]
         tmp = self.root / f".tmp-{os.getpid()}-{number:06d}"
         comps = tmp / "components"
@@ -197,6 +252,7 @@ class FileStore:
                 os.link(p, comps / p.name)
         for cid, data in staged.items():
             name = component_file_name(cid)
+            metadata.pop(name, None)
             if data is None:
                 digests.pop(name, None)
                 continue
@@ -209,12 +265,17 @@ class FileStore:
             if _sha256_file(target) != expected:  # read back: digest-checked
                 raise VerifyError("a component did not read back intact", reason="suit.store.readback")
             digests[name] = expected
+            staged_meta = self._staged_meta.get(cid)
+            if staged_meta is not None:
+                metadata[name] = _apply_posix(target, *staged_meta)
         new_state = {
             "sequence_number": sequence_number
             if sequence_number is not None
             else state.get("sequence_number"),
             "components": digests,
         }
+        if metadata:
+            new_state["metadata"] = metadata
         with open(tmp / "state.json", "w") as f:
             json.dump(new_state, f, sort_keys=True)
             f.flush()
@@ -226,6 +287,7 @@ class FileStore:
         _fsync_dir(self.root)
         self._switch(gen_name)  # the atomic switch point
         self._staged = None
+        self._staged_meta = {}
         for p in self.root.iterdir():  # keep the previous generation for A/B fallback
             m = _GEN.fullmatch(p.name)
             if m and int(m.group(1)) < number - 1:
@@ -238,6 +300,24 @@ class FileStore:
         os.symlink(gen_name, link)
         os.replace(link, self.root / "current")
         _fsync_dir(self.root)
+
+
+def _apply_posix(path: Path, view: PosixMetadata, meta: ComponentMetadata) -> dict[str, object]:
+    """Set owner, group, mode and modification time on a new component file (in that order:
+    ``chown`` may clear mode bits); return the record kept in ``state.json``."""
+    if view.uid is not None or view.gid is not None:
+        os.chown(path, -1 if view.uid is None else view.uid, -1 if view.gid is None else view.gid)
+    if view.mode is not None:
+        os.chmod(path, view.mode)
+    if view.mtime is not None:
+        os.utime(path, (view.mtime, view.mtime))
+    record: dict[str, object] = {"description": meta.describe()}
+    for key, value in (("mode", view.mode), ("uid", view.uid), ("gid", view.gid), ("mtime", view.mtime)):
+        if value is not None:
+            record[key] = value
+    if meta.creator is not None:
+        record["creator"] = actor_text(meta.creator)
+    return record
 
 
 class DirectoryFetcher:

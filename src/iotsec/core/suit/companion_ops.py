@@ -15,6 +15,7 @@ from iotsec.core.suit import codec, encryption
 from iotsec.core.suit import processor as core
 from iotsec.core.suit.dependencies import MAX_DEPTH, decode_dependency, manifest_digest_of
 from iotsec.core.suit.digest import compute_digest
+from iotsec.core.suit.metadata import ComponentMetadata, check_directive, decode_metadata
 from iotsec.core.suit.model import Command, CommandSequence, ComponentId, Digest, Envelope, IndexArg
 from iotsec.core.suit.registry import PARAMETER_ARGUMENT, ManifestKey, Parameter, label_name
 from iotsec.core.suit.registry import Command as Cmd
@@ -177,18 +178,38 @@ def _streams(it: _Ext) -> tuple[Callable[..., Any] | None, Callable[..., Any] | 
     return getattr(it.store, "write_chunks", None), getattr(it.store, "read_chunks", None)
 
 
-def _invalidate(it: _Ext, i: int) -> None:
+def _invalidate(it: _Ext, i: int) -> ComponentMetadata | None:
+    """Before a fetch, copy or write of component ``i``: drop its integrity cache and return the
+    component metadata to apply with the new content (update-management §4.6), if set."""
     it.verified.pop(i, None)  # trust-domains §5.6.4: a fetch or copy clears the integrity cache
-    if _P_COMPONENT_METADATA in it.params[i] and getattr(it.store, "apply_metadata", None) is None:
-        # update-management §4.6: metadata "is applied at time of fetch, copy, or write"; a
-        # store that cannot apply permissions or file types must not install without them
+    value = it.params[i].get(_P_COMPONENT_METADATA)
+    if value is None:
+        return None
+    if getattr(it.store, "apply_metadata", None) is None:
+        # §4.6: metadata "is applied at time of fetch, copy, or write"; a store that cannot
+        # apply permissions or file types must not install without them
         raise UnsupportedError(
             "this store cannot apply suit-parameter-component-metadata", reason="suit.parameter.unsupported"
         )
+    return decode_metadata(value)
+
+
+def _apply_metadata(it: _Ext, i: int, meta: ComponentMetadata | None) -> None:
+    """Stage ``meta`` with the content just staged (the store refuses what it cannot apply)."""
+    if meta is not None:
+        it.store.apply_metadata(it.components[i], meta)  # type: ignore[attr-defined]
+        it.report.actions.append(core.Action("metadata", it.components[i], meta.describe()))
 
 
 def _fetch(it: _Ext, i: int, cmd: Command) -> None:
-    _invalidate(it, i)
+    meta = _invalidate(it, i)
+    if meta is not None:
+        check_directive(meta, "fetch", None)
+    _fetch_content(it, i, cmd)
+    _apply_metadata(it, i, meta)
+
+
+def _fetch_content(it: _Ext, i: int, cmd: Command) -> None:
     uri = it.params[i].get(_P_URI)
     encrypted = encryption.ENCRYPTION_INFO in it.params[i]
     write_chunks, _ = _streams(it)
@@ -225,7 +246,14 @@ def _fetch(it: _Ext, i: int, cmd: Command) -> None:
 
 
 def _copy(it: _Ext, i: int, cmd: Command) -> None:
-    _invalidate(it, i)
+    meta = _invalidate(it, i)
+    if meta is not None:
+        check_directive(meta, "copy", None)
+    _copy_content(it, i, cmd)
+    _apply_metadata(it, i, meta)
+
+
+def _copy_content(it: _Ext, i: int, cmd: Command) -> None:
     if encryption.ENCRYPTION_INFO not in it.params[i]:
         core._copy(it, i, cmd)
         return
@@ -250,21 +278,29 @@ def _copy(it: _Ext, i: int, cmd: Command) -> None:
 
 
 def _write(it: _Ext, i: int, cmd: Command) -> None:
-    _invalidate(it, i)
-    if encryption.ENCRYPTION_INFO not in it.params[i]:
-        core._write(it, i, cmd)
-        return
+    meta = _invalidate(it, i)
     content = it.params[i].get(Parameter.CONTENT)
     if content is None:
         raise PolicyError("content is not set for write", reason="suit.parameter.missing")
-    # the ciphertext is inside the signed manifest: authenticated (§6.2 decision tree, Q1)
-    info, _ = _decryption(it, i, from_manifest=True)
-    it.store.write(it.components[i], _plaintext_of(it, i, content, info))
-    it.report.actions.append(core.Action("write", it.components[i], f"{len(content)} bytes (decrypted)"))
+    if encryption.ENCRYPTION_INFO not in it.params[i]:
+        if meta is not None:
+            check_directive(meta, "write", content)
+        core._write(it, i, cmd)
+    else:
+        # the ciphertext is inside the signed manifest: authenticated (§6.2 decision tree, Q1)
+        info, _ = _decryption(it, i, from_manifest=True)
+        plaintext = _plaintext_of(it, i, content, info)
+        if meta is not None:
+            check_directive(meta, "write", plaintext)  # a link target is the plaintext
+        it.store.write(it.components[i], plaintext)
+        it.report.actions.append(core.Action("write", it.components[i], f"{len(content)} bytes (decrypted)"))
+    _apply_metadata(it, i, meta)
 
 
 def _swap(it: _Ext, i: int, cmd: Command) -> None:
-    _invalidate(it, i)
+    # trust-domains §5.6.4 integrity cache; metadata is applied at fetch, copy or write only
+    # (update-management §4.6): a swap moves each component's content with its metadata
+    it.verified.pop(i, None)
     core._swap(it, i, cmd)
 
 

@@ -68,7 +68,7 @@ class Record:
 
 @dataclass(frozen=True)
 class Action:
-    """A side effect the processor asked for: fetch, write, copy, swap (staged) or invoke."""
+    """A side effect the processor asked for: fetch, write, copy, swap, metadata (staged) or invoke."""
 
     kind: str
     component: ComponentId

@@ -130,6 +130,7 @@ _REASONS: tuple[tuple[str, Reason], ...] = (
     ("suit.uuid", Reason.CBOR_PARSE),
     ("suit.reporting-policy", Reason.CBOR_PARSE),
     ("suit.nesting", Reason.CBOR_PARSE),
+    ("suit.metadata.invalid", Reason.CBOR_PARSE),  # SUIT_Component_Metadata breaks its CDDL
 )
 
 
@@ -493,7 +494,7 @@ def iotsec_capabilities(components: Sequence[ComponentId] = (), *, wildcard: boo
     return CapabilityReport(
         tuple(comps),
         tuple(sorted(int(c) for c in Command)),
-        tuple(sorted(int(p) for p in Parameter if p != Parameter.COMPONENT_METADATA)),  # §4.6: not applied
+        tuple(sorted(int(p) for p in Parameter)),  # component metadata: as far as the store can (§4.6)
         (-16, -9, -7, -8, -19, 5, -3, -5, -29, -31, 1, 3, 24, -65534, -65532),
         {
             CapKey.ENVELOPE: tuple(sorted(int(k) for k in EnvelopeKey)),

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from iotsec.core.suit.metadata import ComponentMetadata
 from iotsec.core.suit.model import ComponentId
-from iotsec.errors import NotFoundError
+from iotsec.errors import NotFoundError, PolicyError
 
 
 class ComponentStore(Protocol):
@@ -42,6 +43,13 @@ class ComponentStore(Protocol):
     def abort(self) -> None:
         """Drop staged writes."""
 
+    # A store may also offer ``apply_metadata(component, metadata)``: stage the component
+    # metadata of draft-ietf-suit-update-management §4.6 (a
+    # :class:`~iotsec.core.suit.metadata.ComponentMetadata`) with the content just staged, raising
+    # :class:`~iotsec.errors.UnsupportedError` for what it cannot apply. The processor refuses a
+    # manifest that sets the parameter on a store without it. A new content staged by ``write``
+    # has no metadata until ``apply_metadata`` gives it some; ``swap`` moves metadata with content.
+
 
 class Fetcher(Protocol):
     """Resolves a URI (§8.4.8.10) to a payload; adapters implement it (files, HTTP, CoAP)."""
@@ -71,14 +79,30 @@ class MemoryStore:
         self.sequence_number = sequence_number
         self._staged: dict[ComponentId, bytes | None] | None = None
         self.commits = 0
+        # update-management §4.6: the committed metadata of components that were given some
+        self.metadata: dict[ComponentId, ComponentMetadata] = {}
+        self._staged_meta: dict[ComponentId, ComponentMetadata | None] = {}
 
     def begin(self) -> None:
         self._staged = {}
+        self._staged_meta = {}
 
     def read(self, component: ComponentId) -> bytes | None:
         if self._staged is not None and component in self._staged:
             return self._staged[component]
         return self.components.get(component)
+
+    def metadata_of(self, component: ComponentId) -> ComponentMetadata | None:
+        """The staged, else committed, metadata of a component (None: none was applied)."""
+        if component in self._staged_meta:
+            return self._staged_meta[component]
+        return self.metadata.get(component)
+
+    def apply_metadata(self, component: ComponentId, metadata: ComponentMetadata) -> None:
+        """Record ``metadata`` with the content just staged (kept as given: every file type)."""
+        if self._staged is None or component not in self._staged:
+            raise PolicyError("metadata without a content staged for it", reason="suit.metadata.directive")
+        self._staged_meta[component] = metadata
 
     def slot(self, component: ComponentId) -> int | None:
         return self.slots.get(component)
@@ -88,17 +112,20 @@ class MemoryStore:
             self.begin()
         assert self._staged is not None
         self._staged[component] = bytes(data)
+        if self._staged_meta or self.metadata:
+            self._staged_meta[component] = None  # a new content: no metadata unless applied
 
     def swap(self, a: ComponentId, b: ComponentId) -> None:
         da, db = self.read(a), self.read(b)
+        ma, mb = self.metadata_of(a), self.metadata_of(b)
         if self._staged is None:
             self.begin()
         assert self._staged is not None
         self._staged[a], self._staged[b] = db, da
+        if ma is not None or mb is not None:
+            self._staged_meta[a], self._staged_meta[b] = mb, ma
 
     def commit(self, sequence_number: int | None) -> None:
-        from iotsec.errors import PolicyError
-
         if (
             sequence_number is not None
             and self.sequence_number is not None
@@ -108,15 +135,23 @@ class MemoryStore:
         for k, v in (self._staged or {}).items():
             if v is None:
                 self.components.pop(k, None)
+                self.metadata.pop(k, None)
             else:
                 self.components[k] = v
+        for k, m in self._staged_meta.items():
+            if m is None or k not in self.components:
+                self.metadata.pop(k, None)
+            else:
+                self.metadata[k] = m
         if sequence_number is not None:
             self.sequence_number = sequence_number
         self._staged = None
+        self._staged_meta = {}
         self.commits += 1
 
     def abort(self) -> None:
         self._staged = None
+        self._staged_meta = {}
 
 
 __all__ = ["ComponentStore", "Fetcher", "MemoryStore", "NoFetcher"]
