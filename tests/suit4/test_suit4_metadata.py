@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from iotsec.agent.suit_store import FileStore
 from iotsec.core.cose import Algorithm, CoseKey
 from iotsec.core.suit import builder, codec
 from iotsec.core.suit.auth import sign_envelope
+from iotsec.core.suit.builder_ext import build_extended
 from iotsec.core.suit.companion import process_suit
 from iotsec.core.suit.metadata import (
     ComponentMetadata,
@@ -448,7 +450,7 @@ def test_suit4_filestore_applies_mode_owner_group_mtime(tmp_path: Path) -> None:
     )
     assert out.stdout.split() == ["645", "65534", "65534", str(MTIME)]
     state = json.loads((store.current_generation / "state.json").read_text())
-    assert state["metadata"]["c0"]["mode"] == 0o645 and state["metadata"]["c0"]["creator"] == "'builder'"
+    assert state["metadata"]["c0"]["mode"] == 0o645 and state["metadata"]["c0"]["creator"] == "builder"
     assert store.metadata_of((b"c0",)) == state["metadata"]["c0"]
 
 
@@ -517,3 +519,77 @@ def test_suit4_filestore_unprivileged_agent_keeps_what_it_may_do() -> None:
         assert (stat.S_IMODE(st_.st_mode), st_.st_uid, int(st_.st_mtime)) == (0o644, 65534, MTIME)
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ the builder (author side)
+
+
+def test_suit4_builder_writes_the_spec_example_and_it_processes(shared_vectors: Path) -> None:
+    """The description form of §4.6.5's example builds a manifest whose metadata parameters pass
+    the draft's CDDL (pycddl) and which processes to a directory, a file and a link."""
+    payload = b"#!/bin/sh\necho example3\n"
+    desc = {
+        "manifest-sequence-number": 1,
+        "components": [
+            {"component-id": ["usr", "bin", "example"], "link-target": "/usr/local/bin/example3"},
+            {"component-id": ["usr", "local", "bin"], "directory": True},
+            {
+                "component-id": ["usr", "local", "bin", "example3"],
+                "file": "example3.bin",
+                "uri": "https://cdn.example/example3.bin",
+                "metadata": {
+                    "default-permissions": "r-x",
+                    "user-permissions": {"0": "rwx"},
+                    "group-permissions": {"100": ["list_read", "traverse_exec"]},
+                    "modification-time": MTIME,
+                    "creator": "build-42",
+                },
+            },
+        ],
+    }
+    env = sign_envelope(build_extended(desc, {"example3.bin": payload}), keys=[(KEY, Algorithm.ES256)])
+    install = env.manifest.sequences[ManifestKey.INSTALL]
+    assert isinstance(install, tuple)
+    values = [c.arg[META] for c in install if c.code == Cmd.OVERRIDE_PARAMETERS and META in c.arg]
+    schema = _report_cddl(shared_vectors, "SUIT_Component_Metadata")
+    for v in values:
+        schema.validate_cbor(v)  # type: ignore[attr-defined]
+    assert [cbor2.loads(v) for v in values] == [
+        {5: 2},  # the directory
+        {1: 5, 2: {0: 7}, 3: {100: 5}, 6: datetime.fromtimestamp(MTIME, UTC), 8: "build-42"},  # r-x, rwx
+        {5: 3},  # the link
+    ]
+    # the directory is written before the fetch into it, the link after
+    codes = [c.code for c in install]
+    writes = [n for n, code in enumerate(codes) if code == Cmd.WRITE]
+    assert writes[0] < codes.index(Cmd.FETCH) < writes[1]
+    store = MemoryStore()
+    r = _process(
+        codec.decode(codec.encode(env)), store, MapFetcher({"https://cdn.example/example3.bin": payload})
+    )
+    r.check()
+    example3 = (b"usr", b"local", b"bin", b"example3")
+    assert store.components[example3] == payload
+    assert store.metadata[(b"usr", b"local", b"bin")].file_type == FileType.DIRECTORY
+    assert store.components[(b"usr", b"bin", b"example")] == b"/usr/local/bin/example3"
+    assert store.metadata[(b"usr", b"bin", b"example")].file_type == FileType.SYMLINK
+    assert posix_view(store.metadata[example3]).mode == 0o755
+
+
+@pytest.mark.parametrize(
+    ("component", "why"),
+    [
+        ({"directory": True, "link-target": "/x"}, "not both"),
+        ({"directory": True, "uri": "https://u"}, "no payload"),
+        ({"metadata": {"default-permissions": "rwz"}}, "permissions"),
+        ({"metadata": {"default-permissions": ["fly"]}}, "unknown permission bit 'fly'"),
+        ({"metadata": {"modification-time": -1}}, "POSIX seconds"),
+        ({"metadata": {"colour": "red"}}, "unknown metadata keys"),
+        ({"metadata": {"file-type": "fifo"}}, "regular, directory or symlink"),
+        ({"metadata": {"file-type": "directory"}}, "disagrees"),
+    ],
+)
+def test_suit4_builder_refuses_bad_metadata_descriptions(component: dict[str, Any], why: str) -> None:
+    desc = {"manifest-sequence-number": 1, "components": [{"component-id": ["a"], **component}]}
+    with pytest.raises(ValidationError, match=why):
+        build_extended(desc, {})

@@ -38,7 +38,7 @@ import re
 import shutil
 from pathlib import Path
 
-from iotsec.core.suit.metadata import ComponentMetadata, FileType, PosixMetadata, actor_text, posix_view
+from iotsec.core.suit.metadata import ComponentMetadata, FileType, PosixMetadata, posix_view
 from iotsec.core.suit.model import ComponentId
 from iotsec.errors import ConfigError, PolicyError, UnsupportedError, VerifyError
 
@@ -315,8 +315,15 @@ def _apply_posix(path: Path, view: PosixMetadata, meta: ComponentMetadata) -> di
     for key, value in (("mode", view.mode), ("uid", view.uid), ("gid", view.gid), ("mtime", view.mtime)):
         if value is not None:
             record[key] = value
-    if meta.creator is not None:
-        record["creator"] = actor_text(meta.creator)
+    creator = meta.creator
+    if creator is not None:  # JSON-native: an integer or text as is, bytes as hex, a UUID as text
+        record["creator"] = (
+            creator
+            if isinstance(creator, int | str)
+            else creator.hex()
+            if isinstance(creator, bytes)
+            else str(creator)
+        )
     return record
 
 

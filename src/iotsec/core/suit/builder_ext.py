@@ -13,6 +13,16 @@ Extra description keys (all optional)::
         version-required: [">=", "1.2.0"]    # §4.4/§5.5, checked before install
         encrypted: {info: app.info}          # firmware-encryption §4.2: the image at uri is
                                              #   encrypted; info names the SUIT_Encryption_Info file
+        metadata:                            # update-management §4.6, set before the fetch/copy
+          default-permissions: r-x           #   rwx text, an integer of §4.6.3 bits, or bit names
+          user-permissions: {1000: rw-}      #   actor id (integer, UUID or text) => permissions
+          group-permissions: {100: r--}
+          modification-time: 1767225600      #   POSIX seconds
+          creator: build-42
+      - component-id: [usr, local, bin]
+        directory: true                      # §4.6.5: written as a directory (empty content)
+      - component-id: [usr, bin, example]
+        link-target: /usr/local/bin/example3 # §4.6.5: written as a symbolic link, after the fetches
 
 An encrypted component follows the draft's "fetch + copy" example (§4.2, §9.2): the ciphertext is
 fetched into a staging component ``<id> + ['encrypted']``, then copied into the component with
@@ -21,11 +31,13 @@ suit-parameter-encryption-info and source-component, and the plaintext is checke
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from iotsec.core.suit import builder
+from iotsec.core.suit.metadata import ActorId, ComponentMetadata, FileType, Permission, encode_metadata
 from iotsec.core.suit.model import Command, Envelope, Manifest
 from iotsec.core.suit.registry import Command as Cmd
 from iotsec.core.suit.registry import ManifestKey, Parameter
@@ -56,7 +68,7 @@ def _staging(comp: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _TOP_KEYS = ("use-before", "minimum-battery", "update-priority", "require-consent", "wait", "set-version")
-_COMPONENT_KEYS = ("encrypted", "version-required")
+_COMPONENT_KEYS = ("encrypted", "version-required", "metadata", "directory", "link-target")
 
 
 def uses_companions(description: Mapping[str, Any]) -> bool:
@@ -90,7 +102,8 @@ def build_extended(description: Mapping[str, Any], images: Mapping[str, bytes] |
             raise _err("a component is a map", "components", i)
         c = dict(raw)
         enc = c.pop("encrypted", None)
-        c.pop("version-required", None)
+        for key in ("version-required", "metadata", "directory", "link-target"):
+            c.pop(key, None)
         if enc is not None:
             name = enc.get("info") if isinstance(enc, Mapping) else None
             if not isinstance(name, str) or name not in images:
@@ -120,6 +133,10 @@ def build_extended(description: Mapping[str, Any], images: Mapping[str, bytes] |
             ]
     pre = _update_conditions(description, many) + pre
     post: list[Command] = []
+    for i, c in enumerate(comps):
+        before, after = _metadata_steps(c, i, many)
+        pre += before
+        post += after
     for i, info in staged:
         j = len(plain) + staged.index((i, info))
         post += [
@@ -144,6 +161,126 @@ def build_extended(description: Mapping[str, Any], images: Mapping[str, bytes] |
         ext[ManifestKey.SET_VERSION] = cbor.dumps(parse_semver(str(description["set-version"])))
         man = replace(man, extensions=ext)
     return _finish(description, man, integrated)
+
+
+_FILE_TYPE_NAMES = {t.name.lower(): int(t) for t in FileType}
+
+
+def _permissions(v: Any, *path: str | int) -> int:
+    """``r-x``-style text (list_read, create_write, traverse_exec), a list of §4.6.3 bit names, or
+    the integer of bits."""
+    if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
+        return v
+    if (
+        isinstance(v, str)
+        and len(v) == 3
+        and all(ch in ok for ch, ok in zip(v, ("r-", "w-", "x-"), strict=True))
+    ):
+        bits = Permission(0)
+        for ch, flag in zip(
+            v, (Permission.LIST_READ, Permission.CREATE_WRITE, Permission.TRAVERSE_EXEC), strict=True
+        ):
+            if ch != "-":
+                bits |= flag
+        return int(bits)
+    if isinstance(v, list):
+        bits = 0
+        for n in v:
+            flag = Permission.__members__.get(str(n).upper())
+            if flag is None:
+                raise _err(f"unknown permission bit {n!r} (names of §4.6.3)", *path)
+            bits |= flag
+        return bits
+    raise _err('permissions are "rwx" text, a list of §4.6.3 bit names or an integer', *path)
+
+
+def _actor(v: Any) -> ActorId:
+    """An actor id from a description: an integer (or its decimal text, as JSON keys are text),
+    a UUID in its text form, else the text itself."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v
+    text = str(v)
+    if text.isdigit():
+        return int(text)
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return text
+
+
+def metadata_from_description(
+    d: Any, *path: str | int, file_type: int = FileType.REGULAR
+) -> ComponentMetadata:
+    """A component's ``metadata`` description (see the module docstring) as ComponentMetadata."""
+    if not isinstance(d, Mapping):
+        raise _err("metadata is a map", *path)
+    known = {
+        "default-permissions", "user-permissions", "group-permissions", "role-permissions",
+        "modification-time", "creation-time", "creator", "file-type",
+    }  # fmt: skip
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise _err(f"unknown metadata keys {unknown}", *path)
+    kind = d.get("file-type")
+    if kind is not None:
+        if kind not in _FILE_TYPE_NAMES:
+            raise _err("file-type is regular, directory or symlink", *path, "file-type")
+        file_type = _FILE_TYPE_NAMES[kind]
+    tables: dict[str, dict[ActorId, int]] = {}
+    for name in ("user-permissions", "group-permissions", "role-permissions"):
+        if name in d:
+            table = d[name]
+            if not isinstance(table, Mapping) or not table:
+                raise _err(f"{name} maps actor ids to permissions", *path, name)
+            tables[name] = {_actor(k): _permissions(p, *path, name, str(k)) for k, p in table.items()}
+    times: dict[str, int] = {}
+    for name in ("modification-time", "creation-time"):
+        if name in d:
+            t = d[name]
+            if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+                raise _err(f"{name} is POSIX seconds (an unsigned integer)", *path, name)
+            times[name] = t
+    return ComponentMetadata(
+        default_permissions=(
+            _permissions(d["default-permissions"], *path, "default-permissions")
+            if "default-permissions" in d
+            else None
+        ),
+        user_permissions=tables.get("user-permissions", {}),
+        group_permissions=tables.get("group-permissions", {}),
+        role_permissions=tables.get("role-permissions", {}),
+        file_type=file_type,
+        modification_time=times.get("modification-time"),
+        creation_time=times.get("creation-time"),
+        creator=_actor(d["creator"]) if "creator" in d else None,
+    )
+
+
+def _metadata_steps(c: Any, i: int, many: bool) -> tuple[list[Command], list[Command]]:
+    """update-management §4.6/§4.6.5: component metadata set before the component's fetch or
+    copy; a ``directory`` written (empty content) before the fetches, a ``link-target`` written
+    after them."""
+    if not isinstance(c, Mapping) or not any(k in c for k in ("metadata", "directory", "link-target")):
+        return [], []
+    path = ("components", i)
+    directory, link = c.get("directory"), c.get("link-target")
+    if directory and link is not None:
+        raise _err("a component is a directory or a link, not both", *path)
+    if (directory or link is not None) and any(k in c for k in ("uri", "file", "integrated", "encrypted")):
+        raise _err("a directory or link component has no payload (uri, file)", *path)
+    if link is not None and (not isinstance(link, str) or not link):
+        raise _err("link-target is the link's target path", *path, "link-target")
+    kind = FileType.DIRECTORY if directory else FileType.SYMLINK if link is not None else FileType.REGULAR
+    meta = metadata_from_description(c.get("metadata", {}), *path, "metadata", file_type=kind)
+    if meta.file_type != kind:
+        raise _err("metadata.file-type disagrees with directory/link-target", *path, "metadata")
+    sel = [Command(Cmd.SET_COMPONENT_INDEX, i)] if many else []
+    params: dict[int, Any] = {Parameter.COMPONENT_METADATA: encode_metadata(meta)}
+    if kind == FileType.REGULAR:
+        return [*sel, Command(Cmd.OVERRIDE_PARAMETERS, params)], []
+    params[Parameter.CONTENT] = b"" if directory else str(link).encode()
+    steps = [*sel, Command(Cmd.OVERRIDE_PARAMETERS, params), Command(Cmd.WRITE, REPORT_ALL)]
+    return (steps, []) if directory else ([], steps)
 
 
 def _update_conditions(description: Mapping[str, Any], many: bool) -> list[Command]:
@@ -195,4 +332,4 @@ def _finish(description: Mapping[str, Any], man: Manifest, integrated: dict[str,
     return builder.envelope_for(man, severed=moved, integrated=integrated)
 
 
-__all__ = ["STAGING_SEGMENT", "build_extended", "extra_files", "uses_companions"]
+__all__ = ["STAGING_SEGMENT", "build_extended", "extra_files", "metadata_from_description", "uses_companions"]

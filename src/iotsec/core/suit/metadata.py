@@ -265,6 +265,34 @@ def decode_metadata(value: Any) -> ComponentMetadata:
     return ComponentMetadata(**known, extensions=extensions)
 
 
+def encode_metadata(meta: ComponentMetadata) -> bytes:
+    """The deterministic CBOR of ``meta`` (author side): the value of the parameter."""
+    m: dict[int, Any] = {}
+    if meta.default_permissions is not None:
+        m[MetaKey.DEFAULT_PERMISSIONS] = meta.default_permissions
+    for key, table in (
+        (MetaKey.USER_PERMISSIONS, meta.user_permissions),
+        (MetaKey.GROUP_PERMISSIONS, meta.group_permissions),
+        (MetaKey.ROLE_PERMISSIONS, meta.role_permissions),
+    ):
+        if table:
+            m[key] = dict(table)
+    if meta.file_type != FileType.REGULAR:
+        m[MetaKey.FILE_TYPE] = meta.file_type
+    for key, t in (
+        (MetaKey.MODIFICATION_TIME, meta.modification_time),
+        (MetaKey.CREATION_TIME, meta.creation_time),
+    ):
+        if t is not None:
+            m[key] = cbor.tag(1, t)  # §4.6.2: the tag is REQUIRED
+    if meta.creator is not None:
+        m[MetaKey.CREATOR] = meta.creator
+    m.update(meta.extensions)
+    data = cbor.dumps({int(k): v for k, v in m.items()})
+    decode_metadata(data)  # what is written is what a device accepts
+    return data
+
+
 def check_directive(meta: ComponentMetadata, directive: str, content: bytes | None) -> None:
     """§4.6.5: a directory is created by ``write`` with an empty ``content``, a symbolic link by
     ``write`` with the link target as ``content``; a fetch or copy makes regular files only."""
@@ -377,6 +405,7 @@ __all__ = [
     "actor_text",
     "check_directive",
     "decode_metadata",
+    "encode_metadata",
     "permission_text",
     "posix_view",
 ]
