@@ -176,21 +176,16 @@ def _permissions(v: Any, *path: str | int) -> int:
         and len(v) == 3
         and all(ch in ok for ch, ok in zip(v, ("r-", "w-", "x-"), strict=True))
     ):
-        bits = Permission(0)
-        for ch, flag in zip(
-            v, (Permission.LIST_READ, Permission.CREATE_WRITE, Permission.TRAVERSE_EXEC), strict=True
-        ):
-            if ch != "-":
-                bits |= flag
-        return int(bits)
+        rwx = (Permission.LIST_READ, Permission.CREATE_WRITE, Permission.TRAVERSE_EXEC)
+        return sum(int(flag) for ch, flag in zip(v, rwx, strict=True) if ch != "-")
     if isinstance(v, list):
-        bits = 0
+        named = 0
         for n in v:
             flag = Permission.__members__.get(str(n).upper())
             if flag is None:
                 raise _err(f"unknown permission bit {n!r} (names of §4.6.3)", *path)
-            bits |= flag
-        return bits
+            named |= int(flag)
+        return named
     raise _err('permissions are "rwx" text, a list of §4.6.3 bit names or an integer', *path)
 
 
