@@ -55,20 +55,7 @@ _PROFILE_KEYS = {
     "name",
     "last-update",
 }
-_RULE_KEYS = {
-    "cloud",
-    "network",
-    "controller",
-    "my-controller",
-    "local-networks",
-    "same-manufacturer",
-    "manufacturer",
-    "model",
-    "proto",
-    "port",
-    "initiated-by",
-    "name",
-}
+# the peers a rule can name (at most one; docs/mud.md), in the order _peer_match looks for them
 _PEERS = (
     "cloud",
     "network",
@@ -79,6 +66,7 @@ _PEERS = (
     "manufacturer",
     "model",
 )
+_RULE_KEYS = {*_PEERS, "proto", "port", "initiated-by", "name"}
 
 
 def load_profile(text: str | bytes) -> dict[str, Any]:
