@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -171,15 +170,6 @@ def test_mud_cli_refusals(tmp_path: Path) -> None:
     assert r.returncode == 0 and r.stdout.strip() == "https://devices.example.com/t.json"
     r = iotsec("mud", "discover", "--lldp", "zz")
     assert r.returncode == 1 and "config.hex" in r.stderr
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[HttpsServer]:
-    s = HttpsServer(tmp_path)
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 @pytest.mark.netns
