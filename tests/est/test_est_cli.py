@@ -21,15 +21,18 @@ from est_support import run
 FAST = ("--argon2-time-cost", "1", "--argon2-memory-kib", "64")
 
 
+def cli_env(home: Path) -> dict[str, str]:
+    return {**os.environ, "IOTSEC_HOME": str(home), "CA_PASS": "a long operator passphrase"}
+
+
 def iotsec(home: Path, *args: str | Path, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "IOTSEC_HOME": str(home), "CA_PASS": "a long operator passphrase"}
     r = subprocess.run(
         [sys.executable, "-m", "iotsec", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
-        env=env,
+        env=cli_env(home),
     )
     if ok and r.returncode != 0:
         raise AssertionError(f"iotsec {args} -> {r.returncode}\n{r.stdout}\n{r.stderr}")
@@ -45,7 +48,6 @@ def free_port() -> int:
 @contextmanager
 def est_server(home: Path, *extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
-    env = {**os.environ, "IOTSEC_HOME": str(home), "CA_PASS": "a long operator passphrase"}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -64,7 +66,7 @@ def est_server(home: Path, *extra: str) -> Iterator[tuple[str, subprocess.Popen[
             *FAST,
             *extra,
         ],
-        env=env,
+        env=cli_env(home),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -90,6 +92,32 @@ def mode(p: Path) -> int:
     return stat.S_IMODE(p.stat().st_mode)
 
 
+CA = ("--passphrase-env", "CA_PASS")
+MANUFACTURE = ("ca", "manufacture", *CA)
+
+
+def tls(d: Path, stem: str) -> tuple[str, Path, str, Path]:
+    """`--cert D/STEM.pem --key D/STEM.key`: the client certificate and key an EST request uses."""
+    return ("--cert", d / f"{stem}.pem", "--key", d / f"{stem}.key")
+
+
+def out(d: Path, stem: str) -> tuple[str, Path, str, Path]:
+    """`--cert-out D/STEM.pem --key-out D/STEM.key`: where a command writes a certificate and its key."""
+    return ("--cert-out", d / f"{stem}.pem", "--key-out", d / f"{stem}.key")
+
+
+def est(
+    home: Path, command: str, url: str, trust: Path, *args: str | Path, ok: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """`iotsec est COMMAND --url URL --trust TRUST ARGS...`."""
+    return iotsec(home, "est", command, "--url", url, "--trust", trust, *args, ok=ok)
+
+
+def ca_server(home: Path, *names: str) -> None:
+    """`iotsec ca server` for 127.0.0.1 (and NAMES), written to HOME/srv.pem and HOME/srv.key."""
+    iotsec(home, "ca", "server", *CA, "--ip", "127.0.0.1", *names, *out(home, "srv"))
+
+
 def test_ca_needs_a_passphrase(tmp_path: Path) -> None:
     r = iotsec(tmp_path, "ca", "init", ok=False)
     assert r.returncode == 1 and "ca.passphrase.missing" in r.stderr
@@ -101,18 +129,18 @@ def test_ca_needs_a_passphrase(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("key_type", ["p384", "ed25519"])
 def test_ca_init_key_types(tmp_path: Path, key_type: str) -> None:
-    iotsec(tmp_path, "ca", "init", "--passphrase-env", "CA_PASS", "--key-type", key_type)
+    iotsec(tmp_path, "ca", "init", *CA, "--key-type", key_type)
     ca = tmp_path / "ca"
     text = run("openssl", "x509", "-in", ca / "issuing-g1.pem", "-noout", "-text").stdout.decode()
     assert ("secp384r1" if key_type == "p384" else "ED25519") in text
     run("openssl", "verify", "-CAfile", ca / "root-g1.pem", ca / "issuing-g1.pem")
-    r = iotsec(tmp_path, "ca", "init", "--passphrase-env", "CA_PASS", ok=False)
+    r = iotsec(tmp_path, "ca", "init", *CA, ok=False)
     assert r.returncode == 1 and "ca.exists" in r.stderr
 
 
 def test_cli_end_to_end(tmp_path: Path) -> None:
     h = tmp_path
-    r = iotsec(h, "--json", "ca", "init", "--passphrase-env", "CA_PASS")
+    r = iotsec(h, "--json", "ca", "init", *CA)
     assert json.loads(r.stdout)["key_type"] == "p256"
     ca = h / "ca"
     for k in ("root-g1.key", "issuing-g1.key"):
@@ -122,38 +150,9 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
             run("openssl", "pkey", "-in", ca / k, "-passin", "pass:", "-noout", check=False).returncode != 0
         )
     assert "a long operator passphrase" not in r.stdout + r.stderr
-    iotsec(
-        h,
-        "ca",
-        "server",
-        "--passphrase-env",
-        "CA_PASS",
-        "--ip",
-        "127.0.0.1",
-        "--dns",
-        "localhost",
-        "--cert-out",
-        h / "srv.pem",
-        "--key-out",
-        h / "srv.key",
-    )
-    r = iotsec(
-        h,
-        "--json",
-        "ca",
-        "manufacture",
-        "--passphrase-env",
-        "CA_PASS",
-        "--count",
-        "3",
-        "--model",
-        "bulb-2000",
-        "--mud-url",
-        "https://mud.example.com/bulb.json",
-        "--out",
-        h / "devices",
-        *FAST,
-    )
+    ca_server(h, "--dns", "localhost")
+    bulb = ("--model", "bulb-2000", "--mud-url", "https://mud.example.com/bulb.json")
+    r = iotsec(h, "--json", *MANUFACTURE, "--count", "3", *bulb, "--out", h / "devices", *FAST)
     devices = json.loads(r.stdout)["devices"]
     assert len(set(devices)) == 3
     secrets = set()
@@ -167,10 +166,7 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     assert len(secrets) == 3  # never one secret for two devices
     r = iotsec(
         h,
-        "ca",
-        "manufacture",
-        "--passphrase-env",
-        "CA_PASS",
+        *MANUFACTURE,
         "--count",
         "1",
         "--model",
@@ -186,75 +182,16 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     root = ca / "root-g1.pem"
     d0, d1, d2 = (h / "devices" / d for d in devices)
     with est_server(h) as (url, proc):
-        r = iotsec(h, "est", "cacerts", "--url", url, "--trust", root, "--out", h / "cacerts.pem")
+        r = est(h, "cacerts", url, root, "--out", h / "cacerts.pem")
         assert "Issuing CA G1" in r.stdout
         # enroll with the IDevID (mutual TLS), then re-enroll with the LDevID
-        iotsec(
-            h,
-            "est",
-            "enroll",
-            "--url",
-            url,
-            "--trust",
-            root,
-            "--cert",
-            d0 / "idevid.pem",
-            "--key",
-            d0 / "idevid.key",
-            "--cert-out",
-            d0 / "ld.pem",
-            "--key-out",
-            d0 / "ld.key",
-        )
+        est(h, "enroll", url, root, *tls(d0, "idevid"), *out(d0, "ld"))
         run("openssl", "verify", "-CAfile", root, "-untrusted", h / "cacerts.pem", d0 / "ld.pem")
-        iotsec(
-            h,
-            "est",
-            "reenroll",
-            "--url",
-            url,
-            "--trust",
-            root,
-            "--cert",
-            d0 / "ld.pem",
-            "--key",
-            d0 / "ld.key",
-            "--cert-out",
-            d0 / "ld2.pem",
-            "--key-out",
-            d0 / "ld2.key",
-        )
+        est(h, "reenroll", url, root, *tls(d0, "ld"), *out(d0, "ld2"))
         # bootstrap secret, once
         boot = ("--user", devices[1], "--secret-file", d1 / "bootstrap-secret")
-        iotsec(
-            h,
-            "est",
-            "enroll",
-            "--url",
-            url,
-            "--trust",
-            root,
-            *boot,
-            "--cert-out",
-            d1 / "ld.pem",
-            "--key-out",
-            d1 / "ld.key",
-        )
-        r = iotsec(
-            h,
-            "est",
-            "enroll",
-            "--url",
-            url,
-            "--trust",
-            root,
-            *boot,
-            "--cert-out",
-            d1 / "x.pem",
-            "--key-out",
-            d1 / "x.key",
-            ok=False,
-        )
+        est(h, "enroll", url, root, *boot, *out(d1, "ld"))
+        r = est(h, "enroll", url, root, *boot, *out(d1, "x"), ok=False)
         assert r.returncode == 1 and "est.secret.used" in r.stderr
         from iotsec.adapters.db.est import SqlEnrollmentStore
 
@@ -264,75 +201,31 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
         assert store.get_device(uuid.UUID(devices[1])).failed_attempts == 0  # type: ignore[union-attr]
         assert iotsec(h, "est", "unlock", "00000000-0000-4000-8000-000000000000", ok=False).returncode == 1
         # server keygen
-        iotsec(
-            h,
-            "est",
-            "serverkeygen",
-            "--url",
-            url,
-            "--trust",
-            root,
-            "--cert",
-            d2 / "idevid.pem",
-            "--key",
-            d2 / "idevid.key",
-            "--cert-out",
-            d2 / "skg.pem",
-            "--key-out",
-            d2 / "skg.key",
-        )
+        est(h, "serverkeygen", url, root, *tls(d2, "idevid"), *out(d2, "skg"))
         assert mode(d2 / "skg.key") == 0o600
-        r = iotsec(h, "est", "new-anchor", "--url", url, "--trust", root, "--out", h / "new.pem", ok=False)
+        r = est(h, "new-anchor", url, root, "--out", h / "new.pem", ok=False)
         assert r.returncode == 4
         # revoke device 0; publish the CRL
-        r = iotsec(
-            h,
-            "ca",
-            "revoke",
-            "--passphrase-env",
-            "CA_PASS",
-            "--device",
-            devices[0],
-            "--reason",
-            "key_compromise",
-        )
+        r = iotsec(h, "ca", "revoke", *CA, "--device", devices[0], "--reason", "key_compromise")
         assert r.stdout.count("revoked") == 3  # IDevID and two LDevIDs
-        iotsec(h, "ca", "crl", "--passphrase-env", "CA_PASS", "--out", h / "crl.pem")
+        iotsec(h, "ca", "crl", *CA, "--out", h / "crl.pem")
         crl_text = run(
             "openssl", "crl", "-in", h / "crl.pem", "-CAfile", ca / "issuing-g1.pem", "-noout", "-text"
         )
         assert b"verify OK" in crl_text.stdout + crl_text.stderr and b"Key Compromise" in crl_text.stdout
         # rollover: a device with the old root reaches the new one, and re-enrolls under it
-        r = iotsec(h, "ca", "rollover", "--passphrase-env", "CA_PASS")
+        r = iotsec(h, "ca", "rollover", *CA)
         assert "generation 2" in r.stdout
         proc.send_signal(signal.SIGHUP)  # the running server loads generation 2
         for _ in range(50):
-            r = iotsec(
-                h, "est", "new-anchor", "--url", url, "--trust", root, "--out", h / "root2.pem", ok=False
-            )
+            r = est(h, "new-anchor", url, root, "--out", h / "root2.pem", ok=False)
             if r.returncode == 0:
                 break
             time.sleep(0.2)
         assert r.returncode == 0, r.stderr
         run("openssl", "verify", "-CAfile", h / "root2.pem", ca / "issuing-g2.pem")
         assert (h / "root2.pem").read_bytes() == (ca / "root-g2.pem").read_bytes()
-        iotsec(
-            h,
-            "est",
-            "reenroll",
-            "--url",
-            url,
-            "--trust",
-            root,
-            "--cert",
-            d1 / "ld.pem",
-            "--key",
-            d1 / "ld.key",
-            "--cert-out",
-            d1 / "ld2.pem",
-            "--key-out",
-            d1 / "ld2.key",
-        )
+        est(h, "reenroll", url, root, *tls(d1, "ld"), *out(d1, "ld2"))
         run(
             "openssl",
             "verify",
@@ -343,91 +236,22 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
             d1 / "ld2.pem",
         )
         # an LDevID of issuing CA G2 is accepted by the reloaded TLS context of the same process
-        iotsec(
-            h,
-            "est",
-            "reenroll",
-            "--url",
-            url,
-            "--trust",
-            root,
-            "--cert",
-            d1 / "ld2.pem",
-            "--key",
-            d1 / "ld2.key",
-            "--cert-out",
-            d1 / "ld3.pem",
-            "--key-out",
-            d1 / "ld3.key",
-        )
+        est(h, "reenroll", url, root, *tls(d1, "ld2"), *out(d1, "ld3"))
         # the revoked device is refused
-        r = iotsec(
-            h,
-            "est",
-            "reenroll",
-            "--url",
-            url,
-            "--trust",
-            root,
-            "--cert",
-            d0 / "ld2.pem",
-            "--key",
-            d0 / "ld2.key",
-            "--cert-out",
-            d0 / "ld3.pem",
-            "--key-out",
-            d0 / "ld3.key",
-            ok=False,
-        )
+        r = est(h, "reenroll", url, root, *tls(d0, "ld2"), *out(d0, "ld3"), ok=False)
         assert r.returncode == 1 and "est.device.revoked" in r.stderr
 
 
 def test_cli_manual_approval(tmp_path: Path) -> None:
     h = tmp_path
-    iotsec(h, "ca", "init", "--passphrase-env", "CA_PASS")
-    iotsec(
-        h,
-        "ca",
-        "server",
-        "--passphrase-env",
-        "CA_PASS",
-        "--ip",
-        "127.0.0.1",
-        "--cert-out",
-        h / "srv.pem",
-        "--key-out",
-        h / "srv.key",
-    )
-    [dev] = iotsec(
-        h,
-        "ca",
-        "manufacture",
-        "--passphrase-env",
-        "CA_PASS",
-        "--count",
-        "1",
-        "--model",
-        "m",
-        "--out",
-        h / "d",
-        *FAST,
-    ).stdout.split()
+    iotsec(h, "ca", "init", *CA)
+    ca_server(h)
+    [dev] = iotsec(h, *MANUFACTURE, "--count", "1", "--model", "m", "--out", h / "d", *FAST).stdout.split()
     d = h / "d" / dev
     root = h / "ca" / "root-g1.pem"
-    args = (
-        "--trust",
-        root,
-        "--cert",
-        d / "idevid.pem",
-        "--key",
-        d / "idevid.key",
-        "--cert-out",
-        d / "ld.pem",
-        "--key-out",
-        d / "ld.key",
-    )
+    args = (*tls(d, "idevid"), *out(d, "ld"))
     with est_server(h, "--approval", "manual", "--label", "line-3") as (url, _):
-        r = iotsec(h, "est", "enroll", "--url", url, "--label", "line-3", *args, ok=False)
+        r = est(h, "enroll", url, root, "--label", "line-3", *args, ok=False)
         assert r.returncode == 3 and "pending, retry after 60s" in r.stdout
         assert not (d / "ld.pem").exists()
         listed = iotsec(h, "--json", "est", "pending").stdout
@@ -435,9 +259,9 @@ def test_cli_manual_approval(tmp_path: Path) -> None:
         assert pending["device"] == dev
         assert "approved" in iotsec(h, "est", "approve", pending["id"]).stdout
         # the retry reuses the key kept in --key-out: same request, now approved
-        r = iotsec(h, "est", "enroll", "--url", url, "--label", "line-3", *args)
+        r = est(h, "enroll", url, root, "--label", "line-3", *args)
         assert f"serialNumber={dev}" in r.stdout
         run("openssl", "verify", "-CAfile", h / "ca" / "client-ca.pem", d / "ld.pem")
         assert iotsec(h, "est", "pending").stdout.strip() == "none"
-        r = iotsec(h, "est", "enroll", "--url", url, "--label", "nope", *args, ok=False)
+        r = est(h, "enroll", url, root, "--label", "nope", *args, ok=False)
         assert r.returncode == 1 and "est.label.unknown" in r.stderr

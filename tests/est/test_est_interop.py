@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -39,6 +40,11 @@ def curl(
             k, v = line.split(":", 1)
             headers[k.strip().lower()] = v.strip()
     return int(r.stdout.decode()), headers, out.read_bytes()
+
+
+def s_client(srv: LiveServer, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """`openssl s_client` to the server with ARGS, closing at once; the caller reads the outcome."""
+    return run("openssl", "s_client", "-connect", f"127.0.0.1:{srv.port}", *args, check=False, input=b"")
 
 
 def openssl_csr(
@@ -294,20 +300,8 @@ def test_http_level_refusals(env: Env, server: LiveServer) -> None:
 
 
 def test_tls_13_default_and_12_refused(env: Env, server: LiveServer) -> None:
-    ok = run(
-        "curl",
-        "-sS",
-        "--cacert",
-        env.root_pem,
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        "--tls-max",
-        "1.3",
-        server.url + "/.well-known/est/cacerts",
-    )
-    assert ok.stdout == b"200"
+    status, _, _ = curl(server, "/.well-known/est/cacerts", extra=("--tls-max", "1.3"))
+    assert status == 200
     r = run(
         "curl",
         "-sS",
@@ -319,47 +313,16 @@ def test_tls_13_default_and_12_refused(env: Env, server: LiveServer) -> None:
         check=False,
     )
     assert r.returncode == 35  # CURLE_SSL_CONNECT_ERROR: no TLS 1.2 by default
-    r = run(
-        "openssl",
-        "s_client",
-        "-connect",
-        f"127.0.0.1:{server.port}",
-        "-tls1_3",
-        "-brief",
-        check=False,
-        input=b"",
-    )
+    r = s_client(server, "-tls1_3", "-brief")
     assert b"TLSv1.3" in r.stdout + r.stderr
 
 
 def test_tls_12_by_option_only_strong_suites(env: Env) -> None:
     with LiveServer(env, allow_tls12=True) as srv:
-        ok = run(
-            "curl",
-            "-sS",
-            "--cacert",
-            env.root_pem,
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "--tls-max",
-            "1.2",
-            srv.url + "/.well-known/est/cacerts",
-        )
-        assert ok.stdout == b"200"
+        status, _, _ = curl(srv, "/.well-known/est/cacerts", extra=("--tls-max", "1.2"))
+        assert status == 200
         for weak in ("AES128-SHA", "ECDHE-ECDSA-AES128-SHA", "AES256-GCM-SHA384"):
-            r = run(
-                "openssl",
-                "s_client",
-                "-connect",
-                f"127.0.0.1:{srv.port}",
-                "-tls1_2",
-                "-cipher",
-                weak,
-                check=False,
-                input=b"",
-            )
+            r = s_client(srv, "-tls1_2", "-cipher", weak)
             assert r.returncode != 0, weak
 
 

@@ -1,4 +1,4 @@
-"""Fixtures of the MUD tests: the namespace lab (root) and the RFC 8520 vectors."""
+"""Fixtures of the MUD tests: the namespace lab (root), a local HTTPS server and the RFC 8520 vectors."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from mud_https import HttpsServer
 from mud_lab import Lab, available
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "rfc8520"
@@ -22,6 +23,15 @@ def lab() -> Iterator[Lab]:
         yield lab
     finally:
         lab.down()  # also after a failure: namespaces and servers never outlive the test
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[HttpsServer]:
+    s = HttpsServer(tmp_path)
+    try:
+        yield s
+    finally:
+        s.stop()
 
 
 @pytest.fixture

@@ -1,7 +1,10 @@
-"""Test PKI made with ``cryptography``: manufacturer CAs, signing certificates, TLS server certs."""
+"""Test PKI made with ``cryptography``: manufacturer CAs, signing certificates, TLS server certs;
+and RFC 8520 §13's openssl commands, the independent signer and verifier of MUD files."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -101,3 +104,37 @@ def manufacturer(org: str, *, rsa_key: bool = False) -> tuple[Issued, Issued]:
     ca = issue(name(f"{org} MUD CA", org), None, ca=True)
     signer = issue(name(f"{org} MUD signer", org), ca, ca=False, rsa_key=rsa_key)
     return ca, signer
+
+
+def openssl_cms_sign(
+    cwd: Path, cert: Path, key: Path, content: str, out: str, *, detached: bool = True
+) -> None:
+    """RFC 8520 §13.1's signing command, run in CWD (with ``-nodetach`` unless DETACHED)."""
+    subprocess.run(
+        [
+            shutil.which("openssl") or "openssl",
+            *("cms", "-sign", "-signer", str(cert), "-inkey", str(key), "-in", content, "-binary"),
+            *(() if detached else ("-nodetach",)),
+            *("-outform", "DER", "-out", out),
+        ],
+        cwd=cwd,
+        check=True,
+        timeout=30,
+    )
+
+
+def openssl_cms_verify(cwd: Path, signature: str, content: str, ca: str) -> subprocess.CompletedProcess[str]:
+    """RFC 8520 §13.2's verification command (plus the trust anchor and a neutral purpose), run in
+    CWD; openssl says "Verification successful" on stderr."""
+    return subprocess.run(
+        [
+            shutil.which("openssl") or "openssl",
+            *("cms", "-verify", "-in", signature, "-inform", "DER", "-binary", "-content", content),
+            *("-CAfile", ca, "-purpose", "any", "-out", "/dev/null"),
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )

@@ -6,13 +6,12 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from mud_https import HttpsServer, Route
 from mud_lab import Lab, v4
-from mud_pki import manufacturer
+from mud_pki import manufacturer, openssl_cms_verify
 
 from iotsec.core.mud.discovery import encode_dhcpv4_option
 
@@ -88,31 +87,7 @@ def test_mud_cli_create_sign_verify_compile(tmp_path: Path) -> None:
     assert r.returncode == 0 and "signature valid" in r.stdout
     openssl = shutil.which("openssl")
     if openssl:
-        o = subprocess.run(
-            [
-                openssl,
-                "cms",
-                "-verify",
-                "-in",
-                "thermo.p7s",
-                "-inform",
-                "DER",
-                "-binary",
-                "-content",
-                "thermo.json",
-                "-CAfile",
-                "ca.pem",
-                "-purpose",
-                "any",
-                "-out",
-                "/dev/null",
-            ],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+        o = openssl_cms_verify(tmp_path, "thermo.p7s", "thermo.json", "ca.pem")
         assert o.returncode == 0, o.stderr
     # a changed file and a signature by another manufacturer: exit 1 with the reason
     other_ca, _ = manufacturer("Other")
@@ -169,31 +144,12 @@ def test_mud_cli_sign_with_encrypted_key(tmp_path: Path) -> None:
     (tmp_path / "pass").write_text("s3cret-phrase\n")
     (tmp_path / "wrong").write_text("other\n")
     (tmp_path / "ca.pem").write_bytes(ca.cert_pem())
-    r = iotsec("mud", "sign", str(out), "--key", str(encrypted), "--cert", str(cert))
+    sign = ("mud", "sign", str(out), "--key", str(encrypted), "--cert", str(cert))
+    r = iotsec(*sign)
     assert r.returncode == 1 and "config.key" in r.stderr
-    r = iotsec(
-        "mud",
-        "sign",
-        str(out),
-        "--key",
-        str(encrypted),
-        "--cert",
-        str(cert),
-        "--passphrase-file",
-        str(tmp_path / "wrong"),
-    )
+    r = iotsec(*sign, "--passphrase-file", str(tmp_path / "wrong"))
     assert r.returncode == 1 and "wrong passphrase" in r.stderr
-    r = iotsec(
-        "mud",
-        "sign",
-        str(out),
-        "--key",
-        str(encrypted),
-        "--cert",
-        str(cert),
-        "--passphrase-file",
-        str(tmp_path / "pass"),
-    )
+    r = iotsec(*sign, "--passphrase-file", str(tmp_path / "pass"))
     assert r.returncode == 0, r.stderr
     assert iotsec("mud", "verify", str(out), "--ca", str(tmp_path / "ca.pem")).returncode == 0
 
@@ -214,15 +170,6 @@ def test_mud_cli_refusals(tmp_path: Path) -> None:
     assert r.returncode == 0 and r.stdout.strip() == "https://devices.example.com/t.json"
     r = iotsec("mud", "discover", "--lldp", "zz")
     assert r.returncode == 1 and "config.hex" in r.stderr
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[HttpsServer]:
-    s = HttpsServer(tmp_path)
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 @pytest.mark.netns

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,15 +19,6 @@ from iotsec.errors import DecodeError, IotSecError, NotFoundError, PolicyError, 
 from iotsec.services.mud_manager import ManagerConfig, MudManager
 
 VECTOR = Path(__file__).resolve().parent.parent / "vectors" / "rfc8520" / "rfc8520-section9.json"
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[HttpsServer]:
-    s = HttpsServer(tmp_path)
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 def test_mud_fetch_ok_and_limits(server: HttpsServer) -> None:

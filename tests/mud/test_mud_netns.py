@@ -22,69 +22,52 @@ def _ace(name: str, matches: dict[str, Any], fwd: str = "accept") -> dict[str, A
     return {"name": name, "matches": matches, "actions": {"forwarding": fwd}}
 
 
+def _thermostat_aces(direction: str) -> list[dict[str, Any]]:
+    """The thermostat's ACEs for DIRECTION ("from-device" or "to-device"): the two lists mirror
+    each other. From the device the cloud is the destination and the display is answered from the
+    thermostat's port 8080; towards the device the cloud is the source and the display connects to
+    port 8080."""
+    out = direction == "from-device"
+    cloud = "ietf-acldns:dst-dnsname" if out else "ietf-acldns:src-dnsname"
+    cloud_port = "destination-port" if out else "source-port"
+    own_port = "source-port" if out else "destination-port"
+    return [
+        _ace(
+            "cloud-https",
+            {
+                "ipv4": {cloud: "cloud.example.com", "protocol": 6},
+                "tcp": {
+                    "ietf-mud:direction-initiated": "from-device",
+                    cloud_port: {"operator": "eq", "port": 443},
+                },
+            },
+        ),
+        _ace(
+            "cloud-coap",
+            {
+                "ipv4": {cloud: "cloud.example.com", "protocol": 17},
+                "udp": {cloud_port: {"operator": "eq", "port": 5683}},
+            },
+        ),
+        _ace(
+            "display-reply" if out else "display-in",
+            {
+                "ietf-mud:mud": {"same-manufacturer": [None]},
+                "ipv4": {"protocol": 6},
+                "tcp": {
+                    "ietf-mud:direction-initiated": "to-device",
+                    own_port: {"operator": "eq", "port": 8080},
+                },
+            },
+        ),
+    ]
+
+
 def thermostat_mud() -> dict[str, Any]:
     """Cloud TCP 443 (device-initiated), CoAP UDP 5683 to the cloud, and a same-manufacturer display
     that may open TCP 8080 to the thermostat (to-device initiated). Nothing else."""
-    fr = [
-        _ace(
-            "cloud-https",
-            {
-                "ipv4": {"ietf-acldns:dst-dnsname": "cloud.example.com", "protocol": 6},
-                "tcp": {
-                    "ietf-mud:direction-initiated": "from-device",
-                    "destination-port": {"operator": "eq", "port": 443},
-                },
-            },
-        ),
-        _ace(
-            "cloud-coap",
-            {
-                "ipv4": {"ietf-acldns:dst-dnsname": "cloud.example.com", "protocol": 17},
-                "udp": {"destination-port": {"operator": "eq", "port": 5683}},
-            },
-        ),
-        _ace(
-            "display-reply",
-            {
-                "ietf-mud:mud": {"same-manufacturer": [None]},
-                "ipv4": {"protocol": 6},
-                "tcp": {
-                    "ietf-mud:direction-initiated": "to-device",
-                    "source-port": {"operator": "eq", "port": 8080},
-                },
-            },
-        ),
-    ]
-    to = [
-        _ace(
-            "cloud-https",
-            {
-                "ipv4": {"ietf-acldns:src-dnsname": "cloud.example.com", "protocol": 6},
-                "tcp": {
-                    "ietf-mud:direction-initiated": "from-device",
-                    "source-port": {"operator": "eq", "port": 443},
-                },
-            },
-        ),
-        _ace(
-            "cloud-coap",
-            {
-                "ipv4": {"ietf-acldns:src-dnsname": "cloud.example.com", "protocol": 17},
-                "udp": {"source-port": {"operator": "eq", "port": 5683}},
-            },
-        ),
-        _ace(
-            "display-in",
-            {
-                "ietf-mud:mud": {"same-manufacturer": [None]},
-                "ipv4": {"protocol": 6},
-                "tcp": {
-                    "ietf-mud:direction-initiated": "to-device",
-                    "destination-port": {"operator": "eq", "port": 8080},
-                },
-            },
-        ),
-    ]
+    fr = _thermostat_aces("from-device")
+    to = _thermostat_aces("to-device")
     return {
         "ietf-mud:mud": {
             "mud-version": 1,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -484,23 +486,42 @@ rule_values = st.one_of(
     st.text(max_size=30),
     st.lists(st.integers(0, 10), max_size=3),
 )
-rule_keys = st.sampled_from(
-    [
-        "cloud",
-        "network",
-        "controller",
-        "my-controller",
-        "local-networks",
-        "same-manufacturer",
-        "manufacturer",
-        "model",
-        "proto",
-        "port",
-        "initiated-by",
-        "name",
-        "bogus",
-    ]
-)
+# the peers a rule can name, as the user documentation lists them (not the builder's own table)
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "mud.md"
+
+
+def documented_peers() -> list[str]:
+    text = DOCS.read_text()
+    sentence = text[text.index("Peers a rule can name:") :].split(". ")[0]
+    return re.findall(r"`([a-z-]+)`", sentence)
+
+
+# a valid value for each documented peer
+PEER_VALUES: dict[str, object] = {
+    "cloud": "a.example.com",
+    "network": "10.0.0.0/8",
+    "controller": "urn:ietf:params:mud:dns",
+    "my-controller": True,
+    "local-networks": True,
+    "same-manufacturer": True,
+    "manufacturer": "m.example.com",
+    "model": "https://m.example.com/a.json",
+}
+
+
+def test_mud_builder_takes_every_documented_peer() -> None:
+    """docs/mud.md: each peer it lists makes a rule, with a TCP port, into a valid MUD file."""
+    peers = documented_peers()
+    assert sorted(peers) == sorted(PEER_VALUES)
+    for peer in peers:
+        rule = {"name": "r", peer: PEER_VALUES[peer], "proto": "tcp", "port": 443}
+        profile = {"mud-url": "https://devices.example.com/x.json", "allow": [rule], "ip-versions": [4]}
+        mud = build_mud(profile, last_update="2026-11-26T12:00:00+00:00")
+        assert [[ace.name for ace in acl.aces] for acl in mud.acls] == [["r-fr"], ["r-to"]], peer
+        assert parse_mud(to_json(mud)).mud == mud
+
+
+rule_keys = st.sampled_from([*documented_peers(), "proto", "port", "initiated-by", "name", "bogus"])
 
 
 peer_entries = st.one_of(

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mud_pki import NOW, issue, manufacturer, name
+from mud_pki import NOW, issue, manufacturer, name, openssl_cms_sign, openssl_cms_verify
 
 from iotsec.core.mud.signature import sign_mud, verify_mud_signature
 from iotsec.errors import DecodeError, IotSecError, PolicyError, ValidationError, VerifyError
@@ -97,31 +96,7 @@ def test_mud_openssl_verifies_iotsec_signature(tmp_path: Path) -> None:
     (tmp_path / "mud.p7s").write_bytes(SIG)
     (tmp_path / "ca.pem").write_bytes(CA_A.cert_pem())
     # RFC 8520 §13.2 verification command (plus the trust anchor and a neutral purpose)
-    r = subprocess.run(
-        [
-            OPENSSL or "openssl",
-            "cms",
-            "-verify",
-            "-in",
-            "mud.p7s",
-            "-inform",
-            "DER",
-            "-binary",
-            "-content",
-            "mud.json",
-            "-CAfile",
-            "ca.pem",
-            "-purpose",
-            "any",
-            "-out",
-            "/dev/null",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    r = openssl_cms_verify(tmp_path, "mud.p7s", "mud.json", "ca.pem")
     assert r.returncode == 0, r.stderr
     assert "Verification successful" in r.stderr
 
@@ -133,54 +108,13 @@ def test_mud_iotsec_verifies_openssl_signature(tmp_path: Path, rsa_key: bool) ->
     key, cert = signer.write(tmp_path, "signer")
     (tmp_path / "mud.json").write_bytes(CONTENT)
     # RFC 8520 §13.1 signing command
-    subprocess.run(
-        [
-            OPENSSL or "openssl",
-            "cms",
-            "-sign",
-            "-signer",
-            str(cert),
-            "-inkey",
-            str(key),
-            "-in",
-            "mud.json",
-            "-binary",
-            "-outform",
-            "DER",
-            "-out",
-            "mud.p7s",
-        ],
-        cwd=tmp_path,
-        check=True,
-        timeout=30,
-    )
+    openssl_cms_sign(tmp_path, cert, key, "mud.json", "mud.p7s")
     sig = (tmp_path / "mud.p7s").read_bytes()
     assert verify_mud_signature(CONTENT, sig, trust_anchors=[ca.cert], now=NOW) == signer.cert
     with pytest.raises(VerifyError):
         verify_mud_signature(CONTENT + b" ", sig, trust_anchors=[ca.cert], now=NOW)
     # an attached (non-detached) signature is not what RFC 8520 §13 specifies
-    subprocess.run(
-        [
-            OPENSSL or "openssl",
-            "cms",
-            "-sign",
-            "-signer",
-            str(cert),
-            "-inkey",
-            str(key),
-            "-in",
-            "mud.json",
-            "-binary",
-            "-nodetach",
-            "-outform",
-            "DER",
-            "-out",
-            "att.p7s",
-        ],
-        cwd=tmp_path,
-        check=True,
-        timeout=30,
-    )
+    openssl_cms_sign(tmp_path, cert, key, "mud.json", "att.p7s", detached=False)
     with pytest.raises(ValidationError) as e:
         verify_mud_signature(CONTENT, (tmp_path / "att.p7s").read_bytes(), trust_anchors=[ca.cert], now=NOW)
     assert e.value.reason == "mud.signature.not-detached"

@@ -7,11 +7,16 @@ P-256 signing key printed in the drafts' example sections.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from iotsec.core.cose import CoseKey
 from iotsec.core.suit import codec
+from iotsec.core.suit.companion import SuitResult, process_suit
 from iotsec.core.suit.model import Envelope
+from iotsec.core.suit.processor import DeviceIdentity
+from iotsec.core.suit.store import ComponentStore, Fetcher
+from iotsec.core.suit.trust import Authority
 
 ENC = "suit/firmware-encryption"
 TD = "suit/trust-domains"
@@ -60,12 +65,48 @@ def device_key() -> CoseKey:
     return CoseKey.from_cose(RECEIVER)
 
 
+def example_anchors() -> list[CoseKey]:
+    """The authentication keys of the firmware-encryption examples: the MAC key and the signer."""
+    return [mac_key(), signer()]
+
+
+def example_keys() -> list[CoseKey]:
+    """The decryption keys of the firmware-encryption examples: the KEK and the ES-DH receiver."""
+    return [kek(), device_key()]
+
+
 def read_hex(path: Path) -> bytes:
     return bytes.fromhex("".join(path.read_text().split()))
 
 
 def envelope(vectors: Path, folder: str, name: str) -> Envelope:
     return codec.decode(read_hex(vectors / folder / name))
+
+
+def process(
+    env: Envelope,
+    store: ComponentStore,
+    fetcher: Fetcher | None = None,
+    *,
+    anchors: Sequence[Authority | CoseKey] | None = None,
+    decryption_keys: Sequence[CoseKey] = (),
+    procedure: str = "all",
+    stored_sequence: int | None = None,
+) -> SuitResult:
+    """``process_suit`` as the drafts' examples run: a device without class or vendor identifiers,
+    at time 0, with no sequence number stored unless given; trusting the examples' signing key
+    unless other anchors are given."""
+    return process_suit(
+        env,
+        anchors=[signer()] if anchors is None else anchors,
+        identity=DeviceIdentity(),
+        stored_sequence=stored_sequence,
+        now=0,
+        store=store,
+        fetcher=fetcher,
+        decryption_keys=decryption_keys,
+        procedure=procedure,
+    )
 
 
 class MapFetcher:

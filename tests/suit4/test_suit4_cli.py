@@ -89,36 +89,15 @@ def test_suit4_cli_encrypt_to_device_and_kek(tmp_path: Path, keys: dict[str, Pat
     dev = CoseKey.from_pem(keys["device"].read_bytes())
     dev_cwt = COSEKey.new({**dev.to_cose_map(), 2: b"dev-1", 3: -29})
     assert COSE.new().decode(info, dev_cwt, context=SUIT_CONTEXT, detached_payload=ct) == image
+    decrypt = ("suit", "decrypt", "fw.enc", "--info", "fw.enc.info", "--key")
     # and iotsec's own device-side command with the KEK
-    r = suit(
-        "suit",
-        "decrypt",
-        "fw.enc",
-        "--info",
-        "fw.enc.info",
-        "--key",
-        str(keys["kek"]),
-        "-o",
-        "fw.out",
-        cwd=tmp_path,
-    )
+    r = suit(*decrypt, str(keys["kek"]), "-o", "fw.out", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "fw.out").read_bytes() == image
     # a wrong key: exit 1 with the reason, and no output file left behind
     other = tmp_path / "other.hex"
     other.write_text(os.urandom(16).hex())
-    r = suit(
-        "suit",
-        "decrypt",
-        "fw.enc",
-        "--info",
-        "fw.enc.info",
-        "--key",
-        str(other),
-        "-o",
-        "bad.out",
-        cwd=tmp_path,
-    )
+    r = suit(*decrypt, str(other), "-o", "bad.out", cwd=tmp_path)
     assert r.returncode == 1 and "suit.encryption.key" in r.stderr
     assert not (tmp_path / "bad.out").exists() and not (tmp_path / "bad.out.part").exists()
 
@@ -171,58 +150,30 @@ def test_suit4_cli_operator_flow_with_report(tmp_path: Path, keys: dict[str, Pat
         assert r.returncode == 0, r.stderr
         return out
 
+    def delegate(envelope: Path, out: str, *components: str) -> subprocess.CompletedProcess[str]:
+        """The OEM delegates COMPONENTS to the operator, on the operator's ENVELOPE."""
+        scope = [arg for c in components for arg in ("--component", c)]
+        issuer = ("--issuer-key", str(keys["oem"]), "--subject", str(keys["operator.pub"]))
+        return suit("suit", "delegate", *issuer, *scope, "--envelope", str(envelope), "-o", out, cwd=tmp_path)
+
+    def report(name: str) -> tuple[str, ...]:
+        """The device writes its report to NAME, signed with its report key."""
+        return ("--report", name, "--report-key", str(keys["report"]))
+
+    # the device trusts the OEM's key and installs into its store
+    apply = ("suit", "apply", "--key", str(keys["oem.pub"]), "--store", str(store))
+    with_payloads = ("--payloads", str(payloads))
+
     m1 = manifest(1, {"bootloader": b"boot1", "app": b"app1", "config": b"cfg1"}, "oem", set())
-    r = suit(
-        "suit",
-        "apply",
-        str(m1),
-        "--key",
-        str(keys["oem.pub"]),
-        "--store",
-        str(store),
-        "--payloads",
-        str(payloads),
-        cwd=tmp_path,
-    )
+    r = suit(*apply, str(m1), *with_payloads, cwd=tmp_path)
     assert r.returncode == 0, r.stderr + r.stdout
 
     m2 = manifest(2, {"app": b"app2 secret", "config": b"cfg2"}, "operator", {"app"})
-    r = suit(
-        "suit",
-        "delegate",
-        "--issuer-key",
-        str(keys["oem"]),
-        "--subject",
-        str(keys["operator.pub"]),
-        "--component",
-        "app/*",
-        "--component",
-        "config",
-        "--envelope",
-        str(m2),
-        "-o",
-        "m2.deleg.suit",
-        cwd=tmp_path,
-    )
+    r = delegate(m2, "m2.deleg.suit", "app/*", "config")
     assert r.returncode == 0, r.stderr
+    decrypt_key = ("--decrypt-key", str(keys["device"]))
     r = suit(
-        "--json",
-        "suit",
-        "apply",
-        "m2.deleg.suit",
-        "--key",
-        str(keys["oem.pub"]),
-        "--store",
-        str(store),
-        "--payloads",
-        str(payloads),
-        "--decrypt-key",
-        str(keys["device"]),
-        "--report",
-        "r2.cose",
-        "--report-key",
-        str(keys["report"]),
-        cwd=tmp_path,
+        "--json", *apply, "m2.deleg.suit", *with_payloads, *decrypt_key, *report("r2.cose"), cwd=tmp_path
     )
     assert r.returncode == 0, r.stderr + r.stdout
     assert json.loads(r.stdout)["signers"] == ["operator"]
@@ -235,40 +186,9 @@ def test_suit4_cli_operator_flow_with_report(tmp_path: Path, keys: dict[str, Pat
     )
 
     m3 = manifest(3, {"bootloader": b"evil"}, "operator", set())
-    r = suit(
-        "suit",
-        "delegate",
-        "--issuer-key",
-        str(keys["oem"]),
-        "--subject",
-        str(keys["operator.pub"]),
-        "--component",
-        "app",
-        "--component",
-        "config",
-        "--envelope",
-        str(m3),
-        "-o",
-        "m3.deleg.suit",
-        cwd=tmp_path,
-    )
+    r = delegate(m3, "m3.deleg.suit", "app", "config")
     assert r.returncode == 0
-    r = suit(
-        "suit",
-        "apply",
-        "m3.deleg.suit",
-        "--key",
-        str(keys["oem.pub"]),
-        "--store",
-        str(store),
-        "--payloads",
-        str(payloads),
-        "--report",
-        "r3.cose",
-        "--report-key",
-        str(keys["report"]),
-        cwd=tmp_path,
-    )
+    r = suit(*apply, "m3.deleg.suit", *with_payloads, *report("r3.cose"), cwd=tmp_path)
     assert r.returncode == 1
     assert "suit.component.unauthorised" in r.stderr and "'bootloader'" in r.stderr
     assert FileStore(store).path_of((b"bootloader",)).read_bytes() == b"boot1"
@@ -287,22 +207,8 @@ def test_suit4_cli_operator_flow_with_report(tmp_path: Path, keys: dict[str, Pat
 
     # an encrypted report (COSE_Encrypt0 inside the Sign1): unreadable without the key
     (tmp_path / "rk.hex").write_text(os.urandom(16).hex())
-    r = suit(
-        "suit",
-        "apply",
-        "m3.deleg.suit",
-        "--key",
-        str(keys["oem.pub"]),
-        "--store",
-        str(store),
-        "--report",
-        "r4.cose",
-        "--report-key",
-        str(keys["report"]),
-        "--report-encrypt-key",
-        "rk.hex",
-        cwd=tmp_path,
-    )
+    encrypt_report = ("--report-encrypt-key", "rk.hex")
+    r = suit(*apply, "m3.deleg.suit", *report("r4.cose"), *encrypt_report, cwd=tmp_path)
     assert r.returncode == 1
     assert b"bootloader" not in (tmp_path / "r4.cose").read_bytes()
     r = suit("suit", "report", "show", "r4.cose", cwd=tmp_path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,15 +18,16 @@ from suit4_helpers import (
     dependent_signer,
     device_key,
     envelope,
+    example_anchors,
+    example_keys,
     kek,
-    mac_key,
+    process,
     read_hex,
     signer,
 )
 
 from iotsec.core import cbor
 from iotsec.core.cose import Algorithm, CoseKey
-from iotsec.core.suit.companion import process_suit
 from iotsec.core.suit.encryption import (
     EncryptionInfo,
     PayloadEncryptor,
@@ -33,7 +35,7 @@ from iotsec.core.suit.encryption import (
     encrypt_chunks,
     encrypt_payload,
 )
-from iotsec.core.suit.processor import DeviceIdentity
+from iotsec.core.suit.model import Envelope
 from iotsec.core.suit.store import MemoryStore
 from iotsec.errors import DecodeError, IotSecError, UnsupportedError, ValidationError, VerifyError
 
@@ -96,54 +98,33 @@ def test_suit4_encryption_manifests_process(shared_vectors: Path, name: str) -> 
     ct = read_hex(shared_vectors / ENC / "encrypted-payload-aes-kw-aes-gcm.hex")
     fetcher = MapFetcher({"coaps://example.com/encrypted-firmware": ct})
     store = MemoryStore()
-    result = process_suit(
-        env,
-        anchors=[mac_key(), signer()],
-        identity=DeviceIdentity(),
-        stored_sequence=None,
-        now=0,
-        store=store,
-        fetcher=fetcher,
-        decryption_keys=[kek(), device_key()],
-    )
-    result.check()
+    process(env, store, anchors=example_anchors(), fetcher=fetcher, decryption_keys=example_keys()).check()
     (target,) = MANIFESTS[name]
     assert store.components[target] == PLAINTEXT
     assert store.sequence_number == 1
 
 
-def test_suit4_encryption_manifest_without_key_installs_nothing(shared_vectors: Path) -> None:
-    env = envelope(shared_vectors, ENC, "suit-manifest-es-ecdh-content.hex.signed")
+@pytest.mark.parametrize(
+    ("name", "keys", "reason"),
+    [
+        # the device holds no key the encryption info names
+        (
+            "suit-manifest-es-ecdh-content.hex.signed",
+            lambda: [CoseKey.generate(Algorithm.ES256)],
+            "suit.encryption.key",
+        ),
+        # SOURCES.md: suit-manifest-es-ecdh-dependency does not verify with the examples' key
+        ("suit-manifest-es-ecdh-dependency.hex.signed", lambda: [device_key()], "suit.auth.failed"),
+    ],
+    ids=["manifest-without-key", "bad-signature"],
+)
+def test_suit4_encryption_refused_installs_nothing(
+    shared_vectors: Path, name: str, keys: Callable[[], list[CoseKey]], reason: str
+) -> None:
     store = MemoryStore()
-    r = process_suit(
-        env,
-        anchors=[signer()],
-        identity=DeviceIdentity(),
-        stored_sequence=None,
-        now=0,
-        store=store,
-        decryption_keys=[CoseKey.generate(Algorithm.ES256)],
-    )
-    assert not r.ok and r.reason == "suit.encryption.key"
-    assert store.components == {} and store.sequence_number is None
-
-
-def test_suit4_encryption_bad_signature_refused(shared_vectors: Path) -> None:
-    """SOURCES.md: suit-manifest-es-ecdh-dependency does not verify with the examples' key."""
-    env = envelope(shared_vectors, ENC, "suit-manifest-es-ecdh-dependency.hex.signed")
-    store = MemoryStore()
-    r = process_suit(
-        env,
-        anchors=[signer()],
-        identity=DeviceIdentity(),
-        stored_sequence=None,
-        now=0,
-        store=store,
-        decryption_keys=[device_key()],
-    )
-    assert not r.ok
-    assert r.reason == "suit.auth.failed"
-    assert store.components == {} and store.commits == 0
+    r = process(envelope(shared_vectors, ENC, name), store, decryption_keys=keys())
+    assert not r.ok and r.reason == reason
+    assert store.components == {} and store.sequence_number is None and store.commits == 0
 
 
 def test_suit4_encryption_dependency_example_with_the_dependent_key(shared_vectors: Path) -> None:
@@ -152,15 +133,7 @@ def test_suit4_encryption_dependency_example_with_the_dependent_key(shared_vecto
     the dependent sets content and encryption info, the dependency writes and checks the image."""
     env = envelope(shared_vectors, ENC, "suit-manifest-es-ecdh-dependency.hex.signed")
     store = MemoryStore()
-    r = process_suit(
-        env,
-        anchors=[dependent_signer(), signer()],
-        identity=DeviceIdentity(),
-        stored_sequence=None,
-        now=0,
-        store=store,
-        decryption_keys=[device_key()],
-    )
+    r = process(env, store, anchors=[dependent_signer(), signer()], decryption_keys=[device_key()])
     r.check()
     assert store.components[(b"decrypted-firmware",)] == PLAINTEXT
     # the image-match of the dependency ran on the decrypted payload (records of manifest [0])
@@ -314,7 +287,7 @@ def test_suit4_payload_encryptor_rejects_non_suit_alg() -> None:
         PayloadEncryptor([CoseKey.symmetric(b"k" * 16)], Algorithm.AES_CCM_16_64_128)
 
 
-def _ctr_manifest(install: tuple[object, ...], signer_key: CoseKey) -> object:
+def _ctr_manifest(install: tuple[object, ...], signer_key: CoseKey) -> Envelope:
     from iotsec.core.suit import builder, codec
     from iotsec.core.suit.auth import sign_envelope
     from iotsec.core.suit.model import Common, Manifest
@@ -366,13 +339,10 @@ def test_suit4_ctr_policy(case: str) -> None:
         Command(Cmd.COPY, 15),
     )
     store = MemoryStore()
-    r = process_suit(
+    r = process(
         _ctr_manifest(install, signer_key),
+        store,
         anchors=[signer_key.public()],
-        identity=DeviceIdentity(),  # type: ignore[arg-type]
-        stored_sequence=None,
-        now=0,
-        store=store,
         fetcher=MapFetcher({"https://x/ct": bytes(ct)}),
         decryption_keys=[dev],
     )
@@ -419,15 +389,7 @@ def test_suit4_python_cwt_payload_installed_by_the_processor() -> None:
         codec.encode(sign_envelope(builder.envelope_for(man), keys=[(signer_key, Algorithm.ES256)]))
     )
     store = MemoryStore()
-    process_suit(
-        env,
-        anchors=[signer_key.public()],
-        identity=DeviceIdentity(),
-        stored_sequence=None,
-        now=0,
-        store=store,
-        decryption_keys=[dev],
-    ).check()
+    process(env, store, anchors=[signer_key.public()], decryption_keys=[dev]).check()
     assert store.components[(b"fw",)] == PLAINTEXT
 
 
@@ -449,27 +411,11 @@ def test_suit4_two_layer_distributor_cannot_sign_code(shared_vectors: Path) -> N
         [pattern(["dependency-manifest.suit"]), pattern(["dependent-manifest.suit"])],
     )
     store = MemoryStore()
-    r = process_suit(
-        env,
-        anchors=[author, distributor],
-        identity=DeviceIdentity(),
-        stored_sequence=None,
-        now=0,
-        store=store,
-        decryption_keys=[device_key()],
-    )
+    r = process(env, store, anchors=[author, distributor], decryption_keys=[device_key()])
     r.check()
     assert r.signers == ["distributor"]
     assert store.components[(b"decrypted-firmware",)] == PLAINTEXT
     narrow = Authority.anchor("distributor", dependent_signer(), [pattern(["dependent-manifest.suit"])])
-    r2 = process_suit(
-        env,
-        anchors=[author, narrow],
-        identity=DeviceIdentity(),
-        stored_sequence=None,
-        now=0,
-        store=MemoryStore(),
-        decryption_keys=[device_key()],
-    )
+    r2 = process(env, MemoryStore(), anchors=[author, narrow], decryption_keys=[device_key()])
     with pytest.raises(PolicyError, match=r"dependency-manifest\.suit"):
         r2.check()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from suit4_helpers import ENC, TD, MapFetcher, device_key, kek, mac_key, read_hex, signer
+from suit4_helpers import ENC, TD, MapFetcher, example_anchors, example_keys, process, read_hex, signer
 
 from iotsec.core.suit import codec
 from iotsec.core.suit.companion import process_suit
@@ -40,16 +40,7 @@ def _process(data: bytes, dep: bytes = DEP) -> None:
     fetcher = MapFetcher(
         {"http://example.com/dependent.suit": dep, "coaps://example.com/encrypted-firmware": CT}
     )
-    r = process_suit(
-        env,
-        anchors=[signer(), mac_key()],
-        identity=DeviceIdentity(),
-        stored_sequence=None,
-        now=0,
-        store=store,
-        fetcher=fetcher,
-        decryption_keys=[kek(), device_key()],
-    )
+    r = process(env, store, anchors=example_anchors(), fetcher=fetcher, decryption_keys=example_keys())
     if not r.ok:
         assert isinstance(r.error, IotSecError)
         assert store.components == {} and store.commits == 0
@@ -73,15 +64,7 @@ def test_suit4_mutated_dependency(pos: int, value: int) -> None:
         return
     env = codec.decode(BLOBS[0])
     store = MemoryStore()
-    r = process_suit(
-        env,
-        anchors=[signer()],
-        identity=DeviceIdentity(),
-        stored_sequence=None,
-        now=0,
-        store=store,
-        fetcher=MapFetcher({"http://example.com/dependent.suit": bytes(data)}),
-    )
+    r = process(env, store, fetcher=MapFetcher({"http://example.com/dependent.suit": bytes(data)}))
     assert not r.ok and isinstance(r.error, IotSecError)
     assert store.components == {}
 

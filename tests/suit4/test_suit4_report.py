@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from suit4_helpers import TD, MapFetcher, envelope, read_hex, signer, validate_report
+from suit4_helpers import TD, MapFetcher, envelope, process, read_hex, validate_report
 
 from iotsec.core import cbor
 from iotsec.core.cose import Algorithm, CoseKey
 from iotsec.core.suit import codec
-from iotsec.core.suit.companion import process_suit
-from iotsec.core.suit.processor import DeviceIdentity, resolve_sequences
+from iotsec.core.suit.processor import resolve_sequences
 from iotsec.core.suit.report import (
     REASON_TEXT,
     CapabilityReport,
@@ -38,16 +37,7 @@ def _process(vectors: Path, name: str, dep: bytes | None = None):  # type: ignor
         {DEP_URI: dep if dep is not None else read_hex(vectors / TD / "example0_dependent.hex")}
     )
     env = envelope(vectors, TD, f"{name}.hex")
-    r = process_suit(
-        env,
-        anchors=[signer()],
-        identity=DeviceIdentity(),
-        stored_sequence=None,
-        now=0,
-        store=MemoryStore(),
-        fetcher=fetcher,
-    )
-    return env, r
+    return env, process(env, MemoryStore(), fetcher=fetcher)
 
 
 @pytest.mark.parametrize("name", ["example1_process", "example2_integrated"])

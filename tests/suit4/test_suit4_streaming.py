@@ -8,21 +8,45 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from suit4_helpers import process
 
 from iotsec.agent.suit_stream import SpoolingFileStore, StreamingDirectoryFetcher
 from iotsec.core.cose import Algorithm, CoseKey
 from iotsec.core.suit.auth import sign_envelope
 from iotsec.core.suit.builder_ext import build_extended
-from iotsec.core.suit.companion import process_suit
+from iotsec.core.suit.companion import SuitResult
 from iotsec.core.suit.encryption import PayloadEncryptor
-from iotsec.core.suit.processor import DeviceIdentity
+from iotsec.core.suit.model import Envelope
 
 SIZE = 100 * 1024 * 1024
 KEY = CoseKey.generate(Algorithm.ES256)
 DEVICE = CoseKey.generate(Algorithm.ECDH_ES_A128KW, kid=b"dev")
 
 
-def _setup(tmp_path: Path, alg: int) -> tuple[object, str, Path]:
+def _signed(enc: PayloadEncryptor, **image: object) -> Envelope:
+    """A manifest that fetches ``app.enc``, decrypts it with ``enc``'s info and installs it as
+    ['app']; IMAGE: the install-digest and install-size it checks, if any."""
+    app = {
+        "component-id": ["app"],
+        **image,
+        "uri": "https://cdn.example/app.enc",
+        "encrypted": {"info": "app.info"},
+    }
+    desc = {"manifest-sequence-number": 1, "components": [app]}
+    return sign_envelope(build_extended(desc, {"app.info": enc.info}), keys=[(KEY, Algorithm.ES256)])
+
+
+def _process(env: Envelope, payloads: Path, store: SpoolingFileStore) -> SuitResult:
+    return process(
+        env,
+        store,
+        anchors=[KEY.public()],
+        fetcher=StreamingDirectoryFetcher(payloads),
+        decryption_keys=[DEVICE],
+    )
+
+
+def _setup(tmp_path: Path, alg: int) -> tuple[Envelope, str, Path]:
     payloads = tmp_path / "payloads"
     payloads.mkdir()
     h = hashlib.sha256()
@@ -34,20 +58,8 @@ def _setup(tmp_path: Path, alg: int) -> tuple[object, str, Path]:
             h.update(chunk)
             f.write(enc.update(chunk))
         f.write(enc.finalize())
-    desc = {
-        "manifest-sequence-number": 1,
-        "components": [
-            {
-                "component-id": ["app"],
-                "install-digest": {"algorithm-id": "sha256", "digest-bytes": h.hexdigest()},
-                "install-size": SIZE,
-                "uri": "https://cdn.example/app.enc",
-                "encrypted": {"info": "app.info"},
-            }
-        ],
-    }
-    env = sign_envelope(build_extended(desc, {"app.info": enc.info}), keys=[(KEY, Algorithm.ES256)])
-    return env, h.hexdigest(), payloads
+    digest = {"algorithm-id": "sha256", "digest-bytes": h.hexdigest()}
+    return _signed(enc, **{"install-digest": digest, "install-size": SIZE}), h.hexdigest(), payloads
 
 
 @pytest.mark.slow
@@ -65,16 +77,7 @@ def test_suit4_streaming_100mib(tmp_path: Path, alg: int) -> None:
     store.commit = traced_commit  # type: ignore[method-assign]
     tracemalloc.start()
     try:
-        r = process_suit(
-            env,
-            anchors=[KEY.public()],
-            identity=DeviceIdentity(),
-            stored_sequence=None,
-            now=0,  # type: ignore[arg-type]
-            store=store,
-            fetcher=StreamingDirectoryFetcher(payloads),
-            decryption_keys=[DEVICE],
-        )
+        r = _process(env, payloads, store)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -91,61 +94,30 @@ def test_suit4_streaming_100mib(tmp_path: Path, alg: int) -> None:
     assert not any(p.name.startswith(".tmp-spool") for p in store.root.iterdir())
 
 
-def test_suit4_streaming_bad_tag_leaves_nothing(tmp_path: Path) -> None:
-    """A flipped ciphertext byte: the GCM tag fails at the end of the stream, nothing is committed
-    and the spool file is gone."""
+@pytest.mark.parametrize(
+    ("alg", "size", "flip", "reason"),
+    [
+        # a flipped ciphertext byte: the GCM tag fails at the end of the stream
+        pytest.param(Algorithm.A128GCM, 3 << 20, 5, "cose.decrypt.failed", id="gcm-bad-tag"),
+        # AES-CTR has no integrity: without an image digest the processor refuses to decrypt
+        pytest.param(
+            Algorithm.A128CTR, 1000, None, "suit.encryption.unauthenticated", id="ctr-without-digest"
+        ),
+    ],
+)
+def test_suit4_streaming_refused_leaves_nothing(
+    tmp_path: Path, alg: int, size: int, flip: int | None, reason: str
+) -> None:
+    """A refused encrypted payload: nothing is committed and no spool file is left."""
     payloads = tmp_path / "payloads"
     payloads.mkdir()
-    enc = PayloadEncryptor([DEVICE.public()], Algorithm.A128GCM)
-    data = bytearray(enc.update(os.urandom(3 << 20)) + enc.finalize())
-    data[5] ^= 0x40
+    enc = PayloadEncryptor([DEVICE.public()], alg)
+    data = bytearray(enc.update(os.urandom(size)) + enc.finalize())
+    if flip is not None:
+        data[flip] ^= 0x40
     (payloads / "app.enc").write_bytes(bytes(data))
-    desc = {
-        "manifest-sequence-number": 1,
-        "components": [
-            {"component-id": ["app"], "uri": "https://cdn.example/app.enc", "encrypted": {"info": "app.info"}}
-        ],
-    }
-    env = sign_envelope(build_extended(desc, {"app.info": enc.info}), keys=[(KEY, Algorithm.ES256)])
     store = SpoolingFileStore(tmp_path / "store")
-    r = process_suit(
-        env,
-        anchors=[KEY.public()],
-        identity=DeviceIdentity(),
-        stored_sequence=None,
-        now=0,
-        store=store,
-        fetcher=StreamingDirectoryFetcher(payloads),
-        decryption_keys=[DEVICE],
-    )
-    assert not r.ok and r.reason == "cose.decrypt.failed"
+    r = _process(_signed(enc), payloads, store)
+    assert not r.ok and r.reason == reason
     assert store.components() == {} and store.sequence_number is None
     assert not any(p.name.startswith(".tmp-spool") for p in store.root.iterdir())
-
-
-def test_suit4_streaming_ctr_without_digest_refused(tmp_path: Path) -> None:
-    """AES-CTR has no integrity: without an image digest the processor refuses to decrypt."""
-    payloads = tmp_path / "payloads"
-    payloads.mkdir()
-    enc = PayloadEncryptor([DEVICE.public()], Algorithm.A128CTR)
-    (payloads / "app.enc").write_bytes(enc.update(b"x" * 1000) + enc.finalize())
-    desc = {
-        "manifest-sequence-number": 1,
-        "components": [
-            {"component-id": ["app"], "uri": "https://cdn.example/app.enc", "encrypted": {"info": "app.info"}}
-        ],
-    }
-    env = sign_envelope(build_extended(desc, {"app.info": enc.info}), keys=[(KEY, Algorithm.ES256)])
-    store = SpoolingFileStore(tmp_path / "store")
-    r = process_suit(
-        env,
-        anchors=[KEY.public()],
-        identity=DeviceIdentity(),
-        stored_sequence=None,
-        now=0,
-        store=store,
-        fetcher=StreamingDirectoryFetcher(payloads),
-        decryption_keys=[DEVICE],
-    )
-    assert not r.ok and r.reason == "suit.encryption.unauthenticated"
-    assert store.components() == {}

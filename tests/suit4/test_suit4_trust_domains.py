@@ -6,15 +6,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from suit4_helpers import TD, MapFetcher, envelope, read_hex, signer
+from suit4_helpers import TD, MapFetcher, envelope, process, read_hex
 
 from iotsec.core.cose import Algorithm, CoseKey
 from iotsec.core.suit import builder, codec
 from iotsec.core.suit.auth import sign_envelope
-from iotsec.core.suit.companion import process_suit
+from iotsec.core.suit.companion import SuitResult
 from iotsec.core.suit.digest import make_digest
 from iotsec.core.suit.model import Command, Common, Digest, Manifest
-from iotsec.core.suit.processor import DeviceIdentity
 from iotsec.core.suit.registry import Command as Cmd
 from iotsec.core.suit.registry import ManifestKey, Parameter
 from iotsec.core.suit.store import MemoryStore
@@ -22,25 +21,12 @@ from iotsec.core.suit.store import MemoryStore
 DEP_URI = "http://example.com/dependent.suit"
 
 
-def _run(env, store, fetcher=None, anchors=None, procedure="all"):  # type: ignore[no-untyped-def]
-    return process_suit(
-        env,
-        anchors=anchors or [signer()],
-        identity=DeviceIdentity(),
-        stored_sequence=None,
-        now=0,
-        store=store,
-        fetcher=fetcher,
-        procedure=procedure,
-    )
-
-
 def test_suit4_td_example0_dependent(shared_vectors: Path) -> None:
     """The dependency alone: writes 'hello world' to ['00'], invokes 'cat 00', and is stored at its
     manifest-component-id ['dependent.suit']."""
     raw = read_hex(shared_vectors / TD / "example0_dependent.hex")
     store = MemoryStore()
-    r = _run(codec.decode(raw), store)
+    r = process(codec.decode(raw), store)
     r.check()
     assert store.components[(b"00",)] == b"hello world"
     assert store.components[(b"dependent.suit",)] == raw
@@ -55,7 +41,7 @@ def test_suit4_td_dependent_processes_dependency(shared_vectors: Path, name: str
     dep = read_hex(shared_vectors / TD / "example0_dependent.hex")
     fetcher = MapFetcher({DEP_URI: dep})
     store = MemoryStore()
-    r = _run(envelope(shared_vectors, TD, f"{name}.hex"), store, fetcher)
+    r = process(envelope(shared_vectors, TD, f"{name}.hex"), store, fetcher)
     r.check()
     assert store.components[(b"00",)] == b"hello world"
     assert store.components[(b"10",)] == b" in multiple trust domains"
@@ -73,7 +59,7 @@ def test_suit4_td_dependent_processes_dependency(shared_vectors: Path, name: str
 
 def test_suit4_td_missing_dependency_aborts(shared_vectors: Path) -> None:
     store = MemoryStore()
-    r = _run(envelope(shared_vectors, TD, "example1_process.hex"), store, MapFetcher({}))
+    r = process(envelope(shared_vectors, TD, "example1_process.hex"), store, MapFetcher({}))
     assert not r.ok and r.reason == "suit.fetch.notfound"
     assert store.components == {} and store.commits == 0
 
@@ -83,7 +69,7 @@ def test_suit4_td_substituted_dependency_refused(shared_vectors: Path) -> None:
     manifest digest (trust-domains §5.2.2)."""
     other = read_hex(shared_vectors / TD / "example2_integrated.hex")
     store = MemoryStore()
-    r = _run(envelope(shared_vectors, TD, "example1_process.hex"), store, MapFetcher({DEP_URI: other}))
+    r = process(envelope(shared_vectors, TD, "example1_process.hex"), store, MapFetcher({DEP_URI: other}))
     assert not r.ok and r.reason == "suit.condition.image-match"
     assert store.components == {}
 
@@ -96,7 +82,7 @@ def test_suit4_td_untrusted_dependency_refused(shared_vectors: Path) -> None:
     resigned = sign_envelope(env, keys=[(root, Algorithm.ES256)], replace=True)
     dep = read_hex(shared_vectors / TD / "example0_dependent.hex")
     store = MemoryStore()
-    r = _run(resigned, store, MapFetcher({DEP_URI: dep}), anchors=[root])
+    r = process(resigned, store, MapFetcher({DEP_URI: dep}), anchors=[root])
     assert not r.ok and r.reason == "suit.auth.failed"
     assert store.components == {}
 
@@ -142,7 +128,7 @@ def test_suit4_td_process_without_integrity_check_aborts() -> None:
     """§5.6.2: process-dependency on a dependency never integrity-checked aborts."""
     data = _dependent(_leaf(), (Command(Cmd.SET_COMPONENT_INDEX, 2), Command(Cmd.PROCESS_DEPENDENCY, 0)))
     store = MemoryStore()
-    r = _run(codec.decode(data), store, anchors=[_KEY.public()])
+    r = process(codec.decode(data), store, anchors=[_KEY.public()])
     assert not r.ok and r.reason == "suit.dependency.unchecked"
     assert store.components == {}
 
@@ -164,7 +150,7 @@ def test_suit4_td_set_parameters_reach_the_dependency(leaf_code: int, expected: 
         Command(Cmd.PROCESS_DEPENDENCY, 15),
     )
     store = MemoryStore()
-    r = _run(codec.decode(_dependent(leaf, install)), store, anchors=[_KEY.public()])
+    r = process(codec.decode(_dependent(leaf, install)), store, anchors=[_KEY.public()])
     r.check()
     assert store.components[(b"00",)] == expected
     assert store.components[(b"dep",)] == leaf
@@ -179,7 +165,7 @@ def test_suit4_td_dependency_integrity_digest_mismatch() -> None:
         Command(Cmd.PROCESS_DEPENDENCY, 15),
     )
     store = MemoryStore()
-    r = _run(codec.decode(_dependent(leaf, install)), store, anchors=[_KEY.public()])
+    r = process(codec.decode(_dependent(leaf, install)), store, anchors=[_KEY.public()])
     assert not r.ok and r.reason == "suit.dependency.digest"
     assert store.components == {}
 
@@ -201,7 +187,7 @@ def test_suit4_td_is_dependency_and_try_each() -> None:
         Command(Cmd.TRY_EACH, (seq_dep, seq_img)),
     )
     store = MemoryStore()
-    r = _run(codec.decode(_dependent(leaf, install)), store, anchors=[_KEY.public()])
+    r = process(codec.decode(_dependent(leaf, install)), store, anchors=[_KEY.public()])
     r.check()
     assert store.components[(b"10",)] == b"img"  # not a dependency: the second sequence
     assert store.components[(b"00",)] == b"leaf"  # written by the dependency
@@ -210,7 +196,7 @@ def test_suit4_td_is_dependency_and_try_each() -> None:
 def test_suit4_td_uninstall_procedure_needs_refcounting_store() -> None:
     man = Manifest(1, Common(((b"00",),)), sequences={ManifestKey.UNINSTALL: (Command(Cmd.UNLINK, 15),)})
     env = sign_envelope(builder.envelope_for(man), keys=[(_KEY, Algorithm.ES256)])
-    r = _run(replace(env), MemoryStore(), anchors=[_KEY.public()], procedure="uninstall")
+    r = process(replace(env), MemoryStore(), anchors=[_KEY.public()], procedure="uninstall")
     assert not r.ok and r.reason == "suit.unlink.unsupported"
 
 
@@ -231,7 +217,7 @@ def test_suit4_td_try_each_restores_shared_parameters() -> None:
     man = Manifest(1, Common(((b"00",),)), sequences={ManifestKey.INSTALL: install})
     env = codec.decode(codec.encode(sign_envelope(builder.envelope_for(man), keys=[(_KEY, Algorithm.ES256)])))
     store = MemoryStore()
-    _run(env, store, anchors=[_KEY.public()]).check()
+    process(env, store, anchors=[_KEY.public()]).check()
     assert store.components[(b"00",)] == b"good"
 
 
@@ -253,11 +239,11 @@ def test_suit4_td_uninstall_unlinks_once() -> None:
     )
     env = codec.decode(codec.encode(sign_envelope(builder.envelope_for(man), keys=[(_KEY, Algorithm.ES256)])))
     store = RefCountingMemoryStore()
-    _run(env, store, anchors=[_KEY.public()], procedure="update").check()  # type: ignore[arg-type]
+    process(env, store, anchors=[_KEY.public()], procedure="update").check()  # type: ignore[arg-type]
     assert store.inner.components == {(b"00",): b"x"}
-    _run(env, store, anchors=[_KEY.public()], procedure="uninstall").check()  # type: ignore[arg-type]
+    process(env, store, anchors=[_KEY.public()], procedure="uninstall").check()  # type: ignore[arg-type]
     assert store.inner.components == {}
-    again = _run(env, store, anchors=[_KEY.public()], procedure="uninstall")  # type: ignore[arg-type]
+    again = process(env, store, anchors=[_KEY.public()], procedure="uninstall")  # type: ignore[arg-type]
     assert not again.ok and again.reason == "suit.unlink.twice"
 
 
@@ -281,7 +267,7 @@ def test_suit4_td_candidate_verification_runs_between_fetch_and_install() -> Non
     man = Manifest(1, Common(((b"00",),)), sequences=seqs)
     env = codec.decode(codec.encode(sign_envelope(builder.envelope_for(man), keys=[(_KEY, Algorithm.ES256)])))
     store = MemoryStore()
-    r = _run(env, store, anchors=[_KEY.public()], procedure="update")
+    r = process(env, store, anchors=[_KEY.public()], procedure="update")
     r.check()
     sections = [rec.section for rec in r.ext_records if rec.command != Cmd.OVERRIDE_PARAMETERS]
     assert sections == [16, 18, 20]
@@ -297,33 +283,18 @@ def test_suit4_td_examples_on_a_filesystem_store(shared_vectors: Path, tmp_path:
     dep = read_hex(shared_vectors / TD / "example0_dependent.hex")
     store = SpoolingFileStore(tmp_path / "store")
     env = envelope(shared_vectors, TD, f"{name}.hex")
-    r = _run(env, store, MapFetcher({DEP_URI: dep}))
+    r = process(env, store, MapFetcher({DEP_URI: dep}))
     r.check()
     files = {cid: p.read_bytes() for cid, p in store.components().items()}
     assert files[(b"00",)] == b"hello world"
     if name != "example0_dependent":
         assert files[(b"10",)] == b" in multiple trust domains"
     assert store.sequence_number == 0
-    again = process_suit(
-        env,
-        anchors=[signer()],
-        identity=DeviceIdentity(),
-        stored_sequence=store.sequence_number,
-        now=0,
-        store=store,
-        fetcher=MapFetcher({DEP_URI: dep}),
-    )
+    again = process(env, store, fetcher=MapFetcher({DEP_URI: dep}), stored_sequence=store.sequence_number)
     assert not again.ok and again.reason == "suit.rollback"
     # the invocation procedure later (a reboot): same manifest, nothing fetched, the invoke action
-    boot = process_suit(
-        env,
-        anchors=[signer()],
-        identity=DeviceIdentity(),
-        stored_sequence=store.sequence_number,
-        now=0,
-        store=store,
-        fetcher=MapFetcher({}),
-        procedure="invoke",
+    boot = process(
+        env, store, fetcher=MapFetcher({}), procedure="invoke", stored_sequence=store.sequence_number
     )
     boot.check()
     assert [a.arguments for a in boot.invocations] == [
@@ -358,42 +329,20 @@ def test_suit4_td_staging_then_installation() -> None:
     env = codec.decode(codec.encode(sign_envelope(builder.envelope_for(man), keys=[(_KEY, Algorithm.ES256)])))
     store = MemoryStore(sequence_number=4)
     fetcher = MapFetcher({"https://cdn/x": image})
-    staged = process_suit(
-        env,
-        anchors=[_KEY.public()],
-        identity=DeviceIdentity(),
-        stored_sequence=4,
-        now=0,
-        store=store,
-        fetcher=fetcher,
-        procedure="stage",
-    )
-    staged.check()
+
+    def run(store: MemoryStore, fetcher: MapFetcher, procedure: str) -> SuitResult:
+        """One procedure on a device whose stored sequence number is 4."""
+        return process(
+            env, store, anchors=[_KEY.public()], fetcher=fetcher, procedure=procedure, stored_sequence=4
+        )
+
+    run(store, fetcher, "stage").check()
     assert store.components == {(b"staging",): image} and store.sequence_number == 4
-    installed = process_suit(
-        env,
-        anchors=[_KEY.public()],
-        identity=DeviceIdentity(),
-        stored_sequence=4,
-        now=0,
-        store=store,
-        fetcher=MapFetcher({}),
-        procedure="install",
-    )
-    installed.check()
+    run(store, MapFetcher({}), "install").check()
     assert store.components[(b"app",)] == image and store.sequence_number == 5
     # a tampered staging area fails candidate verification and installs nothing
     store2 = MemoryStore({(b"staging",): b"tampered"}, sequence_number=4)
-    bad = process_suit(
-        env,
-        anchors=[_KEY.public()],
-        identity=DeviceIdentity(),
-        stored_sequence=4,
-        now=0,
-        store=store2,
-        fetcher=MapFetcher({}),
-        procedure="install",
-    )
+    bad = run(store2, MapFetcher({}), "install")
     assert not bad.ok and bad.reason == "suit.condition.image-match"
     assert (b"app",) not in store2.components and store2.sequence_number == 4
 
@@ -410,7 +359,7 @@ def test_suit4_td_process_dependency_with_index_true() -> None:
         Command(Cmd.PROCESS_DEPENDENCY, 15),
     )
     store = MemoryStore()
-    _run(codec.decode(_dependent(leaf, install)), store, anchors=[_KEY.public()]).check()
+    process(codec.decode(_dependent(leaf, install)), store, anchors=[_KEY.public()]).check()
     assert store.components[(b"00",)] == b"leaf"
 
 
@@ -436,23 +385,15 @@ def test_suit4_td_refcounts_persist_on_the_filesystem(tmp_path: Path) -> None:
         )
 
     a, b = manifest(1, b"lib"), manifest(2, b"lib")
-    _run(a, RefCountingFileStore(tmp_path / "s"), anchors=[_KEY.public()], procedure="update").check()  # type: ignore[arg-type]
-    _run(b, RefCountingFileStore(tmp_path / "s"), anchors=[_KEY.public()], procedure="update").check()  # type: ignore[arg-type]
+    process(a, RefCountingFileStore(tmp_path / "s"), anchors=[_KEY.public()], procedure="update").check()  # type: ignore[arg-type]
+    process(b, RefCountingFileStore(tmp_path / "s"), anchors=[_KEY.public()], procedure="update").check()  # type: ignore[arg-type]
     assert RefCountingFileStore(tmp_path / "s").references((b"lib",)) == 2
     # uninstalling an older manifest is not a rollback (it installs nothing)
     s1 = RefCountingFileStore(tmp_path / "s")
-    process_suit(
-        a,
-        anchors=[_KEY.public()],
-        identity=DeviceIdentity(),
-        stored_sequence=s1.sequence_number,  # type: ignore[arg-type]
-        now=0,
-        store=s1,
-        procedure="uninstall",
-    ).check()
+    process(a, s1, anchors=[_KEY.public()], procedure="uninstall", stored_sequence=s1.sequence_number).check()  # type: ignore[arg-type]
     store = RefCountingFileStore(tmp_path / "s")
     assert store.references((b"lib",)) == 1 and (b"lib",) in store.components()
-    _run(b, store, anchors=[_KEY.public()], procedure="uninstall").check()  # type: ignore[arg-type]
+    process(b, store, anchors=[_KEY.public()], procedure="uninstall").check()  # type: ignore[arg-type]
     store = RefCountingFileStore(tmp_path / "s")
     assert store.references((b"lib",)) == 0 and (b"lib",) not in store.components()
 
@@ -467,5 +408,5 @@ def test_suit4_td_untyped_fetcher_failure_aborts_the_transaction(shared_vectors:
 
     store = MemoryStore()
     with pytest.raises(ConnectionResetError):
-        _run(envelope(shared_vectors, TD, "example1_process.hex"), store, Broken())
+        process(envelope(shared_vectors, TD, "example1_process.hex"), store, Broken())
     assert store._staged is None and store.components == {}

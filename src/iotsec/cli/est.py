@@ -213,23 +213,9 @@ def _client(
 @client_options
 @click.option("--out", type=PathFile, help="Write the certificates (PEM) here.")
 @click.pass_context
-def cacerts(
-    ctx: click.Context,
-    *,
-    url: str,
-    trust: Path,
-    cert: Path | None,
-    key: Path | None,
-    user: str | None,
-    secret_file: Path | None,
-    label: str | None,
-    tls12: bool,
-    out: Path | None,
-) -> None:
+def cacerts(ctx: click.Context, /, out: Path | None, **kw: Any) -> None:
     """Fetch /cacerts (RFC 7030 §4.1)."""
-    with _client(
-        url, trust=trust, cert=cert, key=key, user=user, secret_file=secret_file, label=label, tls12=tls12
-    ) as client:
+    with _client(**kw) as client:
         certs = client.cacerts()
     if out:
         out.write_bytes(pki.certs_to_pem(certs))
@@ -368,27 +354,13 @@ def serverkeygen(ctx: click.Context, /, **kw: Any) -> None:
 @client_options
 @click.option("--out", type=PathFile, required=True, help="Write the new root here when one is offered.")
 @click.pass_context
-def new_anchor(
-    ctx: click.Context,
-    *,
-    url: str,
-    trust: Path,
-    cert: Path | None,
-    key: Path | None,
-    user: str | None,
-    secret_file: Path | None,
-    label: str | None,
-    tls12: bool,
-    out: Path,
-) -> None:
+def new_anchor(ctx: click.Context, /, out: Path, **kw: Any) -> None:
     """Adopt a new root only through a NewWithOld link signed by the current one (RFC 7030 §4.1.3).
 
     --trust is the current root. Exit 0 and write --out when a rollover is offered, exit 4 if not.
     """
-    current = pki.load_certs(trust.read_bytes())[0]
-    with _client(
-        url, trust=trust, cert=cert, key=key, user=user, secret_file=secret_file, label=label, tls12=tls12
-    ) as client:
+    current = pki.load_certs(kw["trust"].read_bytes())[0]
+    with _client(**kw) as client:
         found = client.new_anchor(current, now=dt.datetime.now(dt.UTC))
     if found is None:
         emit(ctx, {"rollover": False}, "no rollover offered")

@@ -10,40 +10,16 @@ from typing import Any
 
 import click
 
+from iotsec.cli._suitkeys import json_output, load_key, symmetric_key
 from iotsec.clock import SystemClock
 from iotsec.core import cbor
 from iotsec.errors import ConfigError, IotSecError, ValidationError, VerifyError
-
-
-def _out(ctx: click.Context) -> bool:
-    return bool(ctx.obj and ctx.obj.get("json"))
 
 
 def _read_envelope(path: str, *, allow_unsigned: bool = False) -> Any:
     from iotsec.core.suit import codec
 
     return codec.decode(cbor.read_any(Path(path).read_bytes()), allow_unsigned=allow_unsigned)
-
-
-def _load_key(path: str) -> Any:
-    from iotsec.core.cose import CoseKey
-
-    return CoseKey.load(Path(path).read_bytes())
-
-
-def _mac_key(path: str) -> Any:
-    """A MAC key file: raw bytes, or hex text, or a COSE_Key/JWK."""
-    from iotsec.core.cose import CoseKey
-
-    data = Path(path).read_bytes()
-    stripped = data.strip()
-    if stripped.startswith(b"{") or stripped[:1] in (b"\xa1", b"\xa2", b"\xa3", b"\xa4", b"\xa5"):
-        return CoseKey.load(data)
-    try:
-        k = bytes.fromhex(stripped.decode("ascii"))
-    except (UnicodeDecodeError, ValueError):
-        k = data
-    return CoseKey.symmetric(k)
 
 
 def _sign_alg(key: Any, alg: str | None) -> int:
@@ -119,7 +95,7 @@ def create(ctx: click.Context, description: str, output: str, fmt: str) -> None:
         }
         click.echo(
             json.dumps(info)
-            if _out(ctx)
+            if json_output(ctx)
             else f"wrote {output}: {len(data)} bytes, manifest {len(env.manifest_bytes)} bytes, "
             f"sequence number {env.manifest.sequence_number}, {len(env.manifest.components)} component(s)"
         )
@@ -156,9 +132,10 @@ def sign(  # noqa: PLR0917
     if not keys and not macs:
         raise click.UsageError("give --key and/or --mac")
     env = _read_envelope(source, allow_unsigned=True)
-    signing = [(k, _sign_alg(k, alg)) for k in map(_load_key, keys)]
+    signing = [(k, _sign_alg(k, alg)) for k in map(load_key, keys)]
     mac_keys = [
-        (k, int(k.alg) if k.alg is not None else int(Algorithm.HMAC_256_256)) for k in map(_mac_key, macs)
+        (k, int(k.alg) if k.alg is not None else int(Algorithm.HMAC_256_256))
+        for k in map(symmetric_key, macs)
     ]
     signed = sign_envelope(env, keys=signing, mac_keys=mac_keys, deterministic=deterministic, replace=replace)
     from dataclasses import replace as dc_replace
@@ -169,7 +146,7 @@ def sign(  # noqa: PLR0917
         n = len(signed.authentication.blocks) if signed.authentication else 0
         click.echo(
             json.dumps({"output": output, "bytes": len(data), "blocks": n})
-            if _out(ctx)
+            if json_output(ctx)
             else f"wrote {output}: {len(data)} bytes, {n} authentication block(s)"
         )
 
@@ -182,7 +159,7 @@ def show(ctx: click.Context, envelope: str) -> None:
     from iotsec.core.suit import show as render
 
     env = _read_envelope(envelope, allow_unsigned=True)
-    if _out(ctx):
+    if json_output(ctx):
         man = env.manifest
         click.echo(
             json.dumps(
@@ -202,7 +179,7 @@ def show(ctx: click.Context, envelope: str) -> None:
 
 
 def _anchors(keys: tuple[str, ...], macs: tuple[str, ...]) -> list[Any]:
-    anchors = [_load_key(k) for k in keys] + [_mac_key(m) for m in macs]
+    anchors = [load_key(k) for k in keys] + [symmetric_key(m) for m in macs]
     if not anchors:
         raise click.UsageError("give at least one --key (or --mac)")
     return [a.public() if getattr(a, "has_private", False) and a.kty != 4 else a for a in anchors]
@@ -230,7 +207,7 @@ def verify(
             f"{len(result.failed)} authentication block(s) do not verify", reason="suit.auth.partial"
         )
     warnings = check_manifest(env.manifest, resolve_sequences(env))
-    if _out(ctx):
+    if json_output(ctx):
         click.echo(
             json.dumps(
                 {
@@ -334,7 +311,7 @@ def process(  # noqa: PLR0917
 
     def write_report(content: Any) -> None:
         if report_file:
-            data = sign_report(content, _load_key(report_key)) if report_key else content.encode()
+            data = sign_report(content, load_key(report_key)) if report_key else content.encode()
             Path(report_file).write_bytes(data)
 
     def caps(err: IotSecError | None) -> Any:
@@ -381,7 +358,7 @@ def _reference_envelope(raw: bytes) -> Any:
 
 
 def _print_report(ctx: click.Context, report: Any, store_dir: str, component_name: Any) -> None:
-    if _out(ctx):
+    if json_output(ctx):
         click.echo(
             json.dumps(
                 {

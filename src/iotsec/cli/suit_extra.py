@@ -19,34 +19,10 @@ from typing import Any
 
 import click
 
+from iotsec.cli._suitkeys import any_key, json_output, load_key, symmetric_key
 from iotsec.errors import ConfigError, IotSecError
 
 CHUNK = 1 << 20
-
-
-def _json(ctx: click.Context) -> bool:
-    return bool(ctx.obj and ctx.obj.get("json"))
-
-
-def _key(path: str) -> Any:
-    from iotsec.core.cose import CoseKey
-
-    return CoseKey.load(Path(path).read_bytes())
-
-
-def _kek(path: str) -> Any:
-    """A KEK file: raw 16/24/32 bytes, hex text, or a COSE_Key/JWK (kid kept)."""
-    from iotsec.core.cose import CoseKey
-
-    data = Path(path).read_bytes()
-    s = data.strip()
-    if s.startswith(b"{") or s[:1] in (b"\xa1", b"\xa2", b"\xa3", b"\xa4", b"\xa5"):
-        return CoseKey.load(data)
-    try:
-        k = bytes.fromhex(s.decode("ascii"))
-    except (UnicodeDecodeError, ValueError):
-        k = data
-    return CoseKey.symmetric(k)
 
 
 def _with_kid(key: Any, kid: str | None) -> Any:
@@ -85,7 +61,7 @@ def encrypt_cmd(  # noqa: PLR0917
     from iotsec.core.cose import alg_from_name
     from iotsec.core.suit.encryption import encrypt_chunks
 
-    keys = [_key(p) for p in to] + [_kek(p) for p in keks]
+    keys = [load_key(p) for p in to] + [symmetric_key(p) for p in keks]
     if not keys:
         raise click.UsageError("give at least one --to or --kek")
     for n, kid in enumerate(kids[: len(keys)]):
@@ -111,7 +87,7 @@ def encrypt_cmd(  # noqa: PLR0917
     }
     click.echo(
         json.dumps(summary)
-        if _json(ctx)
+        if json_output(ctx)
         else f"encrypted {size} bytes with {alg} for {len(keys)} recipient(s): {output}, {info_path}"
     )
 
@@ -126,12 +102,7 @@ def decrypt_cmd(ciphertext: str, info_path: str, keys: tuple[str, ...], output: 
     from iotsec.core.suit.encryption import EncryptionInfo, decrypt_into
 
     info = EncryptionInfo.decode(Path(info_path).read_bytes())
-    loaded = []
-    for p in keys:
-        try:
-            loaded.append(_key(p))
-        except IotSecError:
-            loaded.append(_kek(p))
+    loaded = [any_key(p) for p in keys]
     out = Path(output)
     tmp = out.with_name(out.name + ".part")
     try:
@@ -193,8 +164,8 @@ def delegate_cmd(  # noqa: PLR0917
             prefix = segs[-1] == "*"
             scope.append(pattern(segs[:-1] if prefix else segs, prefix))
     cwt = issue_delegation(
-        _key(issuer_key),
-        _key(subject_key),
+        load_key(issuer_key),
+        load_key(subject_key),
         issuer=issuer,
         subject=subject_name,
         components=scope,
@@ -305,8 +276,8 @@ def apply_cmd(  # noqa: PLR0917
             data = (
                 sign_report(
                     report,
-                    _key(report_key),
-                    encrypt_key=_kek(report_encrypt_key) if report_encrypt_key else None,
+                    load_key(report_key),
+                    encrypt_key=symmetric_key(report_encrypt_key) if report_encrypt_key else None,
                 )
                 if report_key
                 else report.encode()
@@ -328,18 +299,13 @@ def apply_cmd(  # noqa: PLR0917
         try:
             spec = json.loads(Path(acl).read_text())
             for name, entry in spec.items():
-                key = _key(str(Path(acl).parent / entry["key"]))
+                key = load_key(str(Path(acl).parent / entry["key"]))
                 anchors.append(Authority.anchor(name, key, named_scope(entry)))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigError(f"bad ACL file {acl}: {exc}", reason="suit.cli.acl") from exc
     if not anchors:
         raise click.UsageError("give at least one --key, --mac or --acl")
-    dkeys = []
-    for p in decrypt_keys:
-        try:
-            dkeys.append(_key(p))
-        except IotSecError:
-            dkeys.append(_kek(p))
+    dkeys = [any_key(p) for p in decrypt_keys]
     store = RefCountingFileStore(store_dir)  # streams payloads, keeps reference counts
     inputs: Any = StaticInputs(battery=battery, consent=consent, versions=_parse_versions(versions))
     if policy_file is not None:
@@ -361,7 +327,7 @@ def apply_cmd(  # noqa: PLR0917
     if report_out:
         caps = iotsec_capabilities() if wants_capabilities(result.error) else None
         write_report(report_from_result(result, nonce=report_nonce, capabilities=caps))
-    if _json(ctx):
+    if json_output(ctx):
         click.echo(
             json.dumps(
                 {
@@ -404,8 +370,8 @@ def report_show(ctx: click.Context, path: str, decrypt_keys: tuple[str, ...], di
     from iotsec.core.suit.report import Reason, unwrap_report
     from iotsec.core.suit.report_render import render
 
-    report, container = unwrap_report(Path(path).read_bytes(), [_kek(p) for p in decrypt_keys])
-    if _json(ctx):
+    report, container = unwrap_report(Path(path).read_bytes(), [symmetric_key(p) for p in decrypt_keys])
+    if json_output(ctx):
         out: dict[str, Any] = {
             "container": container,
             "reference_uri": report.reference_uri,
@@ -434,13 +400,10 @@ def report_verify(path: str, keys: tuple[str, ...], decrypt_keys: tuple[str, ...
     """Verify a signed (or MACed) SUIT_Report; exit 0 if valid, 1 with the reason if not."""
     from iotsec.core.suit.report import verify_report
 
-    loaded = []
-    for p in keys:
-        try:
-            loaded.append(_key(p))
-        except IotSecError:
-            loaded.append(_kek(p))
-    report = verify_report(Path(path).read_bytes(), loaded, decrypt_keys=[_kek(p) for p in decrypt_keys])
+    loaded = [any_key(p) for p in keys]
+    report = verify_report(
+        Path(path).read_bytes(), loaded, decrypt_keys=[symmetric_key(p) for p in decrypt_keys]
+    )
     click.echo(
         f"valid: report for {report.reference_uri or '(no URI)'} "
         f"digest {report.manifest_digest.value.hex()[:16]}..., result " + ("ok" if report.ok else "failed")
@@ -462,7 +425,7 @@ def report_capabilities(ctx: click.Context, components: tuple[str, ...], output:
     data = cbor.dumps(caps.to_cbor())
     if output:
         Path(output).write_bytes(data)
-    if _json(ctx):
+    if json_output(ctx):
         click.echo(
             json.dumps(
                 {

@@ -1,45 +1,6 @@
-"""EST (RFC 7030) message formats. Pure: the transport lives in ``iotsec.adapters.http.est``."""
+"""EST (RFC 7030) message formats. Pure: the transport lives in ``iotsec.adapters.http.est``.
 
-from iotsec.core.est.messages import (
-    CSRATTRS,
-    MAX_BODY,
-    OPERATIONS,
-    PKCS7_CERTS_ONLY,
-    PKCS8,
-    PKCS10,
-    WELL_KNOWN,
-    CsrAttr,
-    b64_decode,
-    b64_encode,
-    check_label,
-    decode_certs_only,
-    decode_csrattrs,
-    decode_serverkeygen,
-    encode_certs_only,
-    encode_csrattrs,
-    encode_serverkeygen,
-    est_path,
-    oid_der,
-)
+The package's API is that of ``messages``: its ``__all__`` is the one list of the public names."""
 
-__all__ = [
-    "CSRATTRS",
-    "MAX_BODY",
-    "OPERATIONS",
-    "PKCS7_CERTS_ONLY",
-    "PKCS8",
-    "PKCS10",
-    "WELL_KNOWN",
-    "CsrAttr",
-    "b64_decode",
-    "b64_encode",
-    "check_label",
-    "decode_certs_only",
-    "decode_csrattrs",
-    "decode_serverkeygen",
-    "encode_certs_only",
-    "encode_csrattrs",
-    "encode_serverkeygen",
-    "est_path",
-    "oid_der",
-]
+from iotsec.core.est.messages import *  # noqa: F403
+from iotsec.core.est.messages import __all__ as __all__

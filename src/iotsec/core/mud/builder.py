@@ -39,36 +39,20 @@ from iotsec.core.mud.model import MudFile
 from iotsec.core.mud.parser import parse_mud
 from iotsec.errors import DecodeError, ValidationError
 
-_PROFILE_KEYS = {
-    "mud-url",
+# profile keys copied as they are into the MUD container (RFC 8520 §2.1 names)
+_COPIED = (
     "mud-signature",
+    "cache-validity",
+    "is-supported",
     "systeminfo",
     "mfg-name",
     "model-name",
     "firmware-rev",
     "software-rev",
     "documentation",
-    "cache-validity",
-    "is-supported",
-    "ip-versions",
-    "allow",
-    "name",
-    "last-update",
-}
-_RULE_KEYS = {
-    "cloud",
-    "network",
-    "controller",
-    "my-controller",
-    "local-networks",
-    "same-manufacturer",
-    "manufacturer",
-    "model",
-    "proto",
-    "port",
-    "initiated-by",
-    "name",
-}
+)
+_PROFILE_KEYS = {*_COPIED, "mud-url", "ip-versions", "allow", "name", "last-update"}
+# the peers a rule can name (at most one; docs/mud.md), in the order _peer_match looks for them
 _PEERS = (
     "cloud",
     "network",
@@ -79,6 +63,7 @@ _PEERS = (
     "manufacturer",
     "model",
 )
+_RULE_KEYS = {*_PEERS, "proto", "port", "initiated-by", "name"}
 
 
 def load_profile(text: str | bytes) -> dict[str, Any]:
@@ -197,17 +182,7 @@ def build_mud(profile: dict[str, Any], *, last_update: str) -> MudFile:
         "mud-url": profile["mud-url"],
         "last-update": str(profile.get("last-update", last_update)),
     }
-    for k in (
-        "mud-signature",
-        "cache-validity",
-        "is-supported",
-        "systeminfo",
-        "mfg-name",
-        "model-name",
-        "firmware-rev",
-        "software-rev",
-        "documentation",
-    ):
+    for k in _COPIED:
         if k in profile:
             mud[k] = profile[k]
     mud.setdefault("cache-validity", 48)

@@ -165,29 +165,16 @@ def _build(
     return builder.sign(signer, signature_hash(signer))  # type: ignore[arg-type]
 
 
-def _ca_usage() -> x509.KeyUsage:
+def _key_usage(*, ca: bool) -> x509.KeyUsage:
+    """digitalSignature for every certificate; keyCertSign and cRLSign for a CA's only."""
     return x509.KeyUsage(
         digital_signature=True,
         content_commitment=False,
         key_encipherment=False,
         data_encipherment=False,
         key_agreement=False,
-        key_cert_sign=True,
-        crl_sign=True,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
-def _ee_usage() -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
         encipher_only=False,
         decipher_only=False,
     )
@@ -198,6 +185,37 @@ def _days(now: dt.datetime, days: int) -> tuple[dt.datetime, dt.datetime]:
         raise ValidationError("now must be timezone-aware", reason="pki.time")
     start = now - dt.timedelta(minutes=5)  # small clock skew allowance for devices
     return start, now + dt.timedelta(days=days)
+
+
+def _end_entity(
+    subject: x509.Name,
+    pub: PublicKey,
+    issuer: Issuer,
+    *,
+    serial: int,
+    now: dt.datetime,
+    days: int,
+    usage: x509.ObjectIdentifier,
+    more: Sequence[Ext] = (),
+) -> x509.Certificate:
+    """An end-entity certificate of ``issuer``: cA FALSE, the end-entity key usage, the extended key
+    usage ``usage``, then ``more``; valid ``days`` from ``now`` but never beyond the issuer."""
+    nb, na = _days(now, days)
+    return _build(
+        subject=subject,
+        pub=pub,
+        issuer_name=issuer.cert.subject,
+        signer=issuer.key,
+        serial=serial,
+        not_before=nb,
+        not_after=min(na, issuer.cert.not_valid_after_utc),
+        extensions=[
+            (x509.BasicConstraints(ca=False, path_length=None), True),
+            (_key_usage(ca=False), True),
+            (x509.ExtendedKeyUsage([usage]), False),
+            *more,
+        ],
+    )
 
 
 def root_ca(
@@ -213,7 +231,7 @@ def root_ca(
         serial=serial,
         not_before=nb,
         not_after=na,
-        extensions=[(x509.BasicConstraints(ca=True, path_length=None), True), (_ca_usage(), True)],
+        extensions=[(x509.BasicConstraints(ca=True, path_length=None), True), (_key_usage(ca=True), True)],
     )
 
 
@@ -231,7 +249,7 @@ def issuing_ca(
         serial=serial,
         not_before=nb,
         not_after=na,
-        extensions=[(x509.BasicConstraints(ca=True, path_length=0), True), (_ca_usage(), True)],
+        extensions=[(x509.BasicConstraints(ca=True, path_length=0), True), (_key_usage(ca=True), True)],
     )
 
 
@@ -254,7 +272,7 @@ def link_certificate(
         serial=serial,
         not_before=now - dt.timedelta(minutes=5),
         not_after=na,
-        extensions=[(x509.BasicConstraints(ca=True, path_length=None), True), (_ca_usage(), True)],
+        extensions=[(x509.BasicConstraints(ca=True, path_length=None), True), (_key_usage(ca=True), True)],
     )
 
 
@@ -278,22 +296,16 @@ def server_cert(
         names += [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
     except ValueError as exc:
         raise ValidationError(f"bad IP address: {exc}", reason="pki.server.ip") from exc
-    nb, na = _days(now, days)
     cn = dns_names[0] if dns_names else ips[0]
-    return _build(
-        subject=name(cn),
-        pub=pub,
-        issuer_name=issuer.cert.subject,
-        signer=issuer.key,
+    return _end_entity(
+        name(cn),
+        pub,
+        issuer,
         serial=serial,
-        not_before=nb,
-        not_after=min(na, issuer.cert.not_valid_after_utc),
-        extensions=[
-            (x509.BasicConstraints(ca=False, path_length=None), True),
-            (_ee_usage(), True),
-            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
-            (x509.SubjectAlternativeName(names), False),
-        ],
+        now=now,
+        days=days,
+        usage=ExtendedKeyUsageOID.SERVER_AUTH,
+        more=[(x509.SubjectAlternativeName(names), False)],
     )
 
 
@@ -301,20 +313,9 @@ def operator_cert(
     pub: PublicKey, issuer: Issuer, *, operator: str, serial: int, now: dt.datetime, days: int = 365
 ) -> x509.Certificate:
     """A certificate for a human operator or an operations service (EKU clientAuth)."""
-    nb, na = _days(now, days)
-    return _build(
-        subject=name(operator, organization="operators"),
-        pub=pub,
-        issuer_name=issuer.cert.subject,
-        signer=issuer.key,
-        serial=serial,
-        not_before=nb,
-        not_after=min(na, issuer.cert.not_valid_after_utc),
-        extensions=[
-            (x509.BasicConstraints(ca=False, path_length=None), True),
-            (_ee_usage(), True),
-            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False),
-        ],
+    subject = name(operator, organization="operators")
+    return _end_entity(
+        subject, pub, issuer, serial=serial, now=now, days=days, usage=ExtendedKeyUsageOID.CLIENT_AUTH
     )
 
 
@@ -344,25 +345,14 @@ def device_cert(
     The UUID is both the subject serialNumber and a ``urn:uuid:`` URI SAN; a MUD URL goes in the
     non-critical extension of RFC 8520 §10.
     """
-    nb, na = _days(now, days)
     subj = subject if subject is not None else device_subject(device, model)
     exts: list[Ext] = [
-        (x509.BasicConstraints(ca=False, path_length=None), True),
-        (_ee_usage(), True),
-        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False),
         (x509.SubjectAlternativeName([x509.UniformResourceIdentifier(f"urn:uuid:{device}")]), False),
     ]
     if mud_url:
         exts.append((x509.UnrecognizedExtension(MUD_URL_OID, encode_mud_url(mud_url)), False))
-    return _build(
-        subject=subj,
-        pub=pub,
-        issuer_name=issuer.cert.subject,
-        signer=issuer.key,
-        serial=serial,
-        not_before=nb,
-        not_after=min(na, issuer.cert.not_valid_after_utc),
-        extensions=exts,
+    return _end_entity(
+        subj, pub, issuer, serial=serial, now=now, days=days, usage=ExtendedKeyUsageOID.CLIENT_AUTH, more=exts
     )
 
 
