@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from iotsec.core import cbor
-from iotsec.core.cose._enc_fast import encrypt0_parts, protected_map
+from iotsec.core.cose._enc_fast import encrypt0_parts
+from iotsec.core.cose._fast import protected_map
 from iotsec.core.cose._keymat import key_base_iv, symmetric_secret
 from iotsec.core.cose.algorithms import Algorithm, alg_label
 from iotsec.core.cose.ciphers import CipherSpec, cipher_spec

@@ -17,7 +17,7 @@ from typing import Any
 
 from iotsec.core.cbor import CBORTag
 from iotsec.core.cose import ciphers
-from iotsec.core.cose._enc_fast import protected_map
+from iotsec.core.cose._fast import protected_map
 from iotsec.core.cose.algorithms import Algorithm
 from iotsec.core.cose.ciphers import CipherSpec, StreamDecryptor, cipher_spec
 from iotsec.core.cose.enc_common import (
