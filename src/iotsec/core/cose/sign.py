@@ -13,8 +13,9 @@ cose-wg examples that put ``alg`` in the unprotected bucket needs ``allow_unprot
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from iotsec.core.cose import _sig
@@ -292,6 +293,22 @@ class SignMessage:
             signature.signature,
         )
 
+    def _checker(
+        self,
+        external_aad: bytes,
+        detached_payload: bytes | None,
+        critical: Collection[int | str],
+        allow_unprotected_alg: bool,
+    ) -> Callable[[Signature, CoseKey], None]:
+        """:meth:`verify_signature` with these arguments, for a signer and a key."""
+        return partial(
+            self.verify_signature,
+            external_aad=external_aad,
+            detached_payload=detached_payload,
+            critical=critical,
+            allow_unprotected_alg=allow_unprotected_alg,
+        )
+
     def verify(
         self,
         key: CoseKey,
@@ -307,19 +324,13 @@ class SignMessage:
         no kid). RFC 9052 §4.1 leaves "how many signatures must verify" to the application: use
         :meth:`verify_all` to require every signer.
         """
+        check = self._checker(external_aad, detached_payload, critical, allow_unprotected_alg)
         last: IotSecError | None = None
         for s in self.signatures:
-            if key.kid is not None and s.kid is not None and s.kid != key.kid:
+            if _other_kids(key, s):
                 continue
             try:
-                self.verify_signature(
-                    s,
-                    key,
-                    external_aad,
-                    detached_payload,
-                    critical=critical,
-                    allow_unprotected_alg=allow_unprotected_alg,
-                )
+                check(s, key)
                 return s
             except (VerifyError, ValidationError) as exc:
                 last = exc
@@ -337,20 +348,14 @@ class SignMessage:
         allow_unprotected_alg: bool = False,
     ) -> None:
         """Require every signature to verify with one of ``keys`` (matched by kid when present)."""
+        check = self._checker(external_aad, detached_payload, critical, allow_unprotected_alg)
         for s in self.signatures:
             ok = False
             for key in keys:
-                if key.kid is not None and s.kid is not None and s.kid != key.kid:
+                if _other_kids(key, s):
                     continue
                 try:
-                    self.verify_signature(
-                        s,
-                        key,
-                        external_aad,
-                        detached_payload,
-                        critical=critical,
-                        allow_unprotected_alg=allow_unprotected_alg,
-                    )
+                    check(s, key)
                     ok = True
                     break
                 except (VerifyError, ValidationError):
@@ -368,6 +373,11 @@ class SignMessage:
             TAG_SIGN,
             self.tagged if tagged is None else tagged,
         )
+
+
+def _other_kids(key: CoseKey, signature: Signature) -> bool:
+    """True when the key and the signer both have a kid and they differ (RFC 9052 §3.1 kid)."""
+    return key.kid is not None and signature.kid is not None and signature.kid != key.kid
 
 
 def sign(
