@@ -15,16 +15,26 @@ Rules applied on decryption (the reasons are in docs/cose-encryption.md):
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from iotsec.core import cbor
+from iotsec.core.cose import ciphers
 from iotsec.core.cose._enc_fast import encrypt0_parts
 from iotsec.core.cose._fast import protected_map
 from iotsec.core.cose._keymat import key_base_iv, symmetric_secret
 from iotsec.core.cose.algorithms import Algorithm, alg_label
 from iotsec.core.cose.ciphers import CipherSpec, cipher_spec
-from iotsec.core.cose.headers import HeaderLabel, check_buckets, check_crit, decode_protected
+from iotsec.core.cose.headers import (
+    HeaderLabel,
+    check_buckets,
+    check_crit,
+    decode_protected,
+    encode_protected,
+    normalize_headers,
+)
 from iotsec.core.cose.key import CoseKey
 from iotsec.errors import DecodeError, UnsupportedError, ValidationError
 
@@ -248,6 +258,77 @@ def aad_for(spec: CipherSpec, context: str, protected: bytes, external_aad: byte
     return b""
 
 
+def build_headers(  # noqa: PLR0917
+    spec: CipherSpec,
+    protected: Mapping[Any, Any] | None,
+    unprotected: Mapping[Any, Any] | None,
+    iv: bytes | None,
+    partial_iv: bytes | None,
+    base_iv: bytes | None,
+) -> tuple[dict[Any, Any], dict[Any, Any], bytes]:
+    """Headers of a content layer and the IV to use. AEAD ``alg`` goes protected; RFC 9459
+    ciphers put it unprotected with an empty protected bucket (RFC 9459 §4, §5)."""
+    prot = normalize_headers(protected)
+    unprot = normalize_headers(unprotected)
+    if spec.aead:
+        prot[int(H.ALG)] = int(spec.alg)
+    else:
+        if prot:
+            raise ValidationError(
+                f"{spec.name} requires an empty protected header", reason="cose.alg.protected"
+            )
+        unprot[int(H.ALG)] = int(spec.alg)
+    if partial_iv is not None:
+        if base_iv is None:
+            raise ValidationError("Partial IV without a base IV", reason="cose.iv.base")
+        if len(base_iv) != spec.nonce_len:
+            raise ValidationError("base IV has the wrong length", reason="cose.iv.length")
+        unprot[int(H.PARTIAL_IV)] = partial_iv
+        return prot, unprot, partial_iv_to_iv(partial_iv, base_iv)
+    iv = iv if iv is not None else os.urandom(spec.nonce_len)
+    unprot[int(H.IV)] = iv
+    return prot, unprot, iv
+
+
+def seal_layer(  # noqa: PLR0917 - private, mirrors encrypt0()'s and encrypt()'s parameters
+    spec: CipherSpec,
+    key: CoseKey | bytes,
+    context: str,
+    plaintext: bytes,
+    protected: Mapping[Any, Any] | None,
+    unprotected: Mapping[Any, Any] | None,
+    external_aad: bytes,
+    iv: bytes | None,
+    partial_iv: bytes | None,
+    base_iv: bytes | None,
+) -> tuple[bytes, dict[Any, Any], bytes]:
+    """Encrypt the content layer of a COSE_Encrypt0 or COSE_Encrypt (``context``, RFC 9052 §5.3)
+    with ``key`` (:func:`content_key`): returns ``(protected bytes, unprotected map, ciphertext)``."""
+    prot, unprot, nonce = build_headers(spec, protected, unprotected, iv, partial_iv, base_iv)
+    prot_bytes = encode_protected(prot)
+    k = content_key(key, spec)  # the key is checked before the AAD
+    ct = ciphers.encrypt(spec.alg, k, nonce, plaintext, aad_for(spec, context, prot_bytes, external_aad))
+    return prot_bytes, unprot, ct
+
+
+def open_layer(  # noqa: PLR0917
+    layer: ContentLayer,
+    context: str,
+    key: CoseKey | bytes | None,
+    external_aad: bytes,
+    base_iv: bytes | None,
+    allow_unprotected_alg: bool,
+    allow_unauthenticated: bool,
+) -> tuple[CipherSpec, bytes, bytes]:
+    """The policed content algorithm, the IV and the AAD (Enc_structure with ``context``) to decrypt
+    ``layer``; ``key`` (the COSE_Key's Base IV) only serves a Partial IV without ``base_iv``."""
+    spec = content_spec(
+        layer, allow_unprotected_alg=allow_unprotected_alg, allow_unauthenticated=allow_unauthenticated
+    )
+    nonce = layer_iv(layer, spec, base_iv=base_iv, key=key)
+    return spec, nonce, aad_for(spec, context, layer.aad_protected, external_aad)
+
+
 def encode_layer(tag: int, items: list[Any], tagged: bool) -> bytes:
     """Encode a message array, tagged or not."""
     return cbor.dumps(cbor.tag(tag, items) if tagged else items)
@@ -295,6 +376,7 @@ __all__ = [
     "ContentLayer",
     "aad_for",
     "as_alg",
+    "build_headers",
     "content_key",
     "content_spec",
     "decode_layer",
@@ -302,6 +384,8 @@ __all__ = [
     "fast_protected",
     "encode_layer",
     "layer_iv",
+    "open_layer",
     "partial_iv_to_iv",
     "pick_ciphertext",
+    "seal_layer",
 ]
