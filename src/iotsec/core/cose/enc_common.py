@@ -22,6 +22,7 @@ from typing import Any
 
 from iotsec.core import cbor
 from iotsec.core.cose import ciphers
+from iotsec.core.cose._common import encode_message, structure
 from iotsec.core.cose._enc_fast import encrypt0_parts
 from iotsec.core.cose._fast import protected_map
 from iotsec.core.cose._keymat import key_base_iv, symmetric_secret
@@ -50,35 +51,14 @@ MAC_RECIPIENT = "Mac_Recipient"
 REC_RECIPIENT = "Rec_Recipient"
 
 
-def _head(major: int, n: int) -> bytes:
-    """A CBOR head with the shortest argument encoding (RFC 8949 §3, §4.2.1)."""
-    mt = major << 5
-    if n < 24:
-        return bytes([mt | n])
-    for info, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
-        if n < 1 << (8 * size):
-            return bytes([mt | info]) + n.to_bytes(size, "big")
-    raise ValidationError("value too large for CBOR", reason="cbor.size")  # pragma: no cover
-
-
 def enc_structure(context: str, protected: bytes, external_aad: bytes = b"") -> bytes:
     """Encode the Enc_structure, the AAD of an AEAD layer (RFC 9052 §5.3).
 
-    ``[context: tstr, protected: bstr, external_aad: bstr]``, encoded directly (deterministic
-    encoding, the same bytes as :func:`iotsec.core.cbor.dumps`) because it sits on the hot path.
+    ``[context: tstr, protected: bstr, external_aad: bstr]``, encoded directly by
+    :func:`iotsec.core.cose._common.structure` (the same bytes as :func:`iotsec.core.cbor.dumps`)
+    because it sits on the hot path.
     """
-    head = _CONTEXT_HEADS.get(context)
-    if head is None:
-        ctx = context.encode()
-        head = b"\x83" + _head(3, len(ctx)) + ctx
-    return b"".join((head, _head(2, len(protected)), protected, _head(2, len(external_aad)), external_aad))
-
-
-# the array head and context string of the Enc_structure for each RFC 9052 §5.3 context
-_CONTEXT_HEADS = {
-    c: b"\x83" + _head(3, len(c.encode())) + c.encode()
-    for c in (ENCRYPT0, ENCRYPT, ENC_RECIPIENT, MAC_RECIPIENT, REC_RECIPIENT)
-}
+    return structure(context, protected, external_aad)
 
 
 def partial_iv_to_iv(partial_iv: bytes, base_iv: bytes) -> bytes:
@@ -330,8 +310,8 @@ def open_layer(  # noqa: PLR0917
 
 
 def encode_layer(tag: int, items: list[Any], tagged: bool) -> bytes:
-    """Encode a message array, tagged or not."""
-    return cbor.dumps(cbor.tag(tag, items) if tagged else items)
+    """Encode a message array, tagged or not (:func:`iotsec.core.cose._common.encode_message`)."""
+    return encode_message(items, tag, tagged)
 
 
 def as_alg(alg: Algorithm | int | str) -> int:
