@@ -18,6 +18,7 @@ from typing import Any
 from iotsec.core.cbor import CBORTag
 from iotsec.core.cose import ciphers
 from iotsec.core.cose._fast import protected_map
+from iotsec.core.cose._recipients import make_recipients
 from iotsec.core.cose.algorithms import Algorithm
 from iotsec.core.cose.ciphers import CipherSpec, StreamDecryptor, cipher_spec
 from iotsec.core.cose.enc_common import (
@@ -39,8 +40,6 @@ from iotsec.core.cose.recipient import (
     KdfParams,
     Recipient,
     RecipientSpec,
-    build_recipient,
-    random_cek,
     try_recipients,
 )
 from iotsec.errors import ValidationError
@@ -63,23 +62,12 @@ def _encrypt_parts(  # noqa: PLR0917 - private, mirrors encrypt()'s parameters
     spec = cipher_spec(as_alg(alg))
     if not recipients:
         raise ValidationError("COSE_Encrypt needs at least one recipient", reason="cose.recipient.none")
-    direct = [r for r in recipients if r.method.determines_cek]
-    if direct and len(recipients) > 1:  # RFC 9052 §8.5.1
-        raise ValidationError(
-            "a direct key recipient must be the only recipient", reason="cose.recipient.direct"
-        )
-    built: list[Recipient] = []
-    if direct:
-        if cek is not None:
-            raise ValidationError(
-                "a direct method determines the content key", reason="cose.recipient.direct"
-            )
-        r, cek = build_recipient(direct[0], spec.alg)
-        built.append(r)
-    else:
-        cek = cek if cek is not None else random_cek(spec.alg)
-        for rs in recipients:
-            built.append(build_recipient(rs, spec.alg, cek)[0])
+    built, cek = make_recipients(
+        recipients,
+        spec.alg,
+        cek,
+        ("a direct key recipient must be the only recipient", "cose.recipient.direct"),  # RFC 9052 §8.5.1
+    )
     prot_bytes, unprot, ct = seal_layer(
         spec, cek, ENCRYPT, plaintext, protected, unprotected, external_aad, iv, partial_iv, base_iv
     )

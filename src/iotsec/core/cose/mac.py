@@ -34,6 +34,7 @@ from iotsec.core.cose._common import (
     nonempty_array,
     resolve_alg,
 )
+from iotsec.core.cose._recipients import make_recipients
 from iotsec.core.cose.algorithms import AlgInfo, AlgKind, Algorithm, KeyOp, alg_info
 from iotsec.core.cose.headers import HeaderLabel, HeaderMap, normalize_headers
 from iotsec.core.cose.key import CoseKey
@@ -41,9 +42,6 @@ from iotsec.core.cose.recipient import (
     KdfParams,
     Recipient,
     RecipientSpec,
-    build_recipient,
-    random_cek,
-    recipient_alg,
     try_recipients,
 )
 from iotsec.errors import ValidationError
@@ -271,19 +269,12 @@ def mac(
     specs = [
         r if isinstance(r, RecipientSpec) else RecipientSpec(int(Algorithm.DIRECT), r) for r in recipients
     ]
-    direct = [s for s in specs if recipient_alg(int(s.alg)).determines_cek]
-    if direct and len(specs) > 1:
-        raise ValidationError(
-            "a direct key agreement recipient must be the only one", reason="cose.mac.direct"
-        )
-    built: list[Recipient] = []
-    if direct:
-        r, cek = build_recipient(direct[0], int(info.alg))
-        built.append(r)
-    else:
-        cek = random_cek(int(info.alg))
-        for s in specs:
-            built.append(build_recipient(s, int(info.alg), cek)[0])
+    built, cek = make_recipients(
+        specs,
+        int(info.alg),
+        None,
+        ("a direct key agreement recipient must be the only one", "cose.mac.direct"),
+    )
     _, prot_bytes, unprot = headers_for(info.alg, None, protected, unprotected, "MAC")
     tag = _sig.mac_raw(info, cek, layer_structure(MAC, prot_bytes, payload, check_aad(external_aad), None))
     return encode_message(
