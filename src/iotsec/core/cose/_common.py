@@ -362,6 +362,12 @@ def kid_value(protected: HeaderMap, unprotected: HeaderMap) -> bytes | None:
     return kid if isinstance(kid, bytes) else None
 
 
+def kids_differ(key_kid: bytes | None, kid: bytes | None) -> bool:
+    """True when a key and a signer both name a kid and the two differ: the signer is not a
+    candidate for that key (RFC 9052 §3.1 kid)."""
+    return key_kid is not None and kid is not None and kid != key_kid
+
+
 def headers_for(
     alg: Algorithm,
     kid: bytes | None,
@@ -394,6 +400,7 @@ __all__ = [
     "decode_body",
     "headers_for",
     "kid_value",
+    "kids_differ",
     "layer_structure",
     "nonempty_array",
     "detached_or_attached",

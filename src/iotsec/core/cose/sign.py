@@ -34,6 +34,7 @@ from iotsec.core.cose._common import (
     four_from_item,
     headers_for,
     kid_value,
+    kids_differ,
     layer_headers,
     layer_structure,
     nonempty_array,
@@ -327,7 +328,7 @@ class SignMessage:
         check = self._checker(external_aad, detached_payload, critical, allow_unprotected_alg)
         last: IotSecError | None = None
         for s in self.signatures:
-            if _other_kids(key, s):
+            if kids_differ(key.kid, s.kid):
                 continue
             try:
                 check(s, key)
@@ -352,7 +353,7 @@ class SignMessage:
         for s in self.signatures:
             ok = False
             for key in keys:
-                if _other_kids(key, s):
+                if kids_differ(key.kid, s.kid):
                     continue
                 try:
                     check(s, key)
@@ -373,11 +374,6 @@ class SignMessage:
             TAG_SIGN,
             self.tagged if tagged is None else tagged,
         )
-
-
-def _other_kids(key: CoseKey, signature: Signature) -> bool:
-    """True when the key and the signer both have a kid and they differ (RFC 9052 §3.1 kid)."""
-    return key.kid is not None and signature.kid is not None and signature.kid != key.kid
 
 
 def sign(
