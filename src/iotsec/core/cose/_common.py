@@ -7,13 +7,20 @@ hot path of verification and the bytes are identical to the deterministic encodi
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from iotsec.core import cbor
 from iotsec.core.cose._fast import encode_simple_map, four_items, head, protected_map
-from iotsec.core.cose.algorithms import Algorithm
-from iotsec.core.cose.headers import HeaderMap, check_buckets, check_crit, decode_protected
+from iotsec.core.cose.algorithms import Algorithm, coerce_alg
+from iotsec.core.cose.headers import (
+    HeaderMap,
+    check_buckets,
+    check_crit,
+    decode_protected,
+    encode_protected,
+    normalize_headers,
+)
 from iotsec.errors import DecodeError, ValidationError
 
 # RFC 9052 §2 table 1: CBOR tags of the COSE messages
@@ -66,23 +73,53 @@ def structure(context: str, *fields: bytes) -> bytes:
 
 
 _BSTR_HEADS = tuple(head(2, n) for n in range(0x100))  # heads of the byte strings under 256 bytes
-_SIG1_PREFIX = head(4, 4) + tstr("Signature1")
+
+# the array head and context of the four-item structures (RFC 9052 §4.4 Sig_structure of a
+# COSE_Sign1, §6.3 MAC_structure): [context, protected, external_aad, payload]
+SIGNATURE1 = head(4, 4) + tstr("Signature1")
+MAC0 = head(4, 4) + tstr("MAC0")
+MAC = head(4, 4) + tstr("MAC")
 
 
-def sig1_structure(protected: bytes, external_aad: bytes, payload: bytes) -> bytes:
-    """``structure("Signature1", protected, external_aad, payload)`` (RFC 9052 §4.4), unrolled."""
-    n, a, p = len(protected), len(external_aad), len(payload)
+def layer_structure(
+    prefix: bytes,
+    protected: bytes,
+    payload: bytes | None,
+    external_aad: bytes,
+    detached_payload: bytes | None,
+) -> bytes:
+    """``[context, protected, external_aad, payload]`` (``prefix``: :data:`SIGNATURE1`, :data:`MAC0`
+    or :data:`MAC`), the same bytes as :func:`structure`, unrolled: the verification hot path.
+
+    ``protected`` is the field as :func:`protected_for_structure` gives it. The payload is the
+    attached one or ``detached_payload`` (:func:`detached_or_attached`, checked before the external
+    AAD, which goes through :func:`check_aad` unless it is bytes).
+    """
+    if detached_payload is None and payload is not None:
+        body = payload  # attached (what detached_or_attached returns for it)
+    elif payload is None and type(detached_payload) is bytes:
+        body = detached_payload  # detached, supplied as bytes
+    else:
+        body = detached_or_attached(payload, detached_payload)  # the checks and their errors
+    if type(external_aad) is not bytes:
+        external_aad = check_aad(external_aad)
+    n, a, p = len(protected), len(external_aad), len(body)
     return b"".join(
         (
-            _SIG1_PREFIX,
+            prefix,
             _BSTR_HEADS[n] if n < 0x100 else head(2, n),
             protected,
             _BSTR_HEADS[a] if a < 0x100 else head(2, a),
             external_aad,
             _BSTR_HEADS[p] if p < 0x100 else head(2, p),
-            payload,
+            body,
         )
     )
+
+
+def sig1_structure(protected: bytes, external_aad: bytes, payload: bytes) -> bytes:
+    """``structure("Signature1", protected, external_aad, payload)`` (RFC 9052 §4.4), unrolled."""
+    return layer_structure(SIGNATURE1, protected, payload, external_aad, None)
 
 
 def protected_for_structure(protected: HeaderMap, protected_bytes: bytes) -> bytes:
@@ -188,12 +225,33 @@ def decode_four(
     fast = fast_four(data, tag_byte)
     if fast is not None:
         return fast
-    item, tagged = decode_array(data, tag, name, 4)
+    item, tagged, protected, prot_bytes, unprotected, payload = decode_body(data, tag, name, 4)
+    return tagged, protected, prot_bytes, unprotected, payload, byte_field(item[3], last)
+
+
+def decode_body(
+    data: bytes, tag: int, name: str, length: int
+) -> tuple[list[Any], bool, HeaderMap, bytes, HeaderMap, bytes | None]:
+    """The general decoding of a COSE_Sign1/Sign/Mac0/Mac (RFC 9052 §4, §6): the message array of
+    ``length`` items, its header buckets and payload. Returns ``(array, tagged, protected,
+    protected_bytes, unprotected, payload)``; the caller checks the items after the payload."""
+    item, tagged = decode_array(data, tag, name, length)
     protected, prot_bytes, unprotected = layer_headers(item[0], item[1], ())
-    payload = payload_field(item[2], ("payload",))
-    if not isinstance(item[3], bytes):
-        raise ValidationError(f"{last} must be a byte string", reason="cose.structure", path=(last,))
-    return tagged, protected, prot_bytes, unprotected, payload, item[3]
+    return item, tagged, protected, prot_bytes, unprotected, payload_field(item[2], ("payload",))
+
+
+def byte_field(value: object, name: str) -> bytes:
+    """A message item that must be a byte string (the signature, the tag)."""
+    if not isinstance(value, bytes):
+        raise ValidationError(f"{name} must be a byte string", reason="cose.structure", path=(name,))
+    return value
+
+
+def nonempty_array(value: object, name: str) -> list[Any]:
+    """A message item that must be a non-empty array (``[+ COSE_Signature]``, ``[+ COSE_recipient]``)."""
+    if not isinstance(value, list) or not value:
+        raise ValidationError(f"{name} must be a non-empty array", reason="cose.structure", path=(name,))
+    return value
 
 
 def four_from_item(item: object) -> tuple[HeaderMap, bytes, HeaderMap, bytes | None, bytes] | None:
@@ -284,7 +342,67 @@ def check_aad(external_aad: object) -> bytes:
     return bytes(external_aad)
 
 
+def check_payload(payload: object) -> bytes:
+    """The payload given to a signing or MACing function, as bytes."""
+    if not isinstance(payload, (bytes, bytearray, memoryview)):
+        raise ValidationError("payload must be bytes", reason="cose.payload")
+    return bytes(payload)
+
+
+def alg_value(a: object) -> Algorithm | int | str | None:
+    """A header's ``alg`` as the messages' ``alg`` properties show it (None unless an int or text)."""
+    if a is None or isinstance(a, bool) or not isinstance(a, (int, str)):
+        return None
+    return coerce_alg(a)
+
+
+def kid_value(protected: HeaderMap, unprotected: HeaderMap) -> bytes | None:
+    """The ``kid`` header parameter from either bucket, if a byte string."""
+    kid = header(protected, unprotected, 4)
+    return kid if isinstance(kid, bytes) else None
+
+
+def kids_differ(key_kid: bytes | None, kid: bytes | None) -> bool:
+    """True when a key and a signer both name a kid and the two differ: the signer is not a
+    candidate for that key (RFC 9052 §3.1 kid)."""
+    return key_kid is not None and kid is not None and kid != key_kid
+
+
+def headers_for(
+    alg: Algorithm,
+    kid: bytes | None,
+    protected: Mapping[Any, Any] | None,
+    unprotected: Mapping[Any, Any] | None,
+    what: str,
+) -> tuple[HeaderMap, bytes, HeaderMap]:
+    """The header buckets of a layer made with ``alg`` (``what``: "signing", "MAC"): ``alg`` in the
+    protected bucket only (RFC 9052 §3.1), ``kid`` unprotected unless given. Returns ``(protected,
+    protected_bytes, unprotected)``."""
+    prot = normalize_headers(protected)
+    unprot = normalize_headers(unprotected)
+    if 1 in unprot:  # 1: alg, 4: kid (RFC 9052 §3.1)
+        raise ValidationError("alg belongs in the protected bucket", reason="cose.alg.unprotected")
+    if prot.setdefault(1, int(alg)) != alg:
+        raise ValidationError(f"protected alg differs from the {what} algorithm", reason="cose.alg.mismatch")
+    if kid is not None and 4 not in prot and 4 not in unprot:
+        unprot[4] = kid
+    check_buckets(prot, unprot)
+    return prot, encode_protected(prot), unprot
+
+
 __all__ = [
+    "MAC",
+    "MAC0",
+    "SIGNATURE1",
+    "alg_value",
+    "byte_field",
+    "check_payload",
+    "decode_body",
+    "headers_for",
+    "kid_value",
+    "kids_differ",
+    "layer_structure",
+    "nonempty_array",
     "detached_or_attached",
     "encode_message",
     "COSE_TAGS",

@@ -47,7 +47,7 @@ def encode_simple_map(m: dict[Any, Any]) -> bytes | None:
     return head(5, len(items)) + b"".join(k + v for k, v in items)
 
 
-def _uint(data: bytes, pos: int, info: int, end: int) -> tuple[int, int] | None:
+def uint_arg(data: bytes, pos: int, info: int, end: int) -> tuple[int, int] | None:
     """Argument of a head with additional information ``info`` (< 28); None if truncated."""
     if info < 24:
         return info, pos
@@ -68,7 +68,7 @@ def _bstr(data: bytes, pos: int, end: int) -> tuple[bytes, int] | None:
             return None
         n, p = data[pos + 1], pos + 2
     elif 0x59 <= ib <= 0x5B:
-        r = _uint(data, pos + 1, ib & 0x1F, end)
+        r = uint_arg(data, pos + 1, ib & 0x1F, end)
         if r is None:
             return None
         n, p = r
@@ -110,7 +110,7 @@ def simple_map(data: bytes, pos: int, end: int) -> tuple[dict[Any, Any], int] | 
         vb = data[pos]
         major, info = vb >> 5, vb & 0x1F
         if major in (0, 1) and info < 28:
-            r = _uint(data, pos + 1, info, end)
+            r = uint_arg(data, pos + 1, info, end)
             if r is None:
                 return None
             n, pos = r
@@ -126,13 +126,18 @@ def simple_map(data: bytes, pos: int, end: int) -> tuple[dict[Any, Any], int] | 
 
 
 def protected_map(data: bytes) -> dict[Any, Any] | None:
-    """The protected bucket's map, if it is a simple map filling ``data`` exactly."""
+    """The protected bucket's map, if it is a simple map filling ``data`` exactly, else None.
+
+    An empty ``data`` is the empty map (RFC 9052 §3: zero-length bstr).
+    """
     if len(data) == 3 and data[0] == 0xA1 and data[1] == 0x01 and data[2] < 0x38:
         v = data[2]  # {1: alg} with a one-byte alg, the usual protected bucket
         if v < 0x18:
             return {1: v}
         if v >= 0x20:
             return {1: 0x1F - v}
+    if not data:
+        return {}
     r = simple_map(data, 0, len(data))
     if r is None or r[1] != len(data):
         return None
@@ -187,4 +192,4 @@ def four_items(data: bytes, tag_byte: int) -> tuple[bool, bytes, dict[Any, Any],
     return tagged, prot, unprot, payload, last
 
 
-__all__ = ["encode_simple_map", "four_items", "head", "protected_map", "simple_map"]
+__all__ = ["encode_simple_map", "four_items", "head", "protected_map", "simple_map", "uint_arg"]

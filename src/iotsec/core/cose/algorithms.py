@@ -325,6 +325,19 @@ def _i(alg: Algorithm, kind: AlgKind, kt: tuple[KeyType, ...], **kw: object) -> 
     return alg, AlgInfo(alg, kind, kt, **kw)  # type: ignore[arg-type]
 
 
+def _ecdh_kw(alg: Algorithm, wrap: Algorithm, key_bytes: int) -> tuple[Algorithm, AlgInfo]:
+    """RFC 9053 §6.4.1: ECDH-ES/SS + AES key wrap (``wrap``), all with HKDF SHA-256."""
+    return _i(
+        alg,
+        AlgKind.KEY_AGREEMENT,
+        _ECDH_KT,
+        curves=_ECDH_CURVES,
+        hash_name="sha256",
+        key_bytes=key_bytes,
+        wrap_alg=wrap,
+    )
+
+
 _SIG, _MAC, _CON = AlgKind.SIGNATURE, AlgKind.MAC, AlgKind.CONTENT
 _KW, _DIR, _KA = AlgKind.KEY_WRAP, AlgKind.DIRECT, AlgKind.KEY_AGREEMENT
 
@@ -386,60 +399,12 @@ ALGORITHMS: dict[Algorithm, AlgInfo] = dict(
         _i(Algorithm.ECDH_ES_HKDF_512, _KA, _ECDH_KT, curves=_ECDH_CURVES, hash_name="sha512"),
         _i(Algorithm.ECDH_SS_HKDF_256, _KA, _ECDH_KT, curves=_ECDH_CURVES, hash_name="sha256"),
         _i(Algorithm.ECDH_SS_HKDF_512, _KA, _ECDH_KT, curves=_ECDH_CURVES, hash_name="sha512"),
-        _i(
-            Algorithm.ECDH_ES_A128KW,
-            _KA,
-            _ECDH_KT,
-            curves=_ECDH_CURVES,
-            hash_name="sha256",
-            key_bytes=16,
-            wrap_alg=Algorithm.A128KW,
-        ),
-        _i(
-            Algorithm.ECDH_ES_A192KW,
-            _KA,
-            _ECDH_KT,
-            curves=_ECDH_CURVES,
-            hash_name="sha256",
-            key_bytes=24,
-            wrap_alg=Algorithm.A192KW,
-        ),
-        _i(
-            Algorithm.ECDH_ES_A256KW,
-            _KA,
-            _ECDH_KT,
-            curves=_ECDH_CURVES,
-            hash_name="sha256",
-            key_bytes=32,
-            wrap_alg=Algorithm.A256KW,
-        ),
-        _i(
-            Algorithm.ECDH_SS_A128KW,
-            _KA,
-            _ECDH_KT,
-            curves=_ECDH_CURVES,
-            hash_name="sha256",
-            key_bytes=16,
-            wrap_alg=Algorithm.A128KW,
-        ),
-        _i(
-            Algorithm.ECDH_SS_A192KW,
-            _KA,
-            _ECDH_KT,
-            curves=_ECDH_CURVES,
-            hash_name="sha256",
-            key_bytes=24,
-            wrap_alg=Algorithm.A192KW,
-        ),
-        _i(
-            Algorithm.ECDH_SS_A256KW,
-            _KA,
-            _ECDH_KT,
-            curves=_ECDH_CURVES,
-            hash_name="sha256",
-            key_bytes=32,
-            wrap_alg=Algorithm.A256KW,
-        ),
+        _ecdh_kw(Algorithm.ECDH_ES_A128KW, Algorithm.A128KW, 16),
+        _ecdh_kw(Algorithm.ECDH_ES_A192KW, Algorithm.A192KW, 24),
+        _ecdh_kw(Algorithm.ECDH_ES_A256KW, Algorithm.A256KW, 32),
+        _ecdh_kw(Algorithm.ECDH_SS_A128KW, Algorithm.A128KW, 16),
+        _ecdh_kw(Algorithm.ECDH_SS_A192KW, Algorithm.A192KW, 24),
+        _ecdh_kw(Algorithm.ECDH_SS_A256KW, Algorithm.A256KW, 32),
         # RFC 9054 hashes
         _i(Algorithm.SHA_256, AlgKind.HASH, (), hash_name="sha256"),
         _i(Algorithm.SHA_384, AlgKind.HASH, (), hash_name="sha384"),

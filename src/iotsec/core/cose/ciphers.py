@@ -157,6 +157,21 @@ def decrypt(alg: int, key: bytes, nonce: bytes, ciphertext: bytes | memoryview, 
     return dec.update(ciphertext) + dec.finalize()
 
 
+def _stream_context(
+    alg: int, key: bytes, nonce: bytes, aad: bytes, *, encrypt: bool
+) -> tuple[CipherSpec, Any]:
+    """The spec and the AES-GCM or AES-CTR context (AAD fed in) of a stream in either direction."""
+    spec = cipher_spec(alg)
+    if spec.mode not in (Mode.GCM, Mode.CTR):
+        raise UnsupportedError(f"{spec.name} cannot stream here", reason="cose.stream.unsupported")
+    _check(spec, key, nonce, aad)
+    cipher = Cipher(algorithms.AES(key), modes.GCM(nonce) if spec.mode is Mode.GCM else modes.CTR(nonce))
+    ctx: Any = cipher.encryptor() if encrypt else cipher.decryptor()
+    if spec.mode is Mode.GCM and aad:
+        ctx.authenticate_additional_data(aad)
+    return spec, ctx
+
+
 class StreamDecryptor:
     """Incremental decryption for AES-GCM and AES-CTR (``update`` ... ``finalize``).
 
@@ -170,10 +185,7 @@ class StreamDecryptor:
     def __init__(
         self, alg: int, key: bytes, nonce: bytes, aad: bytes = b"", *, total_length: int | None = None
     ) -> None:
-        spec = cipher_spec(alg)
-        if spec.mode not in (Mode.GCM, Mode.CTR):
-            raise UnsupportedError(f"{spec.name} cannot stream here", reason="cose.stream.unsupported")
-        _check(spec, key, nonce, aad)
+        spec, self._ctx = _stream_context(alg, key, nonce, aad, encrypt=False)
         self.spec = spec
         self._held = b""
         self._done = False
@@ -182,13 +194,6 @@ class StreamDecryptor:
             if total_length < spec.tag_len:
                 raise VerifyError("decryption failed", reason="cose.decrypt.failed")
             self._left = total_length - spec.tag_len
-        self._ctx: Any
-        if spec.mode is Mode.GCM:
-            self._ctx = Cipher(algorithms.AES(key), modes.GCM(nonce)).decryptor()
-            if aad:
-                self._ctx.authenticate_additional_data(aad)
-        else:
-            self._ctx = Cipher(algorithms.AES(key), modes.CTR(nonce)).decryptor()
 
     def update(self, chunk: bytes | memoryview) -> bytes:
         """Feed ciphertext (and, at the end, the tag); returns the plaintext available so far."""
@@ -276,18 +281,7 @@ class StreamEncryptor:
     """Incremental encryption for AES-GCM and AES-CTR; ``finalize`` returns the GCM tag."""
 
     def __init__(self, alg: int, key: bytes, nonce: bytes, aad: bytes = b"") -> None:
-        spec = cipher_spec(alg)
-        if spec.mode not in (Mode.GCM, Mode.CTR):
-            raise UnsupportedError(f"{spec.name} cannot stream here", reason="cose.stream.unsupported")
-        _check(spec, key, nonce, aad)
-        self.spec = spec
-        self._ctx: Any
-        if spec.mode is Mode.GCM:
-            self._ctx = Cipher(algorithms.AES(key), modes.GCM(nonce)).encryptor()
-            if aad:
-                self._ctx.authenticate_additional_data(aad)
-        else:
-            self._ctx = Cipher(algorithms.AES(key), modes.CTR(nonce)).encryptor()
+        self.spec, self._ctx = _stream_context(alg, key, nonce, aad, encrypt=True)
 
     def update(self, chunk: bytes) -> bytes:
         """Encrypt a chunk of plaintext."""

@@ -11,7 +11,14 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from iotsec.core.cose import _sig
-from iotsec.core.cose._common import check_aad, layer_headers, protected_for_structure, resolve_alg, structure
+from iotsec.core.cose._common import (
+    check_aad,
+    kids_differ,
+    layer_headers,
+    protected_for_structure,
+    resolve_alg,
+    structure,
+)
 from iotsec.core.cose.algorithms import AlgKind, alg_info
 from iotsec.core.cose.headers import HeaderLabel, HeaderMap
 from iotsec.core.cose.key import CoseKey
@@ -61,7 +68,7 @@ def verify_countersignature(
         raise ValidationError("payload is detached: pass detached_payload", reason="cose.payload.detached")
     last: IotSecError | None = None
     for cs in countersignatures(layer):
-        if key.kid is not None and cs.kid is not None and cs.kid != key.kid:
+        if kids_differ(key.kid, cs.kid):
             continue
         alg = resolve_alg(cs.protected, cs.unprotected, allow_unprotected_alg=False, critical=())
         tbs = structure(

@@ -15,15 +15,27 @@ Rules applied on decryption (the reasons are in docs/cose-encryption.md):
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from iotsec.core import cbor
-from iotsec.core.cose._enc_fast import encrypt0_parts, protected_map
+from iotsec.core.cose import ciphers
+from iotsec.core.cose._common import encode_message, structure
+from iotsec.core.cose._enc_fast import encrypt0_parts
+from iotsec.core.cose._fast import protected_map
 from iotsec.core.cose._keymat import key_base_iv, symmetric_secret
 from iotsec.core.cose.algorithms import Algorithm, alg_label
 from iotsec.core.cose.ciphers import CipherSpec, cipher_spec
-from iotsec.core.cose.headers import HeaderLabel, check_buckets, check_crit, decode_protected
+from iotsec.core.cose.headers import (
+    HeaderLabel,
+    check_buckets,
+    check_crit,
+    decode_protected,
+    encode_protected,
+    normalize_headers,
+)
 from iotsec.core.cose.key import CoseKey
 from iotsec.errors import DecodeError, UnsupportedError, ValidationError
 
@@ -39,35 +51,14 @@ MAC_RECIPIENT = "Mac_Recipient"
 REC_RECIPIENT = "Rec_Recipient"
 
 
-def _head(major: int, n: int) -> bytes:
-    """A CBOR head with the shortest argument encoding (RFC 8949 §3, §4.2.1)."""
-    mt = major << 5
-    if n < 24:
-        return bytes([mt | n])
-    for info, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
-        if n < 1 << (8 * size):
-            return bytes([mt | info]) + n.to_bytes(size, "big")
-    raise ValidationError("value too large for CBOR", reason="cbor.size")  # pragma: no cover
-
-
 def enc_structure(context: str, protected: bytes, external_aad: bytes = b"") -> bytes:
     """Encode the Enc_structure, the AAD of an AEAD layer (RFC 9052 §5.3).
 
-    ``[context: tstr, protected: bstr, external_aad: bstr]``, encoded directly (deterministic
-    encoding, the same bytes as :func:`iotsec.core.cbor.dumps`) because it sits on the hot path.
+    ``[context: tstr, protected: bstr, external_aad: bstr]``, encoded directly by
+    :func:`iotsec.core.cose._common.structure` (the same bytes as :func:`iotsec.core.cbor.dumps`)
+    because it sits on the hot path.
     """
-    head = _CONTEXT_HEADS.get(context)
-    if head is None:
-        ctx = context.encode()
-        head = b"\x83" + _head(3, len(ctx)) + ctx
-    return b"".join((head, _head(2, len(protected)), protected, _head(2, len(external_aad)), external_aad))
-
-
-# the array head and context string of the Enc_structure for each RFC 9052 §5.3 context
-_CONTEXT_HEADS = {
-    c: b"\x83" + _head(3, len(c.encode())) + c.encode()
-    for c in (ENCRYPT0, ENCRYPT, ENC_RECIPIENT, MAC_RECIPIENT, REC_RECIPIENT)
-}
+    return structure(context, protected, external_aad)
 
 
 def partial_iv_to_iv(partial_iv: bytes, base_iv: bytes) -> bytes:
@@ -247,9 +238,80 @@ def aad_for(spec: CipherSpec, context: str, protected: bytes, external_aad: byte
     return b""
 
 
+def build_headers(  # noqa: PLR0917
+    spec: CipherSpec,
+    protected: Mapping[Any, Any] | None,
+    unprotected: Mapping[Any, Any] | None,
+    iv: bytes | None,
+    partial_iv: bytes | None,
+    base_iv: bytes | None,
+) -> tuple[dict[Any, Any], dict[Any, Any], bytes]:
+    """Headers of a content layer and the IV to use. AEAD ``alg`` goes protected; RFC 9459
+    ciphers put it unprotected with an empty protected bucket (RFC 9459 §4, §5)."""
+    prot = normalize_headers(protected)
+    unprot = normalize_headers(unprotected)
+    if spec.aead:
+        prot[int(H.ALG)] = int(spec.alg)
+    else:
+        if prot:
+            raise ValidationError(
+                f"{spec.name} requires an empty protected header", reason="cose.alg.protected"
+            )
+        unprot[int(H.ALG)] = int(spec.alg)
+    if partial_iv is not None:
+        if base_iv is None:
+            raise ValidationError("Partial IV without a base IV", reason="cose.iv.base")
+        if len(base_iv) != spec.nonce_len:
+            raise ValidationError("base IV has the wrong length", reason="cose.iv.length")
+        unprot[int(H.PARTIAL_IV)] = partial_iv
+        return prot, unprot, partial_iv_to_iv(partial_iv, base_iv)
+    iv = iv if iv is not None else os.urandom(spec.nonce_len)
+    unprot[int(H.IV)] = iv
+    return prot, unprot, iv
+
+
+def seal_layer(  # noqa: PLR0917 - private, mirrors encrypt0()'s and encrypt()'s parameters
+    spec: CipherSpec,
+    key: CoseKey | bytes,
+    context: str,
+    plaintext: bytes,
+    protected: Mapping[Any, Any] | None,
+    unprotected: Mapping[Any, Any] | None,
+    external_aad: bytes,
+    iv: bytes | None,
+    partial_iv: bytes | None,
+    base_iv: bytes | None,
+) -> tuple[bytes, dict[Any, Any], bytes]:
+    """Encrypt the content layer of a COSE_Encrypt0 or COSE_Encrypt (``context``, RFC 9052 §5.3)
+    with ``key`` (:func:`content_key`): returns ``(protected bytes, unprotected map, ciphertext)``."""
+    prot, unprot, nonce = build_headers(spec, protected, unprotected, iv, partial_iv, base_iv)
+    prot_bytes = encode_protected(prot)
+    k = content_key(key, spec)  # the key is checked before the AAD
+    ct = ciphers.encrypt(spec.alg, k, nonce, plaintext, aad_for(spec, context, prot_bytes, external_aad))
+    return prot_bytes, unprot, ct
+
+
+def open_layer(  # noqa: PLR0917
+    layer: ContentLayer,
+    context: str,
+    key: CoseKey | bytes | None,
+    external_aad: bytes,
+    base_iv: bytes | None,
+    allow_unprotected_alg: bool,
+    allow_unauthenticated: bool,
+) -> tuple[CipherSpec, bytes, bytes]:
+    """The policed content algorithm, the IV and the AAD (Enc_structure with ``context``) to decrypt
+    ``layer``; ``key`` (the COSE_Key's Base IV) only serves a Partial IV without ``base_iv``."""
+    spec = content_spec(
+        layer, allow_unprotected_alg=allow_unprotected_alg, allow_unauthenticated=allow_unauthenticated
+    )
+    nonce = layer_iv(layer, spec, base_iv=base_iv, key=key)
+    return spec, nonce, aad_for(spec, context, layer.aad_protected, external_aad)
+
+
 def encode_layer(tag: int, items: list[Any], tagged: bool) -> bytes:
-    """Encode a message array, tagged or not."""
-    return cbor.dumps(cbor.tag(tag, items) if tagged else items)
+    """Encode a message array, tagged or not (:func:`iotsec.core.cose._common.encode_message`)."""
+    return encode_message(items, tag, tagged)
 
 
 def as_alg(alg: Algorithm | int | str) -> int:
@@ -294,6 +356,7 @@ __all__ = [
     "ContentLayer",
     "aad_for",
     "as_alg",
+    "build_headers",
     "content_key",
     "content_spec",
     "decode_layer",
@@ -301,6 +364,8 @@ __all__ = [
     "fast_protected",
     "encode_layer",
     "layer_iv",
+    "open_layer",
     "partial_iv_to_iv",
     "pick_ciphertext",
+    "seal_layer",
 ]

@@ -17,7 +17,8 @@ from typing import Any
 
 from iotsec.core.cbor import CBORTag
 from iotsec.core.cose import ciphers
-from iotsec.core.cose._enc_fast import protected_map
+from iotsec.core.cose._fast import protected_map
+from iotsec.core.cose._recipients import make_recipients
 from iotsec.core.cose.algorithms import Algorithm
 from iotsec.core.cose.ciphers import CipherSpec, StreamDecryptor, cipher_spec
 from iotsec.core.cose.enc_common import (
@@ -25,23 +26,20 @@ from iotsec.core.cose.enc_common import (
     TAG_ENCRYPT,
     ContentLayer,
     LayerView,
-    aad_for,
     as_alg,
     content_spec,
     decode_layer,
     encode_layer,
-    layer_iv,
+    open_layer,
     pick_ciphertext,
+    seal_layer,
 )
-from iotsec.core.cose.encrypt0 import build_headers
-from iotsec.core.cose.headers import HeaderLabel, encode_protected
+from iotsec.core.cose.headers import HeaderLabel
 from iotsec.core.cose.key import CoseKey
 from iotsec.core.cose.recipient import (
     KdfParams,
     Recipient,
     RecipientSpec,
-    build_recipient,
-    random_cek,
     try_recipients,
 )
 from iotsec.errors import ValidationError
@@ -64,26 +62,15 @@ def _encrypt_parts(  # noqa: PLR0917 - private, mirrors encrypt()'s parameters
     spec = cipher_spec(as_alg(alg))
     if not recipients:
         raise ValidationError("COSE_Encrypt needs at least one recipient", reason="cose.recipient.none")
-    direct = [r for r in recipients if r.method.determines_cek]
-    if direct and len(recipients) > 1:  # RFC 9052 §8.5.1
-        raise ValidationError(
-            "a direct key recipient must be the only recipient", reason="cose.recipient.direct"
-        )
-    built: list[Recipient] = []
-    if direct:
-        if cek is not None:
-            raise ValidationError(
-                "a direct method determines the content key", reason="cose.recipient.direct"
-            )
-        r, cek = build_recipient(direct[0], spec.alg)
-        built.append(r)
-    else:
-        cek = cek if cek is not None else random_cek(spec.alg)
-        for rs in recipients:
-            built.append(build_recipient(rs, spec.alg, cek)[0])
-    prot, unprot, nonce = build_headers(spec, protected, unprotected, iv, partial_iv, base_iv)
-    prot_bytes = encode_protected(prot)
-    ct = ciphers.encrypt(spec.alg, cek, nonce, plaintext, aad_for(spec, ENCRYPT, prot_bytes, external_aad))
+    built, cek = make_recipients(
+        recipients,
+        spec.alg,
+        cek,
+        ("a direct key recipient must be the only recipient", "cose.recipient.direct"),  # RFC 9052 §8.5.1
+    )
+    prot_bytes, unprot, ct = seal_layer(
+        spec, cek, ENCRYPT, plaintext, protected, unprotected, external_aad, iv, partial_iv, base_iv
+    )
     return prot_bytes, unprot, ct, built
 
 
@@ -217,11 +204,9 @@ class EncryptMessage(LayerView):
         allow_unauthenticated: bool = False,
     ) -> bytes:
         """Decrypt the content layer with a CEK already obtained (e.g. by :meth:`content_key`)."""
-        spec = self.content_spec(
-            allow_unprotected_alg=allow_unprotected_alg, allow_unauthenticated=allow_unauthenticated
+        spec, nonce, aad = open_layer(
+            self.layer, ENCRYPT, None, external_aad, base_iv, allow_unprotected_alg, allow_unauthenticated
         )
-        nonce = layer_iv(self.layer, spec, base_iv=base_iv, key=None)
-        aad = aad_for(spec, ENCRYPT, self.layer.aad_protected, external_aad)
         return ciphers.decrypt(spec.alg, cek, nonce, pick_ciphertext(self.layer, detached_ciphertext), aad)
 
     def decryptor(
@@ -236,11 +221,9 @@ class EncryptMessage(LayerView):
     ) -> StreamDecryptor:
         """A streaming decryptor (AES-GCM/AES-CTR) for a detached ciphertext, given the CEK;
         ``total_length`` (ciphertext with tag, if known) avoids copying chunks."""
-        spec = self.content_spec(
-            allow_unprotected_alg=allow_unprotected_alg, allow_unauthenticated=allow_unauthenticated
+        spec, nonce, aad = open_layer(
+            self.layer, ENCRYPT, None, external_aad, base_iv, allow_unprotected_alg, allow_unauthenticated
         )
-        nonce = layer_iv(self.layer, spec, base_iv=base_iv, key=None)
-        aad = aad_for(spec, ENCRYPT, self.layer.aad_protected, external_aad)
         return ciphers.decryptor(spec.alg, cek, nonce, aad, total_length=total_length)
 
 

@@ -9,7 +9,6 @@ plaintext = msg.decrypt(key, external_aad=b"")                      # VerifyErro
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,53 +21,19 @@ from iotsec.core.cose.enc_common import (
     TAG_ENCRYPT0,
     ContentLayer,
     LayerView,
-    aad_for,
     as_alg,
+    build_headers,
     content_key,
-    content_spec,
     decode_layer,
     encode_layer,
-    layer_iv,
-    partial_iv_to_iv,
+    open_layer,
     pick_ciphertext,
+    seal_layer,
 )
-from iotsec.core.cose.headers import HeaderLabel, encode_protected, normalize_headers
+from iotsec.core.cose.headers import HeaderLabel
 from iotsec.core.cose.key import CoseKey
-from iotsec.errors import ValidationError
 
 H = HeaderLabel
-
-
-def build_headers(  # noqa: PLR0917
-    spec: CipherSpec,
-    protected: Mapping[Any, Any] | None,
-    unprotected: Mapping[Any, Any] | None,
-    iv: bytes | None,
-    partial_iv: bytes | None,
-    base_iv: bytes | None,
-) -> tuple[dict[Any, Any], dict[Any, Any], bytes]:
-    """Headers of a content layer and the IV to use. AEAD ``alg`` goes protected; RFC 9459
-    ciphers put it unprotected with an empty protected bucket (RFC 9459 §4, §5)."""
-    prot = normalize_headers(protected)
-    unprot = normalize_headers(unprotected)
-    if spec.aead:
-        prot[int(H.ALG)] = int(spec.alg)
-    else:
-        if prot:
-            raise ValidationError(
-                f"{spec.name} requires an empty protected header", reason="cose.alg.protected"
-            )
-        unprot[int(H.ALG)] = int(spec.alg)
-    if partial_iv is not None:
-        if base_iv is None:
-            raise ValidationError("Partial IV without a base IV", reason="cose.iv.base")
-        if len(base_iv) != spec.nonce_len:
-            raise ValidationError("base IV has the wrong length", reason="cose.iv.length")
-        unprot[int(H.PARTIAL_IV)] = partial_iv
-        return prot, unprot, partial_iv_to_iv(partial_iv, base_iv)
-    iv = iv if iv is not None else os.urandom(spec.nonce_len)
-    unprot[int(H.IV)] = iv
-    return prot, unprot, iv
 
 
 def _encrypt0_parts(  # noqa: PLR0917 - private, mirrors encrypt0()'s parameters
@@ -85,12 +50,9 @@ def _encrypt0_parts(  # noqa: PLR0917 - private, mirrors encrypt0()'s parameters
     spec = cipher_spec(as_alg(alg))
     if base_iv is None and isinstance(key, CoseKey):
         base_iv = key.base_iv
-    prot, unprot, nonce = build_headers(spec, protected, unprotected, iv, partial_iv, base_iv)
-    prot_bytes = encode_protected(prot)
-    ct = ciphers.encrypt(
-        spec.alg, content_key(key, spec), nonce, plaintext, aad_for(spec, ENCRYPT0, prot_bytes, external_aad)
+    return seal_layer(
+        spec, key, ENCRYPT0, plaintext, protected, unprotected, external_aad, iv, partial_iv, base_iv
     )
-    return prot_bytes, unprot, ct
 
 
 def encrypt0(
@@ -162,13 +124,9 @@ class Encrypt0Message(LayerView):
         allow_unprotected_alg: bool,
         allow_unauthenticated: bool,
     ) -> tuple[CipherSpec, bytes, bytes, bytes]:
-        spec = content_spec(
-            self.layer,
-            allow_unprotected_alg=allow_unprotected_alg,
-            allow_unauthenticated=allow_unauthenticated,
+        spec, nonce, aad = open_layer(
+            self.layer, ENCRYPT0, key, external_aad, base_iv, allow_unprotected_alg, allow_unauthenticated
         )
-        nonce = layer_iv(self.layer, spec, base_iv=base_iv, key=key)
-        aad = aad_for(spec, ENCRYPT0, self.layer.aad_protected, external_aad)
         return spec, content_key(key, spec), nonce, aad
 
     def decrypt(

@@ -16,76 +16,62 @@ from typing import Any
 
 from iotsec.core.cose import _sig
 from iotsec.core.cose._common import (
+    MAC,
+    MAC0,
     TAG_MAC,
     TAG_MAC0,
+    alg_value,
+    byte_field,
     check_aad,
-    decode_array,
+    check_payload,
+    decode_body,
     decode_four,
-    detached_or_attached,
     encode_four,
     encode_message,
-    header,
-    layer_headers,
-    payload_field,
-    protected_for_structure,
+    headers_for,
+    kid_value,
+    layer_structure,
+    nonempty_array,
     resolve_alg,
-    structure,
 )
-from iotsec.core.cose.algorithms import AlgInfo, AlgKind, Algorithm, KeyOp, alg_info, coerce_alg
-from iotsec.core.cose.headers import (
-    HeaderLabel,
-    HeaderMap,
-    check_buckets,
-    encode_protected,
-    normalize_headers,
-)
+from iotsec.core.cose._recipients import make_recipients
+from iotsec.core.cose.algorithms import AlgInfo, AlgKind, Algorithm, KeyOp, alg_info
+from iotsec.core.cose.headers import HeaderLabel, HeaderMap, normalize_headers
 from iotsec.core.cose.key import CoseKey
 from iotsec.core.cose.recipient import (
     KdfParams,
     Recipient,
     RecipientSpec,
-    build_recipient,
-    random_cek,
-    recipient_alg,
     try_recipients,
 )
 from iotsec.errors import ValidationError
-
-_KID = int(HeaderLabel.KID)  # a plain int: an enum member costs a class attribute look-up
 
 
 def _mac_info(alg: object) -> AlgInfo:
     return alg_info(alg, kind=AlgKind.MAC)
 
 
-def _alg_value(a: object) -> Algorithm | int | str | None:
-    if a is None or isinstance(a, bool) or not isinstance(a, (int, str)):
-        return None
-    return coerce_alg(a)
-
-
-def _headers_for_mac(
-    info: AlgInfo,
-    kid: bytes | None,
-    protected: Mapping[Any, Any] | None,
-    unprotected: Mapping[Any, Any] | None,
-) -> tuple[bytes, HeaderMap]:
-    prot = normalize_headers(protected)
-    unprot = normalize_headers(unprotected)
-    if HeaderLabel.ALG in unprot:
-        raise ValidationError("alg belongs in the protected bucket", reason="cose.alg.unprotected")
-    if prot.setdefault(int(HeaderLabel.ALG), int(info.alg)) != info.alg:
-        raise ValidationError("protected alg differs from the MAC algorithm", reason="cose.alg.mismatch")
-    if kid is not None and HeaderLabel.KID not in prot and HeaderLabel.KID not in unprot:
-        unprot[int(HeaderLabel.KID)] = kid
-    check_buckets(prot, unprot)
-    return encode_protected(prot), unprot
+def _layer_mac_info(
+    protected: HeaderMap, unprotected: HeaderMap, critical: Collection[int | str], allow_unprotected_alg: bool
+) -> AlgInfo:
+    """The MAC algorithm of a message, from its protected bucket (RFC 9052 §3.1; ``crit`` enforced)."""
+    return _mac_info(
+        resolve_alg(protected, unprotected, allow_unprotected_alg=allow_unprotected_alg, critical=critical)
+    )
 
 
 def _default_mac_alg(key: CoseKey) -> Algorithm:
     if isinstance(key.alg, Algorithm):
         return key.alg
     return Algorithm.HMAC_256_256
+
+
+def _to_be_maced(
+    prefix: bytes, msg: Mac0Message | MacMessage, external_aad: bytes, detached_payload: bytes | None
+) -> bytes:
+    """The MAC_structure of a decoded message (RFC 9052 §6.3); the external AAD is checked first."""
+    protected = msg.protected_bytes if msg.protected else b""  # protected_for_structure
+    return layer_structure(prefix, protected, msg.payload, check_aad(external_aad), detached_payload)
 
 
 # -- COSE_Mac0 -----------------------------------------------------------------------------------
@@ -113,22 +99,16 @@ class Mac0Message:
     @property
     def alg(self) -> Algorithm | int | str | None:
         """The protected ``alg``."""
-        return _alg_value(self.protected.get(HeaderLabel.ALG))
+        return alg_value(self.protected.get(HeaderLabel.ALG))
 
     @property
     def kid(self) -> bytes | None:
         """The ``kid`` header parameter from either bucket."""
-        kid = header(self.protected, self.unprotected, _KID)
-        return kid if isinstance(kid, bytes) else None
+        return kid_value(self.protected, self.unprotected)
 
     def to_be_maced(self, external_aad: bytes = b"", detached_payload: bytes | None = None) -> bytes:
         """The MAC_structure (RFC 9052 §6.3, context "MAC0")."""
-        return structure(
-            "MAC0",
-            protected_for_structure(self.protected, self.protected_bytes),
-            check_aad(external_aad),
-            detached_or_attached(self.payload, detached_payload),
-        )
+        return _to_be_maced(MAC0, self, external_aad, detached_payload)
 
     def verify(
         self,
@@ -140,10 +120,7 @@ class Mac0Message:
         allow_unprotected_alg: bool = False,
     ) -> None:
         """Check the tag with the symmetric ``key``; raise :class:`~iotsec.errors.VerifyError` if wrong."""
-        alg = resolve_alg(
-            self.protected, self.unprotected, allow_unprotected_alg=allow_unprotected_alg, critical=critical
-        )
-        info = _mac_info(alg)
+        info = _layer_mac_info(self.protected, self.unprotected, critical, allow_unprotected_alg)
         key.check_alg(info.alg, KeyOp.MAC_VERIFY)
         _sig.mac_verify(info, key.k, self.to_be_maced(external_aad, detached_payload), self.tag)
 
@@ -171,14 +148,12 @@ def mac0(
 
     ``alg`` defaults to the key's ``alg`` or HMAC 256/256. The key's ``kid`` goes unprotected.
     """
-    if not isinstance(payload, (bytes, bytearray, memoryview)):
-        raise ValidationError("payload must be bytes", reason="cose.payload")
-    payload = bytes(payload)
+    payload = check_payload(payload)
     given = normalize_headers(protected).get(HeaderLabel.ALG)
     info = _mac_info(alg if alg is not None else given if given is not None else _default_mac_alg(key))
     key.check_alg(info.alg, KeyOp.MAC_CREATE)
-    prot_bytes, unprot = _headers_for_mac(info, key.kid, protected, unprotected)
-    tag = _sig.mac_raw(info, key.k, structure("MAC0", prot_bytes, check_aad(external_aad), payload))
+    _, prot_bytes, unprot = headers_for(info.alg, key.kid, protected, unprotected, "MAC")
+    tag = _sig.mac_raw(info, key.k, layer_structure(MAC0, prot_bytes, payload, check_aad(external_aad), None))
     return encode_four(TAG_MAC0, tagged, prot_bytes, unprot, payload=None if detached else payload, last=tag)
 
 
@@ -200,31 +175,20 @@ class MacMessage:
     @classmethod
     def decode(cls, data: bytes) -> MacMessage:
         """Decode a tagged (97) or untagged COSE_Mac; typed errors only."""
-        item, tagged = decode_array(data, TAG_MAC, "COSE_Mac", 5)
-        protected, prot_bytes, unprotected = layer_headers(item[0], item[1], ())
-        payload = payload_field(item[2], ("payload",))
-        if not isinstance(item[3], bytes):
-            raise ValidationError("tag must be a byte string", reason="cose.structure", path=("tag",))
-        if not isinstance(item[4], list) or not item[4]:
-            raise ValidationError(
-                "recipients must be a non-empty array", reason="cose.structure", path=("recipients",)
-            )
-        recipients = [Recipient.from_item(r, path=("recipients", i)) for i, r in enumerate(item[4])]
-        return cls(protected, prot_bytes, unprotected, payload, item[3], recipients, tagged)
+        item, tagged, protected, prot_bytes, unprotected, payload = decode_body(data, TAG_MAC, "COSE_Mac", 5)
+        tag = byte_field(item[3], "tag")
+        items = nonempty_array(item[4], "recipients")
+        recipients = [Recipient.from_item(r, path=("recipients", i)) for i, r in enumerate(items)]
+        return cls(protected, prot_bytes, unprotected, payload, tag, recipients, tagged)
 
     @property
     def alg(self) -> Algorithm | int | str | None:
         """The protected ``alg``."""
-        return _alg_value(self.protected.get(HeaderLabel.ALG))
+        return alg_value(self.protected.get(HeaderLabel.ALG))
 
     def to_be_maced(self, external_aad: bytes = b"", detached_payload: bytes | None = None) -> bytes:
         """The MAC_structure (RFC 9052 §6.3, context "MAC")."""
-        return structure(
-            "MAC",
-            protected_for_structure(self.protected, self.protected_bytes),
-            check_aad(external_aad),
-            detached_or_attached(self.payload, detached_payload),
-        )
+        return _to_be_maced(MAC, self, external_aad, detached_payload)
 
     def mac_key(
         self,
@@ -236,10 +200,7 @@ class MacMessage:
         kdf: KdfParams | None = None,
     ) -> bytes:
         """The MAC key (CEK) this ``key`` obtains from one of the recipients."""
-        alg = resolve_alg(
-            self.protected, self.unprotected, allow_unprotected_alg=allow_unprotected_alg, critical=critical
-        )
-        info = _mac_info(alg)
+        info = _layer_mac_info(self.protected, self.unprotected, critical, allow_unprotected_alg)
         return try_recipients(self.recipients, key, int(info.alg), sender_key=sender_key, kdf=kdf)
 
     def verify(
@@ -265,14 +226,7 @@ class MacMessage:
             sender_key=sender_key,
             kdf=kdf,
         )
-        info = _mac_info(
-            resolve_alg(
-                self.protected,
-                self.unprotected,
-                allow_unprotected_alg=allow_unprotected_alg,
-                critical=critical,
-            )
-        )
+        info = _layer_mac_info(self.protected, self.unprotected, critical, allow_unprotected_alg)
         _sig.mac_verify(info, cek, self.to_be_maced(external_aad, detached_payload), self.tag)
 
     def encode(self, *, tagged: bool | None = None) -> bytes:
@@ -310,28 +264,19 @@ def mac(
     """
     if not recipients:
         raise ValidationError("COSE_Mac needs at least one recipient", reason="cose.mac.recipients")
-    if not isinstance(payload, (bytes, bytearray, memoryview)):
-        raise ValidationError("payload must be bytes", reason="cose.payload")
-    payload = bytes(payload)
+    payload = check_payload(payload)
     info = _mac_info(alg)
     specs = [
         r if isinstance(r, RecipientSpec) else RecipientSpec(int(Algorithm.DIRECT), r) for r in recipients
     ]
-    direct = [s for s in specs if recipient_alg(int(s.alg)).determines_cek]
-    if direct and len(specs) > 1:
-        raise ValidationError(
-            "a direct key agreement recipient must be the only one", reason="cose.mac.direct"
-        )
-    built: list[Recipient] = []
-    if direct:
-        r, cek = build_recipient(direct[0], int(info.alg))
-        built.append(r)
-    else:
-        cek = random_cek(int(info.alg))
-        for s in specs:
-            built.append(build_recipient(s, int(info.alg), cek)[0])
-    prot_bytes, unprot = _headers_for_mac(info, None, protected, unprotected)
-    tag = _sig.mac_raw(info, cek, structure("MAC", prot_bytes, check_aad(external_aad), payload))
+    built, cek = make_recipients(
+        specs,
+        int(info.alg),
+        None,
+        ("a direct key agreement recipient must be the only one", "cose.mac.direct"),
+    )
+    _, prot_bytes, unprot = headers_for(info.alg, None, protected, unprotected, "MAC")
+    tag = _sig.mac_raw(info, cek, layer_structure(MAC, prot_bytes, payload, check_aad(external_aad), None))
     return encode_message(
         [prot_bytes, unprot, None if detached else payload, tag, [r.to_item() for r in built]],
         TAG_MAC,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from iotsec.core.cose._enc_fast import protected_map
+from iotsec.core.cose._fast import protected_map
 from iotsec.core.cose.headers import HeaderLabel, check_buckets, check_crit, decode_protected
 from iotsec.errors import ValidationError
 

@@ -13,30 +13,36 @@ cose-wg examples that put ``alg`` in the unprotected bucket needs ``allow_unprot
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from iotsec.core.cose import _sig
 from iotsec.core.cose._common import (
+    SIGNATURE1,
     TAG_SIGN,
     TAG_SIGN1,
+    alg_value,
     check_aad,
-    decode_array,
+    check_payload,
+    decode_body,
     decode_four,
     detached_or_attached,
     encode_four,
     encode_message,
     four_from_item,
-    header,
+    headers_for,
+    kid_value,
+    kids_differ,
     layer_headers,
-    payload_field,
+    layer_structure,
+    nonempty_array,
     protected_for_structure,
     resolve_alg,
-    sig1_structure,
     structure,
 )
-from iotsec.core.cose.algorithms import ALGORITHMS, AlgInfo, AlgKind, Algorithm, alg_info, coerce_alg
+from iotsec.core.cose.algorithms import ALGORITHMS, AlgInfo, AlgKind, Algorithm, alg_info
 from iotsec.core.cose.headers import (
     HeaderLabel,
     HeaderMap,
@@ -46,23 +52,6 @@ from iotsec.core.cose.headers import (
 )
 from iotsec.core.cose.key import CoseKey
 from iotsec.errors import IotSecError, ValidationError, VerifyError
-
-_KID = int(HeaderLabel.KID)  # a plain int: an enum member costs a class attribute look-up
-
-
-def _headers_for_signing(
-    info: AlgInfo, key: CoseKey, protected: Mapping[Any, Any] | None, unprotected: Mapping[Any, Any] | None
-) -> tuple[HeaderMap, bytes, HeaderMap]:
-    prot = normalize_headers(protected)
-    unprot = normalize_headers(unprotected)
-    if HeaderLabel.ALG in unprot:
-        raise ValidationError("alg belongs in the protected bucket", reason="cose.alg.unprotected")
-    if prot.setdefault(int(HeaderLabel.ALG), int(info.alg)) != info.alg:
-        raise ValidationError("protected alg differs from the signing algorithm", reason="cose.alg.mismatch")
-    if key.kid is not None and HeaderLabel.KID not in prot and HeaderLabel.KID not in unprot:
-        unprot[int(HeaderLabel.KID)] = key.kid
-    check_buckets(prot, unprot)
-    return prot, encode_protected(prot), unprot
 
 
 def _choose_alg(alg: Algorithm | int | None, protected: Mapping[Any, Any] | None, key: CoseKey) -> object:
@@ -126,28 +115,21 @@ class Sign1Message:
     @property
     def alg(self) -> Algorithm | int | str | None:
         """The protected ``alg`` (None if absent from the protected bucket)."""
-        a = self.protected.get(HeaderLabel.ALG)
-        return _sig_coerce(a)
+        return alg_value(self.protected.get(HeaderLabel.ALG))
 
     @property
     def kid(self) -> bytes | None:
         """The ``kid`` header parameter from either bucket."""
-        kid = header(self.protected, self.unprotected, _KID)
-        return kid if isinstance(kid, bytes) else None
+        return kid_value(self.protected, self.unprotected)
 
     def to_be_signed(self, external_aad: bytes = b"", detached_payload: bytes | None = None) -> bytes:
         """The Sig_structure (RFC 9052 §4.4, context "Signature1")."""
-        payload = self.payload
-        if detached_payload is None and payload is not None:
-            body = payload  # attached (what detached_or_attached returns for it)
-        elif payload is None and type(detached_payload) is bytes:
-            body = detached_payload  # detached, supplied as bytes
-        else:
-            body = detached_or_attached(payload, detached_payload)  # the checks and their errors
-        return sig1_structure(
+        return layer_structure(
+            SIGNATURE1,
             self.protected_bytes if self.protected else b"",  # protected_for_structure
-            external_aad if type(external_aad) is bytes else check_aad(external_aad),
-            body,
+            self.payload,
+            external_aad,
+            detached_payload,
         )
 
     def verify(
@@ -180,12 +162,6 @@ class Sign1Message:
         )
 
 
-def _sig_coerce(a: object) -> Algorithm | int | str | None:
-    if a is None or isinstance(a, bool) or not isinstance(a, (int, str)):
-        return None
-    return coerce_alg(a)
-
-
 def sign1(
     payload: bytes,
     key: CoseKey,
@@ -205,12 +181,10 @@ def sign1(
     unprotected bucket unless a ``kid`` is given. ``detached=True`` sends a nil payload.
     ``deterministic=True`` uses RFC 6979 ECDSA nonces (EdDSA is always deterministic).
     """
-    if not isinstance(payload, (bytes, bytearray, memoryview)):
-        raise ValidationError("payload must be bytes", reason="cose.payload")
-    payload = bytes(payload)
+    payload = check_payload(payload)
     info = _sig_info(_choose_alg(alg, protected, key))
-    _, prot_bytes, unprot = _headers_for_signing(info, key, protected, unprotected)
-    tbs = sig1_structure(prot_bytes, check_aad(external_aad), payload)
+    _, prot_bytes, unprot = headers_for(info.alg, key.kid, protected, unprotected, "signing")
+    tbs = layer_structure(SIGNATURE1, prot_bytes, payload, check_aad(external_aad), None)
     signature = _sig.sign(info, key, tbs, deterministic=deterministic)
     return encode_four(
         TAG_SIGN1, tagged, prot_bytes, unprot, payload=None if detached else payload, last=signature
@@ -232,13 +206,12 @@ class Signature:
     @property
     def alg(self) -> Algorithm | int | str | None:
         """The signer's protected ``alg``."""
-        return _sig_coerce(self.protected.get(HeaderLabel.ALG))
+        return alg_value(self.protected.get(HeaderLabel.ALG))
 
     @property
     def kid(self) -> bytes | None:
         """The signer's ``kid``."""
-        kid = header(self.protected, self.unprotected, _KID)
-        return kid if isinstance(kid, bytes) else None
+        return kid_value(self.protected, self.unprotected)
 
 
 @dataclass(frozen=True)
@@ -265,14 +238,10 @@ class SignMessage:
     @classmethod
     def decode(cls, data: bytes) -> SignMessage:
         """Decode a tagged (98) or untagged COSE_Sign; typed errors only."""
-        item, tagged = decode_array(data, TAG_SIGN, "COSE_Sign", 4)
-        protected, prot_bytes, unprotected = layer_headers(item[0], item[1], ())
-        payload = payload_field(item[2], ("payload",))
-        sigs = item[3]
-        if not isinstance(sigs, list) or not sigs:  # RFC 9052 §4.1: [+ COSE_Signature]
-            raise ValidationError(
-                "signatures must be a non-empty array", reason="cose.structure", path=("signatures",)
-            )
+        item, tagged, protected, prot_bytes, unprotected, payload = decode_body(
+            data, TAG_SIGN, "COSE_Sign", 4
+        )
+        sigs = nonempty_array(item[3], "signatures")  # RFC 9052 §4.1: [+ COSE_Signature]
         out = []
         for i, s in enumerate(sigs):
             path = ("signatures", i)
@@ -325,6 +294,22 @@ class SignMessage:
             signature.signature,
         )
 
+    def _checker(
+        self,
+        external_aad: bytes,
+        detached_payload: bytes | None,
+        critical: Collection[int | str],
+        allow_unprotected_alg: bool,
+    ) -> Callable[[Signature, CoseKey], None]:
+        """:meth:`verify_signature` with these arguments, for a signer and a key."""
+        return partial(
+            self.verify_signature,
+            external_aad=external_aad,
+            detached_payload=detached_payload,
+            critical=critical,
+            allow_unprotected_alg=allow_unprotected_alg,
+        )
+
     def verify(
         self,
         key: CoseKey,
@@ -340,19 +325,13 @@ class SignMessage:
         no kid). RFC 9052 §4.1 leaves "how many signatures must verify" to the application: use
         :meth:`verify_all` to require every signer.
         """
+        check = self._checker(external_aad, detached_payload, critical, allow_unprotected_alg)
         last: IotSecError | None = None
         for s in self.signatures:
-            if key.kid is not None and s.kid is not None and s.kid != key.kid:
+            if kids_differ(key.kid, s.kid):
                 continue
             try:
-                self.verify_signature(
-                    s,
-                    key,
-                    external_aad,
-                    detached_payload,
-                    critical=critical,
-                    allow_unprotected_alg=allow_unprotected_alg,
-                )
+                check(s, key)
                 return s
             except (VerifyError, ValidationError) as exc:
                 last = exc
@@ -370,20 +349,14 @@ class SignMessage:
         allow_unprotected_alg: bool = False,
     ) -> None:
         """Require every signature to verify with one of ``keys`` (matched by kid when present)."""
+        check = self._checker(external_aad, detached_payload, critical, allow_unprotected_alg)
         for s in self.signatures:
             ok = False
             for key in keys:
-                if key.kid is not None and s.kid is not None and s.kid != key.kid:
+                if kids_differ(key.kid, s.kid):
                     continue
                 try:
-                    self.verify_signature(
-                        s,
-                        key,
-                        external_aad,
-                        detached_payload,
-                        critical=critical,
-                        allow_unprotected_alg=allow_unprotected_alg,
-                    )
+                    check(s, key)
                     ok = True
                     break
                 except (VerifyError, ValidationError):
@@ -420,9 +393,7 @@ def sign(
     """
     if not signers:
         raise ValidationError("COSE_Sign needs at least one signer", reason="cose.sign.signers")
-    if not isinstance(payload, (bytes, bytearray, memoryview)):
-        raise ValidationError("payload must be bytes", reason="cose.payload")
-    payload = bytes(payload)
+    payload = check_payload(payload)
     body_prot = normalize_headers(protected)
     body_unprot = normalize_headers(unprotected)
     check_buckets(body_prot, body_unprot)
@@ -432,7 +403,9 @@ def sign(
     for sg in signers:
         signer = sg if isinstance(sg, Signer) else Signer(sg)
         info = _sig_info(_choose_alg(signer.alg, signer.protected, signer.key))
-        _, prot_bytes, unprot = _headers_for_signing(info, signer.key, signer.protected, signer.unprotected)
+        _, prot_bytes, unprot = headers_for(
+            info.alg, signer.key.kid, signer.protected, signer.unprotected, "signing"
+        )
         tbs = structure("Signature", body_prot_bytes, prot_bytes, aad, payload)
         sigs.append([prot_bytes, unprot, _sig.sign(info, signer.key, tbs, deterministic=deterministic)])
     return encode_message(
