@@ -7,9 +7,10 @@
   where an outer structure authenticates the plaintext, e.g. a signed SUIT manifest carrying the
   image digest. Callers of the message layer must opt in with ``allow_unauthenticated=True``.
 
-:func:`decryptor` / :func:`encryptor` stream (``update``/``finalize``) for AES-GCM and AES-CTR,
-so a 100 MB firmware image never has to be held twice in memory. A streaming GCM decryptor
-releases plaintext *before* the tag is checked: a caller must keep the output in a staging area
+:func:`decryptor` / :func:`encryptor` stream (``update``/``finalize``) for AES-GCM, AES-CTR and
+ChaCha20/Poly1305 (:mod:`~iotsec.core.cose.chacha_stream`), so a 100 MB firmware image never has
+to be held twice in memory. A streaming AEAD decryptor releases plaintext *before* the tag is
+checked: a caller must keep the output in a staging area
 until :meth:`StreamDecryptor.finalize` returns (it raises :class:`VerifyError` on a bad tag).
 """
 
@@ -25,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 
 from iotsec.core.cose.algorithms import Algorithm as A
+from iotsec.core.cose.chacha_stream import ChaChaPolyContext
 from iotsec.errors import UnsupportedError, ValidationError, VerifyError
 
 
@@ -160,11 +162,14 @@ def decrypt(alg: int, key: bytes, nonce: bytes, ciphertext: bytes | memoryview, 
 def _stream_context(
     alg: int, key: bytes, nonce: bytes, aad: bytes, *, encrypt: bool
 ) -> tuple[CipherSpec, Any]:
-    """The spec and the AES-GCM or AES-CTR context (AAD fed in) of a stream in either direction."""
+    """The spec and the AES-GCM, AES-CTR or ChaCha20/Poly1305 context (AAD fed in) of a stream in
+    either direction."""
     spec = cipher_spec(alg)
-    if spec.mode not in (Mode.GCM, Mode.CTR):
+    if spec.mode not in (Mode.GCM, Mode.CTR, Mode.CHACHA):
         raise UnsupportedError(f"{spec.name} cannot stream here", reason="cose.stream.unsupported")
     _check(spec, key, nonce, aad)
+    if spec.mode is Mode.CHACHA:  # RFC 8439 §2.8 from its streamed primitives (chacha_stream)
+        return spec, ChaChaPolyContext(key, nonce, aad, encrypt=encrypt)
     cipher = Cipher(algorithms.AES(key), modes.GCM(nonce) if spec.mode is Mode.GCM else modes.CTR(nonce))
     ctx: Any = cipher.encryptor() if encrypt else cipher.decryptor()
     if spec.mode is Mode.GCM and aad:
@@ -173,9 +178,10 @@ def _stream_context(
 
 
 class StreamDecryptor:
-    """Incremental decryption for AES-GCM and AES-CTR (``update`` ... ``finalize``).
+    """Incremental decryption for AES-GCM, AES-CTR and ChaCha20/Poly1305 (``update`` ...
+    ``finalize``).
 
-    For GCM the last 16 bytes fed in are the tag: ``update`` holds back the trailing 16 bytes
+    For the AEADs the last 16 bytes fed in are the tag: ``update`` holds back the trailing 16 bytes
     until :meth:`finalize`, which checks the tag and raises :class:`VerifyError` if it is wrong.
     Output released by ``update`` is unauthenticated until ``finalize`` returns. When the total
     length (ciphertext + tag) is known in advance, pass ``total_length``: the decryptor then
@@ -263,7 +269,7 @@ class StreamDecryptor:
         return parts
 
     def finalize(self) -> bytes:
-        """Finish; for GCM check the tag (:class:`VerifyError` if wrong or missing)."""
+        """Finish; for an AEAD check the tag (:class:`VerifyError` if wrong or missing)."""
         if self._done:
             raise ValidationError("decryptor already finalized", reason="cose.stream.finalized")
         self._done = True
@@ -278,7 +284,8 @@ class StreamDecryptor:
 
 
 class StreamEncryptor:
-    """Incremental encryption for AES-GCM and AES-CTR; ``finalize`` returns the GCM tag."""
+    """Incremental encryption for AES-GCM, AES-CTR and ChaCha20/Poly1305; ``finalize`` returns
+    the AEAD tag."""
 
     def __init__(self, alg: int, key: bytes, nonce: bytes, aad: bytes = b"") -> None:
         self.spec, self._ctx = _stream_context(alg, key, nonce, aad, encrypt=True)
@@ -288,7 +295,7 @@ class StreamEncryptor:
         return bytes(self._ctx.update(chunk))
 
     def finalize(self) -> bytes:
-        """Finish; returns any remaining ciphertext followed by the tag (GCM)."""
+        """Finish; returns any remaining ciphertext followed by the tag (AEAD)."""
         out = bytes(self._ctx.finalize())
         if self.spec.tag_len:
             out += bytes(self._ctx.tag)
@@ -298,12 +305,13 @@ class StreamEncryptor:
 def decryptor(
     alg: int, key: bytes, nonce: bytes, aad: bytes = b"", *, total_length: int | None = None
 ) -> StreamDecryptor:
-    """A :class:`StreamDecryptor` for AES-GCM or AES-CTR (see there for ``total_length``)."""
+    """A :class:`StreamDecryptor` for AES-GCM, AES-CTR or ChaCha20/Poly1305 (see there for
+    ``total_length``)."""
     return StreamDecryptor(alg, key, nonce, aad, total_length=total_length)
 
 
 def encryptor(alg: int, key: bytes, nonce: bytes, aad: bytes = b"") -> StreamEncryptor:
-    """A :class:`StreamEncryptor` for AES-GCM or AES-CTR."""
+    """A :class:`StreamEncryptor` for AES-GCM, AES-CTR or ChaCha20/Poly1305."""
     return StreamEncryptor(alg, key, nonce, aad)
 
 
