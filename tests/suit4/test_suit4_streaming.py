@@ -63,7 +63,9 @@ def _setup(tmp_path: Path, alg: int) -> tuple[Envelope, str, Path]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("alg", [Algorithm.A128GCM, Algorithm.A128CTR], ids=lambda a: a.name)
+@pytest.mark.parametrize(
+    "alg", [Algorithm.A128GCM, Algorithm.A128CTR, Algorithm.CHACHA20_POLY1305], ids=lambda a: a.name
+)
 def test_suit4_streaming_100mib(tmp_path: Path, alg: int) -> None:
     env, digest, payloads = _setup(tmp_path, alg)
     store = SpoolingFileStore(tmp_path / "store")
@@ -99,6 +101,10 @@ def test_suit4_streaming_100mib(tmp_path: Path, alg: int) -> None:
     [
         # a flipped ciphertext byte: the GCM tag fails at the end of the stream
         pytest.param(Algorithm.A128GCM, 3 << 20, 5, "cose.decrypt.failed", id="gcm-bad-tag"),
+        # ... and the Poly1305 tag of a ChaCha20/Poly1305 stream (RFC 8439 §2.8)
+        pytest.param(
+            Algorithm.CHACHA20_POLY1305, 3 << 20, (3 << 20) - 7, "cose.decrypt.failed", id="chacha-bad-tag"
+        ),
         # AES-CTR has no integrity: without an image digest the processor refuses to decrypt
         pytest.param(
             Algorithm.A128CTR, 1000, None, "suit.encryption.unauthenticated", id="ctr-without-digest"

@@ -169,12 +169,9 @@ class EncryptionInfo:
         )
 
     def decryptor(self, cek: bytes) -> Decryptor:
-        """A streaming decryptor for this payload (buffers for ChaCha20/Poly1305)."""
+        """A streaming decryptor for this payload (every SUIT content algorithm streams)."""
         alg, iv, aad = self._cipher_params()
-        spec = cose_ciphers.cipher_spec(alg)
-        if spec.mode in (cose_ciphers.Mode.GCM, cose_ciphers.Mode.CTR):
-            return Decryptor(cose_ciphers.decryptor(spec.alg, cek, iv, aad), None)
-        return Decryptor(None, (spec.alg, cek, iv, aad))
+        return Decryptor(cose_ciphers.decryptor(alg, cek, iv, aad))
 
     def decrypt(self, keys: Sequence[CoseKey], ciphertext: bytes | None = None) -> bytes:
         """Decrypt a payload held in memory (detached ``ciphertext`` or the attached one).
@@ -212,40 +209,29 @@ class EncryptionInfo:
 class Decryptor:
     """``update(chunk) -> bytes`` ... ``finalize() -> bytes`` over a COSE content cipher.
 
-    AES-GCM and AES-CTR stream (RFC 9459 CTR: counter starts at the IV, §6.2.1); other AEADs
-    buffer the ciphertext because their one-shot API needs the tag first.
+    AES-GCM, AES-CTR (RFC 9459: the counter starts at the IV, §6.2.1) and ChaCha20/Poly1305
+    (RFC 8439 §2.8 from its streamed primitives, :mod:`iotsec.core.cose.chacha_stream`) all
+    stream: a payload is never held whole. AEAD output is provisional until :meth:`finalize`
+    has checked the tag.
     """
 
-    def __init__(
-        self, stream: cose_ciphers.StreamDecryptor | None, oneshot: tuple[int, bytes, bytes, bytes] | None
-    ):
+    def __init__(self, stream: cose_ciphers.StreamDecryptor) -> None:
         self._stream = stream
-        self._oneshot = oneshot
-        self._buf = bytearray()
 
     def update(self, chunk: bytes) -> bytes:
-        if self._stream is not None and len(chunk) <= SLICE:
+        if len(chunk) <= SLICE:
             return self._stream.update(chunk)
         return b"".join(self.update_iter(chunk))
 
     def update_iter(self, chunk: bytes) -> Iterator[bytes]:
         """Like :meth:`update`, yielding the plaintext slice by slice (no joining copy)."""
-        if self._stream is None:
-            self._buf += chunk
-            return
-        # memoryview slices (no copy of the ciphertext); a GCM decryptor hands its held-back
+        # memoryview slices (no copy of the ciphertext); an AEAD decryptor hands its held-back
         # bytes and the new plaintext as separate pieces (no joining copy)
         yield from self._stream.update_parts(chunk, SLICE)
 
     def finalize(self) -> bytes:
         """Remaining plaintext; raises :class:`VerifyError` if the tag does not verify."""
-        if self._stream is not None:
-            return self._stream.finalize()
-        assert self._oneshot is not None
-        alg, cek, iv, aad = self._oneshot
-        data = bytes(self._buf)
-        self._buf = bytearray()
-        return cose_ciphers.decrypt(alg, cek, iv, data, aad)
+        return self._stream.finalize()
 
 
 def _ctr_decrypt(dec: cose_ciphers.StreamDecryptor, data: bytes | memoryview) -> bytes:
@@ -332,7 +318,7 @@ class PayloadEncryptor:
     """Streaming encryption of a payload for ``recipients`` (KEKs or device public keys).
 
     ``info`` (the SUIT_Encryption_Info) is ready at construction; feed the plaintext with
-    :meth:`update` and end with :meth:`finalize` (which returns the GCM tag, appended to the
+    :meth:`update` and end with :meth:`finalize` (which returns the AEAD tag, appended to the
     ciphertext as COSE does).
     """
 
@@ -356,26 +342,13 @@ class PayloadEncryptor:
         prot_bytes = encode_protected(prot)
         self.info = encode_layer(TAG_ENCRYPT, [prot_bytes, unprot, None, [r.to_item() for r in built]], True)
         aad = aad_for(spec, ENCRYPT, prot_bytes, b"")
-        self._stream: cose_ciphers.StreamEncryptor | None = None
-        self._oneshot: tuple[int, bytes, bytes, bytes] | None = None
-        self._buf = bytearray()
-        if spec.mode in (cose_ciphers.Mode.GCM, cose_ciphers.Mode.CTR):
-            self._stream = cose_ciphers.encryptor(alg, cek, nonce, aad)
-        else:
-            self._oneshot = (alg, cek, nonce, aad)
+        self._stream = cose_ciphers.encryptor(alg, cek, nonce, aad)  # every SUIT algorithm streams
 
     def update(self, chunk: bytes) -> bytes:
-        if self._stream is not None:
-            return self._stream.update(chunk)
-        self._buf += chunk
-        return b""
+        return self._stream.update(chunk)
 
     def finalize(self) -> bytes:
-        if self._stream is not None:
-            return self._stream.finalize()
-        assert self._oneshot is not None
-        alg, cek, nonce, aad = self._oneshot
-        return cose_ciphers.encrypt(alg, cek, nonce, bytes(self._buf), aad)
+        return self._stream.finalize()
 
 
 def encrypt_payload(
