@@ -201,12 +201,20 @@ def _apply_metadata(it: _Ext, i: int, meta: ComponentMetadata | None) -> None:
         it.report.actions.append(core.Action("metadata", it.components[i], meta.describe()))
 
 
-def _fetch(it: _Ext, i: int, cmd: Command) -> None:
-    meta = _invalidate(it, i)
-    if meta is not None:
-        check_directive(meta, "fetch", None)
-    _fetch_content(it, i, cmd)
-    _apply_metadata(it, i, meta)
+def _regular_file(
+    directive: str, stage: Callable[[_Ext, int, Command], None]
+) -> Callable[[_Ext, int, Command], None]:
+    """A fetch or copy: the content ``stage`` stages becomes a regular file (§4.6.5), with the
+    component metadata set before it (§4.6)."""
+
+    def run(it: _Ext, i: int, cmd: Command) -> None:
+        meta = _invalidate(it, i)
+        if meta is not None:
+            check_directive(meta, directive, None)
+        stage(it, i, cmd)
+        _apply_metadata(it, i, meta)
+
+    return run
 
 
 def _fetch_content(it: _Ext, i: int, cmd: Command) -> None:
@@ -245,14 +253,6 @@ def _fetch_content(it: _Ext, i: int, cmd: Command) -> None:
     it.report.actions.append(core.Action("fetch", it.components[i], uri + " (decrypted)"))
 
 
-def _copy(it: _Ext, i: int, cmd: Command) -> None:
-    meta = _invalidate(it, i)
-    if meta is not None:
-        check_directive(meta, "copy", None)
-    _copy_content(it, i, cmd)
-    _apply_metadata(it, i, meta)
-
-
 def _copy_content(it: _Ext, i: int, cmd: Command) -> None:
     if encryption.ENCRYPTION_INFO not in it.params[i]:
         core._copy(it, i, cmd)
@@ -275,6 +275,10 @@ def _copy_content(it: _Ext, i: int, cmd: Command) -> None:
     it.report.actions.append(
         core.Action("copy", it.components[i], codec.component_name(src) + " (decrypted)")
     )
+
+
+_fetch = _regular_file("fetch", _fetch_content)
+_copy = _regular_file("copy", _copy_content)
 
 
 def _write(it: _Ext, i: int, cmd: Command) -> None:
