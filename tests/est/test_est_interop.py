@@ -287,8 +287,11 @@ def test_http_level_refusals(env: Env, server: LiveServer) -> None:
         server, "/.well-known/est/simpleenroll", cert=dev.cert, key=dev.key, body=csr, ctype="text/plain"
     )
     assert status == 415
-    status, _, _ = curl(server, "/.well-known/est/simpleenroll", cert=dev.cert, key=dev.key)
+    status, headers, _ = curl(server, "/.well-known/est/simpleenroll", cert=dev.cert, key=dev.key)
     assert status == 405  # GET on a POST operation
+    assert headers["allow"] == "POST"  # RFC 9110 §15.5.6: a 405 names the allowed methods
+    status, headers, _ = curl(server, "/.well-known/est/cacerts", body=csr)
+    assert (status, headers["allow"]) == (405, "GET")
     status, _, _ = curl(server, "/.well-known/est/fullcmc", cert=dev.cert, key=dev.key, body=csr)
     assert status == 501
     status, _, _ = curl(server, "/.well-known/est/nothing")

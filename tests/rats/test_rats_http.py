@@ -120,7 +120,9 @@ def test_rats_http_new_session_bad_requests(ctx: Ctx) -> None:
     )
     problem(ctx.http.post(url, params={"nonce": "AAAAAAAAAAA=", "nonceSize": "8"}), 400, "verifier.nonce")
     problem(ctx.http.post(url, params={"bogus": "1"}), 400, "http.query")
-    problem(ctx.http.get(url), 405)
+    r = ctx.http.get(url)
+    problem(r, 405)
+    assert r.headers["allow"] == "POST"  # RFC 9110 §15.5.6: a 405 names the allowed methods
 
 
 def test_rats_http_submit_bad_requests(ctx: Ctx) -> None:
@@ -161,7 +163,9 @@ def test_rats_http_provisioning_bad_requests(ctx: Ctx) -> None:
 def test_rats_http_discovery_and_unknown_paths(ctx: Ctx) -> None:
     r = ctx.http.get("/.well-known/veraison/verification")
     assert r.status_code == 200 and r.json()["ear-verification-key"]["kty"] == "EC"
-    problem(ctx.http.post("/.well-known/veraison/verification"), 405)
+    r = ctx.http.post("/.well-known/veraison/verification")
+    problem(r, 405)
+    assert r.headers["allow"] == "GET"
     problem(ctx.http.get("/challenge-response/v2/newSession"), 404)
 
 

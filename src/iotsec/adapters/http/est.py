@@ -156,8 +156,14 @@ def create_app(service: EnrollmentService) -> FastAPI:
                 return Response(body, headers={"Content-Type": ctype})
             if op == "fullcmc":  # RFC 7030 §4.3 is optional; iotsec does not implement it
                 return Response(b"fullcmc is not implemented\n", status_code=501, media_type="text/plain")
-            if op in est.OPERATIONS:
-                return Response(b"method not allowed\n", status_code=405, media_type="text/plain")
+            if op in est.OPERATIONS:  # RFC 9110 §15.5.6: a 405 MUST carry Allow
+                allow = "GET" if op in ("cacerts", "csrattrs") else "POST"
+                return Response(
+                    b"method not allowed\n",
+                    status_code=405,
+                    media_type="text/plain",
+                    headers={"Allow": allow},
+                )
             raise NotFoundError(f"unknown EST operation {op!r}", reason="est.operation")
         except IotSecError as err:
             log.info("EST %s refused: %s [%s]", op, err, err.reason)

@@ -7,6 +7,7 @@ request and an unexpected failure all answer ``application/problem+json`` and ne
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -42,9 +43,11 @@ def status_for(err: e.IotSecError) -> int:
     return 400
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, title: str, detail: str, *, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -62,7 +65,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, err: StarletteHTTPException) -> JSONResponse:
-        return problem(err.status_code, "HTTP error", str(err.detail), reason="http.status")
+        # the exception's headers are kept: a 405 carries Allow (RFC 9110 §15.5.6: "The origin
+        # server MUST generate an Allow header field in a 405 response")
+        return problem(
+            err.status_code, "HTTP error", str(err.detail), headers=err.headers, reason="http.status"
+        )
 
     @app.exception_handler(Exception)
     async def _internal(_req: Request, err: Exception) -> JSONResponse:
