@@ -15,6 +15,7 @@ import base64
 import binascii
 import hmac
 from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -24,6 +25,7 @@ from iotsec import __version__
 from iotsec.adapters.http import problem
 from iotsec.clock import SYSTEM, Clock
 from iotsec.core.cose import CoseKey
+from iotsec.core.eat import corim
 from iotsec.core.eat.appraisal import Policy
 from iotsec.core.eat.signing import EarSigner
 from iotsec.errors import AuthenticationError, ValidationError
@@ -33,6 +35,35 @@ SESSION_MEDIA_TYPE = "application/vnd.veraison.challenge-response-session+json"
 PROVISIONING_MEDIA_TYPE = "application/vnd.veraison.provisioning-session+json"
 DISCOVERY_MEDIA_TYPE = "application/vnd.veraison.discovery+json"
 MAX_BODY = 256 * 1024
+
+# The OpenAPI description (``/openapi.json``). The handlers read their bodies and query strings
+# themselves (the media type decides how evidence is decoded), so what they accept and answer is
+# declared here: request media types, the session media type, and RFC 9457 problem details for
+# every error status the handlers can give (adapters/http/problem.py, STATUS).
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_SESSION = {SESSION_MEDIA_TYPE: {"schema": {"type": "object"}}}
+
+
+def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: problem.PROBLEM_RESPONSE for code in codes}
+
+
+_NONCE_PARAMETERS = [
+    {
+        "name": "nonce",
+        "in": "query",
+        "required": False,
+        "description": "The nonce, base64 (standard or URL alphabet) of 8 to 64 bytes.",
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9+/_-]{11,88}={0,2}$"},
+    },
+    {
+        "name": "nonceSize",
+        "in": "query",
+        "required": False,
+        "description": "Bytes of nonce for the verifier to draw when no nonce is given.",
+        "schema": {"type": "integer", "minimum": 8, "maximum": 64},
+    },
+]
 
 
 async def _body(request: Request) -> bytes:
@@ -53,7 +84,15 @@ def create_app(service: VerifierService, *, provisioning_token: str | None = Non
     app = FastAPI(title="iotsec verifier", version=__version__, docs_url=None, redoc_url=None)
     problem.install(app)
 
-    @app.post("/challenge-response/v1/newSession", status_code=201)
+    @app.post(
+        "/challenge-response/v1/newSession",
+        status_code=201,
+        responses={
+            201: {"description": "the new session (Location: session/{id})", "content": _SESSION},
+            **_problems(400),
+        },
+        openapi_extra={"parameters": _NONCE_PARAMETERS},
+    )
     async def new_session(request: Request) -> Response:
         q = request.query_params
         unknown = set(q) - {"nonce", "nonceSize"}
@@ -78,17 +117,37 @@ def create_app(service: VerifierService, *, provisioning_token: str | None = Non
             headers={"Location": f"session/{s.id}"},
         )
 
-    @app.get("/challenge-response/v1/session/{sid}")
+    @app.get(
+        "/challenge-response/v1/session/{sid}",
+        responses={200: {"description": "the session", "content": _SESSION}, **_problems(404)},
+    )
     async def get_session(sid: str) -> Response:
         s = await run_in_threadpool(service.get_session, sid)
         return JSONResponse(session_json(s), media_type=SESSION_MEDIA_TYPE)
 
-    @app.delete("/challenge-response/v1/session/{sid}", status_code=204)
+    @app.delete(
+        "/challenge-response/v1/session/{sid}",
+        status_code=204,
+        responses={204: {"description": "deleted"}, **_problems(404)},
+    )
     async def delete_session(sid: str) -> Response:
         await run_in_threadpool(service.delete_session, sid)
         return Response(status_code=204)
 
-    @app.post("/challenge-response/v1/session/{sid}")
+    @app.post(
+        "/challenge-response/v1/session/{sid}",
+        responses={
+            200: {"description": "the session, with the signed EAR as its result", "content": _SESSION},
+            **_problems(400, 401, 403, 404, 409, 415),
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": f"The evidence (at most {MAX_BODY} bytes); Content-Type names its format.",
+                "content": {media_type: _BINARY for media_type in MEDIA_TYPES},
+            }
+        },
+    )
     async def submit(sid: str, request: Request) -> Response:
         ctype = request.headers.get("content-type")
         if not ctype:
@@ -101,7 +160,23 @@ def create_app(service: VerifierService, *, provisioning_token: str | None = Non
         s = await run_in_threadpool(service.submit, sid, ctype, body)
         return JSONResponse(session_json(s), media_type=SESSION_MEDIA_TYPE)
 
-    @app.post("/endorsement-provisioning/v1/submit")
+    @app.post(
+        "/endorsement-provisioning/v1/submit",
+        responses={
+            200: {
+                "description": "stored",
+                "content": {PROVISIONING_MEDIA_TYPE: {"schema": {"type": "object"}}},
+            },
+            **_problems(400, 401, 403, 415),
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": f"A CoRIM (at most {MAX_BODY} bytes); needs Authorization: Bearer.",
+                "content": {media_type: _BINARY for media_type in corim.MEDIA_TYPES},
+            }
+        },
+    )
     async def provision(request: Request) -> Response:
         auth = request.headers.get("authorization", "")
         given = auth[7:] if auth.lower().startswith("bearer ") else ""
@@ -116,7 +191,15 @@ def create_app(service: VerifierService, *, provisioning_token: str | None = Non
         await run_in_threadpool(service.provision, ctype, body)
         return JSONResponse({"status": "success"}, media_type=PROVISIONING_MEDIA_TYPE)
 
-    @app.get("/.well-known/veraison/verification")
+    @app.get(
+        "/.well-known/veraison/verification",
+        responses={
+            200: {
+                "description": "the EAR verification key, media types and endpoints",
+                "content": {DISCOVERY_MEDIA_TYPE: {"schema": {"type": "object"}}},
+            }
+        },
+    )
     async def discovery() -> Response:
         return JSONResponse(
             {
