@@ -221,22 +221,7 @@ def build_manifest(
         cid = _component_id(c, i)
         ids.append(cid)
         sel = [Command(Cmd.SET_COMPONENT_INDEX, i)] if many else []
-        params: dict[int, Any] = {}
-        vendor = None
-        if "vendor-id" in c:
-            vendor = uuid.UUID(bytes=_uuid_bytes(c["vendor-id"], "components", i, "vendor-id"))
-        elif "vendor-domain" in c:
-            vendor = vendor_id(str(c["vendor-domain"]))
-        if vendor is not None:
-            params[Parameter.VENDOR_IDENTIFIER] = vendor.bytes
-        if "class-id" in c:
-            params[Parameter.CLASS_IDENTIFIER] = _uuid_bytes(c["class-id"], "components", i, "class-id")
-        elif "model-info" in c:
-            if vendor is None:
-                raise _err("model-info needs a vendor (vendor-id or vendor-domain)", "components", i)
-            params[Parameter.CLASS_IDENTIFIER] = class_id(vendor, str(c["model-info"])).bytes
-        if "device-id" in c:
-            params[Parameter.DEVICE_IDENTIFIER] = _uuid_bytes(c["device-id"], "components", i, "device-id")
+        params = _identity_params(c, i)
         digest, size = _digest(c, images, i)
         if digest is not None:
             params[Parameter.IMAGE_DIGEST] = digest
