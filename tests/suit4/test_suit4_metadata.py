@@ -454,6 +454,17 @@ def test_suit4_filestore_applies_mode_owner_group_mtime(tmp_path: Path) -> None:
     assert store.metadata_of((b"c0",)) == state["metadata"]["c0"]
 
 
+def test_suit4_filestore_refuses_world_writable(tmp_path: Path) -> None:
+    """Local policy (least privilege): no component writable by every user, whoever signed it."""
+    r = _file_install(tmp_path / "store", {1: R | W | X})
+    assert not r.ok and r.reason == "suit.metadata.policy" and "777" in r.error.message  # type: ignore[attr-defined]
+    assert FileStore(tmp_path / "store").components() == {}
+    owner, group = {os.geteuid(): R | W | X}, {os.getegid(): R | W | X}
+    _file_install(tmp_path / "store", {1: R | X, 2: owner, 3: group}).check()  # type: ignore[attr-defined]
+    mode = stat.S_IMODE(os.stat(FileStore(tmp_path / "store").path_of((b"c0",))).st_mode)
+    assert mode == 0o775  # group-writable is the signer's choice; other-writable is not
+
+
 @pytest.mark.parametrize(
     ("members", "why"),
     [

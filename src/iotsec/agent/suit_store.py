@@ -20,7 +20,7 @@ mode bits, owner, group and modification time (:func:`iotsec.core.suit.metadata.
 set on the new file before the generation switch and recorded in ``state.json`` under
 ``metadata`` with the creator; what POSIX cannot represent (directories and symbolic links among
 the components, other permission bits, several users, a creation time) is refused before anything
-is written.
+is written, and so is a world-writable mode (local policy: any user could replace the component).
 
 Component ids map to file names: each segment that is a plain name (letters, digits, ``._-``)
 is used as is, any other segment as ``x-<hex>``, and segments are joined with ``~``, e.g.
@@ -194,6 +194,13 @@ class FileStore:
                 reason="suit.parameter.unsupported.metadata",
             )
         view = posix_view(metadata)
+        if view.mode is not None and view.mode & 0o002:
+            # least privilege: any local user could replace an installed component
+            raise PolicyError(
+                f"mode {view.mode:03o} makes the component writable by every user; this store refuses"
+                " world-writable components",
+                reason="suit.metadata.policy",
+            )
         if os.geteuid() != 0:  # an unprivileged agent: only what it may do, and still read back
             if view.uid is not None and view.uid != os.geteuid():
                 raise UnsupportedError(
