@@ -7,7 +7,7 @@ import os
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,14 +37,30 @@ def _cuts(data: bytes, sizes: list[int]) -> list[bytes]:
     sizes=st.lists(st.integers(min_value=0, max_value=700), max_size=8),
     slice_len=st.sampled_from([None, 1, 16, 17, 100]),
     known=st.booleans(),
+    chacha=st.booleans(),
 )
-def test_suit4_gcm_update_parts_any_chunking(
-    plain: bytes, sizes: list[int], slice_len: int | None, known: bool
+def test_suit4_aead_update_parts_any_chunking(
+    plain: bytes, sizes: list[int], slice_len: int | None, known: bool, chacha: bool
 ) -> None:
-    ct = AESGCM(KEY).encrypt(GCM_IV, plain, b"aad")  # reference: cryptography one-shot
-    dec = cc.decryptor(Algorithm.A128GCM, KEY, GCM_IV, b"aad", total_length=len(ct) if known else None)
+    """AES-GCM and ChaCha20/Poly1305 (RFC 8439 §2.8 from its primitives) through update_parts,
+    with and without the total length, against cryptography's one-shot AEADs."""
+    alg, key = (Algorithm.CHACHA20_POLY1305, bytes(range(32))) if chacha else (Algorithm.A128GCM, KEY)
+    aead = ChaCha20Poly1305(key) if chacha else AESGCM(key)
+    ct = aead.encrypt(GCM_IV, plain, b"aad")  # reference: cryptography one-shot
+    dec = cc.decryptor(alg, key, GCM_IV, b"aad", total_length=len(ct) if known else None)
     got = b"".join(b"".join(dec.update_parts(c, slice_len)) for c in _cuts(ct, sizes))
     assert got + dec.finalize() == plain
+
+
+@pytest.mark.parametrize("declared", [-1, 1, -16])
+def test_suit4_aead_update_parts_wrong_total_length(declared: int) -> None:
+    """A declared total length that is not the real one fails (too short: more than a tag after
+    the body; too long: the tag never completes)."""
+    ct = AESGCM(KEY).encrypt(GCM_IV, os.urandom(1000), b"")
+    dec = cc.decryptor(Algorithm.A128GCM, KEY, GCM_IV, total_length=len(ct) + declared)
+    with pytest.raises(VerifyError):
+        dec.update_parts(ct, 64)
+        dec.finalize()
 
 
 @settings(max_examples=25, deadline=None)

@@ -255,17 +255,19 @@ class StreamDecryptor:
                 parts.append(self._ctx.update(self._held))
             self._held = bytes(view[-tag_len:])
             view = view[:-tag_len]
-        elif tag_len:  # the tag position is known: nothing to hold back before it
-            n = min(self._left or 0, len(view))
-            if n < len(view):
-                out = self.update(view)  # the tail: held (and checked) by update
-                return [out] if out else []
-            self._left = (self._left or 0) - n
+        tail = None
+        if tag_len and self._left is not None:  # the tag position is known: nothing held before it
+            n = min(self._left, len(view))
+            if n < len(view):  # the chunk reaches into the tag: its body in slices, then the tail
+                view, tail = view[:n], view[n:]
+            self._left -= n
         step = slice_len or len(view) or 1
         for i in range(0, len(view), step):
             out = self._ctx.update(view[i : i + step])
             if out:
                 parts.append(out)
+        if tail is not None:
+            self.update(tail)  # held (and its length checked) by update; no plaintext comes of it
         return parts
 
     def finalize(self) -> bytes:
