@@ -604,3 +604,32 @@ def test_suit4_builder_refuses_bad_metadata_descriptions(component: dict[str, An
     desc = {"manifest-sequence-number": 1, "components": [{"component-id": ["a"], **component}]}
     with pytest.raises(ValidationError, match=why):
         build_extended(desc, {})
+
+
+def test_suit4_filestore_swap_and_metadata(tmp_path: Path) -> None:
+    """The file store does not move metadata in a swap: swapping a component that has some is
+    refused; a swap of two others is not affected by it."""
+    root = tmp_path / "store"
+    _file_install(root, {1: R | X}).check()  # type: ignore[attr-defined]  # c0, with metadata
+
+    def swap(seq: int, a: int, b: int) -> object:
+        install = (
+            Command(Cmd.SET_COMPONENT_INDEX, 1),
+            Command(OVERRIDE, {CONTENT: b"one"}),
+            Command(Cmd.WRITE, 15),
+            Command(Cmd.SET_COMPONENT_INDEX, 2),
+            Command(OVERRIDE, {CONTENT: b"two"}),
+            Command(Cmd.WRITE, 15),
+            Command(Cmd.SET_COMPONENT_INDEX, a),
+            Command(OVERRIDE, {Parameter.SOURCE_COMPONENT: b}),
+            Command(Cmd.SWAP, 15),
+        )
+        return _process(_envelope(install, seq=seq), FileStore(root))
+
+    r = swap(2, 1, 0)
+    assert not r.ok and r.reason == "suit.parameter.unsupported.metadata"  # type: ignore[attr-defined]
+    assert FileStore(root).sequence_number == 1
+    swap(2, 1, 2).check()  # type: ignore[attr-defined]
+    store = FileStore(root)
+    assert store.path_of((b"c1",)).read_bytes() == b"two" and store.path_of((b"c2",)).read_bytes() == b"one"
+    assert store.metadata_of((b"c0",)) is not None and store.metadata_of((b"c1",)) is None

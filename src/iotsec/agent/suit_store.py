@@ -225,7 +225,7 @@ class FileStore:
         if self._staged is None:
             self.begin()
         assert self._staged is not None
-        if self.metadata_of(a) is not None or self.metadata_of(b) is not None or self._staged_meta:
+        if any(self.metadata_of(c) is not None or self._staged_meta.get(c) is not None for c in (a, b)):
             raise UnsupportedError(
                 "swapping components that carry metadata is not supported by this store",
                 reason="suit.parameter.unsupported.metadata",

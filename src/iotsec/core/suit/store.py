@@ -48,7 +48,8 @@ class ComponentStore(Protocol):
     # :class:`~iotsec.core.suit.metadata.ComponentMetadata`) with the content just staged, raising
     # :class:`~iotsec.errors.UnsupportedError` for what it cannot apply. The processor refuses a
     # manifest that sets the parameter on a store without it. A new content staged by ``write``
-    # has no metadata until ``apply_metadata`` gives it some; ``swap`` moves metadata with content.
+    # has no metadata until ``apply_metadata`` gives it some; ``swap`` moves metadata with content
+    # (or, where a store cannot, refuses with UnsupportedError).
 
 
 class Fetcher(Protocol):
