@@ -346,4 +346,31 @@ def is_deterministic(data: bytes) -> bool:
     return True
 
 
-__all__ = ["NotDeterministic", "check", "is_deterministic", "loads"]
+def head(buf: bytes, pos: int) -> tuple[int, int, int]:
+    """(major type, argument, position after the head) of the item at ``pos`` of data that
+    :func:`check` accepted (definite lengths only)."""
+    ib = buf[pos]
+    major, info = ib >> 5, ib & 0x1F
+    if info < 24:
+        return major, info, pos + 1
+    n = 1 << (info - 24)  # 24..27: 1, 2, 4, 8 argument bytes
+    return major, int.from_bytes(buf[pos + 1 : pos + 1 + n], "big"), pos + 1 + n
+
+
+def skip(buf: bytes, pos: int) -> int:
+    """Position after the item at ``pos`` of data that :func:`check` accepted."""
+    major, arg, pos = head(buf, pos)
+    if major in (2, 3):
+        return pos + arg
+    if major == 4:
+        for _ in range(arg):
+            pos = skip(buf, pos)
+    elif major == 5:
+        for _ in range(2 * arg):
+            pos = skip(buf, pos)
+    elif major == 6:
+        pos = skip(buf, pos)
+    return pos
+
+
+__all__ = ["NotDeterministic", "check", "head", "is_deterministic", "loads", "skip"]

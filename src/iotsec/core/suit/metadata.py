@@ -179,30 +179,12 @@ def _permission_map(v: Any, name: str) -> dict[ActorId, int]:
     return {_actor(k, name): _permissions(p, name, actor_text(k)) for k, p in v.items()}
 
 
-def _head(buf: bytes, pos: int) -> tuple[int, int, int]:
-    ib = buf[pos]
-    major, info = ib >> 5, ib & 0x1F
-    if info < 24:
-        return major, info, pos + 1
-    n = 1 << (info - 24)  # deterministic CBOR: 1, 2, 4 or 8 argument bytes, never indefinite
-    return major, int.from_bytes(buf[pos + 1 : pos + 1 + n], "big"), pos + 1 + n
-
-
-def _skip(buf: bytes, pos: int) -> int:
-    major, arg, pos = _head(buf, pos)
-    if major in (2, 3):
-        return pos + arg
-    for _ in range(arg * 2 if major == 5 else arg if major == 4 else 1 if major == 6 else 0):
-        pos = _skip(buf, pos)
-    return pos
-
-
 def _time(data: bytes, pos: int, name: str) -> int:
     """§4.6.2 ``#6.1(uint)``, read from the encoded item: decoded, cbor2 would turn tag 1 over an
     integer, a float or a negative number alike into a datetime, and refuses years past 9999."""
     if data[pos] != 0xC1 or data[pos + 1] >> 5 != 0:
         raise _fail("a time is #6.1(uint): the epoch-seconds tag over an unsigned integer", name)
-    return _head(data, pos + 1)[1]
+    return deterministic.head(data, pos + 1)[1]
 
 
 def decode_metadata(value: Any) -> ComponentMetadata:
@@ -222,17 +204,17 @@ def decode_metadata(value: Any) -> ComponentMetadata:
         deterministic.check(value, max_depth=8)
     except deterministic.NotDeterministic as err:
         raise _fail(f"not one deterministically encoded CBOR item: {err}") from None
-    major, count, pos = _head(value, 0)
+    major, count, pos = deterministic.head(value, 0)
     if major != 5:
         raise _fail("SUIT_Component_Metadata is a map")
     known: dict[str, Any] = {}
     extensions: dict[int, Any] = {}
     for _ in range(count):  # each member decoded from its own bytes (the times are read raw)
-        kmajor, arg, vpos = _head(value, pos)
+        kmajor, arg, vpos = deterministic.head(value, pos)
         if kmajor not in (0, 1):
             raise _fail("SUIT_Component_Metadata labels are integers")
         k = arg if kmajor == 0 else -1 - arg
-        pos = _skip(value, vpos)
+        pos = deterministic.skip(value, vpos)
         if k in (MetaKey.MODIFICATION_TIME, MetaKey.CREATION_TIME):
             name = "modification" if k == MetaKey.MODIFICATION_TIME else "creation"
             known[name + "_time"] = _time(value, vpos, name + "-time")
