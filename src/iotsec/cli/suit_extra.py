@@ -265,6 +265,7 @@ def apply_cmd(  # noqa: PLR0917
     from iotsec.agent.suit_stream import RefCountingFileStore, StreamingDirectoryFetcher
     from iotsec.cli.suit import _anchors, _identity, _read_envelope
     from iotsec.clock import SystemClock
+    from iotsec.core.suit.codec import component_name
     from iotsec.core.suit.companion import process_suit
     from iotsec.core.suit.report import SuitReport, iotsec_capabilities, sign_report, wants_capabilities
     from iotsec.core.suit.report_build import failure_report, report_from_result
@@ -337,6 +338,10 @@ def apply_cmd(  # noqa: PLR0917
                     "signers": result.signers,
                     "waiting": result.waiting,
                     "message": str(result.error) if result.error else "",
+                    "actions": [
+                        {"kind": a.kind, "component": [s.hex() for s in a.component], "detail": a.detail}
+                        for a in result.actions
+                    ],
                 }
             )
         )
@@ -347,6 +352,8 @@ def apply_cmd(  # noqa: PLR0917
                 f"{r.sequence}: {r.command}{where}: {'ok' if r.ok else 'FAILED'}"
                 + (f" ({r.detail})" if r.detail else "")
             )
+        for a in result.actions:  # what was staged (fetch, copy, write, metadata) or asked for (invoke)
+            click.echo(f"action: {a.kind} {component_name(a.component)} {a.detail}".rstrip())
         if result.ok:
             click.echo(
                 f"applied: sequence number {result.sequence_number}, signed by {', '.join(result.signers)}"
