@@ -352,9 +352,9 @@ def apply_cmd(  # noqa: PLR0917
                 f"{r.sequence}: {r.command}{where}: {'ok' if r.ok else 'FAILED'}"
                 + (f" ({r.detail})" if r.detail else "")
             )
-        for a in result.actions:  # what was staged (fetch, copy, write, metadata) or asked for (invoke)
-            click.echo(f"action: {a.kind} {component_name(a.component)} {a.detail}".rstrip())
         if result.ok:
+            for a in result.actions:  # committed (fetch, copy, write, metadata) or asked for (invoke)
+                click.echo(f"action: {a.kind} {component_name(a.component)} {a.detail}".rstrip())
             click.echo(
                 f"applied: sequence number {result.sequence_number}, signed by {', '.join(result.signers)}"
             )
