@@ -26,6 +26,7 @@ from iotsec.clock import FixedClock
 from iotsec.core.cose import Algorithm, CoseKey
 from iotsec.core.eat import corim
 from iotsec.services.verifier import MEDIA_TYPES
+from mutations import mutate
 
 TOKEN = "t0ken-" + "f" * 26
 NOW = 1_760_000_000
@@ -107,36 +108,22 @@ def test_rats_http_fuzz_new_session(api: Api, params: dict[str, str]) -> None:
     api.check(r, "POST", f"{PREFIX}/newSession")
 
 
-def _mutate(data: bytes, draw: st.DrawFn) -> bytes:
-    out = bytearray(data)
-    for _ in range(draw(st.integers(1, 4))):
-        pos = draw(st.integers(0, len(out)))
-        kind = draw(st.sampled_from(["flip", "cut", "insert"]))
-        if kind == "flip" and pos < len(out):
-            out[pos] ^= 1 << draw(st.integers(0, 7))
-        elif kind == "cut":
-            del out[pos:]
-        else:
-            out[pos:pos] = draw(st.binary(min_size=1, max_size=4))
-    return bytes(out)
-
-
 @FUZZ
 @given(
     ctype=st.sampled_from([m.encode() for m in [*MEDIA_TYPES, "text/plain", "application/json"]])
     | header_value
     | st.none(),
     body=st.binary(max_size=600) | st.just(b"") | st.just(b"x" * 300_000),  # empty, too large
-    mutate=st.booleans(),
+    mutated=st.booleans(),
     fresh=st.booleans(),
     sid=text,
     data=st.data(),
 )
 def test_rats_http_fuzz_submit(
-    api: Api, ctype: bytes | None, body: bytes, mutate: bool, fresh: bool, sid: str, data: st.DataObject
+    api: Api, ctype: bytes | None, body: bytes, mutated: bool, fresh: bool, sid: str, data: st.DataObject
 ) -> None:
-    if mutate:  # a real attester's evidence, a few bytes changed
-        body = _mutate(api.sample, data.draw)
+    if mutated:  # a real attester's evidence, a few bytes changed
+        body = mutate(api.sample, data.draw)
     if fresh:
         sid = api.http.post(f"{PREFIX}/newSession", params={"nonceSize": "32"}).headers["location"][8:]
     headers = {"content-type": ctype} if ctype is not None else {}
